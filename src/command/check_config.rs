@@ -1,0 +1,29 @@
+//! `takedown check-config`: validate a config and every file it names, without binding anything.
+
+use std::path::Path;
+
+use crate::cli::exit;
+use crate::config::Config;
+use crate::state::Live;
+
+/// Validates the config at `path`; prints a summary or every problem.
+pub(super) fn run(path: &Path) -> u8 {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(path, &problems),
+    };
+    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+    match Live::load(&config, credentials_dir.as_deref()) {
+        Ok(live) => {
+            println!(
+                "{}: valid; {} staff on the roster, {} CRL file(s), listening on {} when served",
+                path.display(),
+                live.roster.staff().len(),
+                config.tls.crls.len(),
+                config.server.listen
+            );
+            exit::OK
+        }
+        Err(problems) => super::report_problems(path, &problems),
+    }
+}

@@ -1,0 +1,47 @@
+//! `takedown demo`: prepare a demo directory and serve it, printing how to get in.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use tracing::error;
+
+use crate::cli::exit;
+use crate::config::Config;
+use crate::demo;
+
+/// Prepares `dir` and serves on `listen` until SIGTERM or Ctrl-C.
+pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
+    let workspace = match demo::prepare(dir, listen) {
+        Ok(workspace) => workspace,
+        Err(err) => {
+            error!("cannot prepare the demo directory {}: {err}", dir.display());
+            return exit::RUNTIME;
+        }
+    };
+    let config = match Config::load(&workspace.config) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(&workspace.config, &problems),
+    };
+    let staff_dir = workspace.staff_dir.display().to_string();
+    let password = workspace.p12_password.clone();
+    let created = workspace.created;
+    super::serve::run_with(config, move |address| {
+        println!("ready https://{address}/");
+        println!();
+        println!(
+            "{} demo PKI in {}.",
+            if created { "Created a" } else { "Reusing the" },
+            Path::new(&staff_dir).parent().and_then(Path::parent).map_or(String::new(), |p| p.display().to_string())
+        );
+        println!("To open it in a browser, import a staff certificate and trust the demo CA:");
+        println!("  certificates: {staff_dir}/<login>.p12   password: {}", password.as_str());
+        println!("  logins: dmca-agent, cp-agent, approver, auditor, exporter (one role each),");
+        println!("          outsider (valid but not on the roster), revoked (on the roster, revoked)");
+        println!("  Firefox: Settings > Privacy & Security > Certificates > View Certificates >");
+        println!("           Your Certificates > Import; then Authorities > Import pki/ca.crt");
+        println!("  Chromium: Settings > Privacy and security > Security > Manage certificates >");
+        println!("           Import (or: pk12util -d sql:$HOME/.pki/nssdb -i <login>.p12)");
+        println!("  curl: curl --cacert pki/ca.crt --cert pki/staff/dmca-agent.crt --key pki/staff/dmca-agent.key https://{address}/");
+        println!("Stop with Ctrl-C.");
+    })
+}

@@ -1,0 +1,86 @@
+//! `takedown serve`: load and check everything, bind, serve until SIGTERM; reload on SIGHUP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info};
+
+use crate::cli::exit;
+use crate::config::Config;
+use crate::http;
+use crate::state::{AppState, Live};
+
+/// Runs the daemon with the config at `path`.
+pub(super) fn run(path: &Path) -> u8 {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(path, &problems),
+    };
+    run_with(config, |address| println!("ready https://{address}/"))
+}
+
+/// Loads the files `config` names, then serves; `on_ready` is called once the port is bound.
+pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
+    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let live = match Live::load(&config, credentials_dir.as_deref()) {
+        Ok(live) => live,
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            error!("cannot start the async runtime: {err}");
+            return exit::RUNTIME;
+        }
+    };
+    match runtime.block_on(serve(config, credentials_dir, live, on_ready)) {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            error!("{err}");
+            exit::RUNTIME
+        }
+    }
+}
+
+async fn serve(
+    config: Config,
+    credentials_dir: Option<PathBuf>,
+    live: Live,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    // Signal handlers first, so that a signal sent right after "ready" is never missed.
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| format!("cannot watch SIGHUP: {e}"))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+
+    let listen = config.server.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
+    let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let state = Arc::new(AppState::new(config, credentials_dir, live));
+    info!(%address, staff = state.live().roster.staff().len(), "serving");
+    on_ready(address);
+
+    let reloader = state.clone();
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match reloader.reload() {
+                Ok(live) => info!(staff = live.roster.staff().len(), "SIGHUP: reloaded the roster, staff CA and CRLs"),
+                Err(problems) => error!("SIGHUP: reload refused, the previous roster and CRLs stay in force; {problems}"),
+            }
+        }
+    });
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => info!("SIGINT: shutting down"),
+        }
+    };
+    http::server::serve(listener, state, shutdown).await;
+    info!("stopped");
+    Ok(())
+}

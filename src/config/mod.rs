@@ -1,0 +1,202 @@
+//! The configuration: one TOML file, read as a raw table and turned into a typed [`Config`].
+//!
+//! Every mistake is reported at once, each naming its field and the fix. The files the config
+//! names (certificates, keys, CRLs, the roster) are loaded by [`crate::state::Live::load`],
+//! which reports its problems in the same form, so `takedown check-config` shows them all.
+//!
+//! ```toml
+//! [server]
+//! listen = "0.0.0.0:443"
+//! # header_read_timeout_seconds = 10     # optional, see crate::http::limits
+//! # max_connections = 256                # optional
+//!
+//! [tls]
+//! certificate = "tls/server.crt"          # PEM chain, leaf first
+//! private_key = { credential = "server.key" }   # or { file = "/etc/takedown/tls/server.key" }
+//! staff_ca = "tls/staff-ca.crt"           # the CA that issues staff certificates
+//! crls = ["tls/staff.crl"]                # that CA's revocation lists
+//!
+//! [staff]
+//! roster = "roster.toml"
+//! access_contact = "the T&S tools team, ts-tools@example.org"
+//! ```
+
+mod problem;
+mod secret;
+pub(crate) mod table;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use problem::{Problem, Problems};
+pub use secret::SecretSource;
+use table::Section;
+
+use crate::http::limits;
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file this was read from; named in messages.
+    pub source: PathBuf,
+    /// Listening and connection limits.
+    pub server: ServerSettings,
+    /// The server certificate and how staff certificates are checked.
+    pub tls: TlsSettings,
+    /// Who the staff are.
+    pub staff: StaffSettings,
+}
+
+/// `[server]`
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// The address to bind.
+    pub listen: SocketAddr,
+    /// How long a client may take to send a request's headers before the connection is closed.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+/// `[tls]`
+#[derive(Clone, Debug)]
+pub struct TlsSettings {
+    /// PEM file with the server certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// The server's private key.
+    pub private_key: SecretSource,
+    /// PEM file with the CA certificate(s) that issue staff certificates.
+    pub staff_ca: PathBuf,
+    /// PEM or DER files with that CA's certificate revocation lists.
+    pub crls: Vec<PathBuf>,
+}
+
+/// `[staff]`
+#[derive(Clone, Debug)]
+pub struct StaffSettings {
+    /// The roster file (see [`crate::roster`]).
+    pub roster: PathBuf,
+    /// Whom a person with a valid but unlisted certificate should ask, shown on their 403 page.
+    pub access_contact: String,
+}
+
+impl Config {
+    /// Reads and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, Problems> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            Problems(vec![Problem::new(path.display().to_string(), match err.kind() {
+                std::io::ErrorKind::NotFound => "file not found; pass the path of the TOML config".to_owned(),
+                _ => format!("cannot read: {err}"),
+            })])
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates config text; `path` names it and anchors its relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Problems> {
+        let label = path.display().to_string();
+        let document = table::parse_document(&label, text).map_err(|p| Problems(vec![p]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut problems = Vec::new();
+        let mut root = Section::root("", &document);
+
+        let server = root.table("server", &mut problems).and_then(|mut s| {
+            let listen = s.string("listen", &mut problems).and_then(|text| {
+                text.parse::<SocketAddr>()
+                    .map_err(|_| {
+                        problems.push(Problem::new(
+                            s.field("listen"),
+                            format!("{text:?} is not an address; write IP:PORT, e.g. \"0.0.0.0:443\""),
+                        ));
+                    })
+                    .ok()
+            });
+            let header_read_timeout = s
+                .optional_positive_integer("header_read_timeout_seconds", &mut problems)
+                .map_or(limits::HEADER_READ_TIMEOUT, Duration::from_secs);
+            let max_connections = s
+                .optional_positive_integer("max_connections", &mut problems)
+                .map_or(limits::MAX_CONNECTIONS, |n| usize::try_from(n).unwrap_or(usize::MAX));
+            s.finish(&mut problems);
+            Some(ServerSettings { listen: listen?, header_read_timeout, max_connections })
+        });
+
+        let tls = root.table("tls", &mut problems).and_then(|mut s| {
+            let certificate = s.path("certificate", base, &mut problems);
+            let private_key = SecretSource::from_value(&s.field("private_key"), s.raw("private_key"), base)
+                .map_err(|p| problems.push(p))
+                .ok();
+            let staff_ca = s.path("staff_ca", base, &mut problems);
+            let crls = s
+                .strings("crls", &mut problems)
+                .map(|paths| paths.into_iter().map(|p| base.join(p)).collect());
+            s.finish(&mut problems);
+            Some(TlsSettings { certificate: certificate?, private_key: private_key?, staff_ca: staff_ca?, crls: crls? })
+        });
+
+        let staff = root.table("staff", &mut problems).and_then(|mut s| {
+            let roster = s.path("roster", base, &mut problems);
+            let access_contact = s.string("access_contact", &mut problems).map(str::to_owned);
+            s.finish(&mut problems);
+            Some(StaffSettings { roster: roster?, access_contact: access_contact? })
+        });
+
+        root.finish(&mut problems);
+        match (server, tls, staff) {
+            (Some(server), Some(tls), Some(staff)) if problems.is_empty() => {
+                Ok(Config { source: path.to_owned(), server, tls, staff })
+            }
+            _ => Err(Problems(problems)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"
+[server]
+listen = "127.0.0.1:8443"
+[tls]
+certificate = "server.crt"
+private_key = { file = "server.key" }
+staff_ca = "/etc/takedown/ca.crt"
+crls = ["staff.crl"]
+[staff]
+roster = "roster.toml"
+access_contact = "ts-tools@example.org"
+"#;
+
+    #[test]
+    fn a_valid_config_resolves_relative_paths_beside_the_file() {
+        let config = Config::parse(Path::new("/srv/td/takedown.toml"), VALID).unwrap();
+        assert_eq!(config.tls.certificate, Path::new("/srv/td/server.crt"));
+        assert_eq!(config.tls.staff_ca, Path::new("/etc/takedown/ca.crt"));
+        assert_eq!(config.tls.crls, [PathBuf::from("/srv/td/staff.crl")]);
+        assert_eq!(config.server.header_read_timeout, limits::HEADER_READ_TIMEOUT);
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let text = VALID
+            .replace("\"127.0.0.1:8443\"", "\"localhost\"")
+            .replace("private_key = { file = \"server.key\" }", "private_key = \"inline\"")
+            .replace("access_contact = \"ts-tools@example.org\"", "acces_contact = \"x\"");
+        let problems = Config::parse(Path::new("t.toml"), &text).unwrap_err().0;
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["server.listen", "tls.private_key", "staff.access_contact", "staff.acces_contact"],
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn missing_sections_are_each_named() {
+        let problems = Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["tls", "staff"]);
+    }
+}

@@ -1,0 +1,140 @@
+//! The demo's workspace: a development PKI, a roster and a config in one directory.
+//!
+//! Built only with the `demo` feature. The first run creates everything; later runs reuse the CA
+//! and certificates (so a browser that imported a `.p12` keeps working) and only re-sign the CRL
+//! and rewrite the config for the chosen listen address.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::pki::{self, Authority, PkiError, StaffSubject, Validity};
+
+/// A demo person: login, name, roles, and whether the roster lists them.
+struct Person {
+    login: &'static str,
+    name: &'static str,
+    roles: &'static [&'static str],
+    on_roster: bool,
+    revoked: bool,
+}
+
+/// One certificate per role, one the roster does not know, one the CRL revokes.
+const PEOPLE: &[Person] = &[
+    Person { login: "dmca-agent", name: "Dana Mercer", roles: &["dmca"], on_roster: true, revoked: false },
+    Person { login: "cp-agent", name: "Chris Okafor", roles: &["child-protection"], on_roster: true, revoked: false },
+    Person { login: "approver", name: "Alex Rivera", roles: &["approver"], on_roster: true, revoked: false },
+    Person { login: "auditor", name: "Ada Lindqvist", roles: &["auditor"], on_roster: true, revoked: false },
+    Person { login: "exporter", name: "Eli Novak", roles: &["exporter"], on_roster: true, revoked: false },
+    Person { login: "outsider", name: "Olive Stranger", roles: &[], on_roster: false, revoked: false },
+    Person { login: "revoked", name: "Robin Vale", roles: &["dmca"], on_roster: true, revoked: true },
+];
+
+/// How long demo certificates last.
+const CERTIFICATE_DAYS: i64 = 365;
+
+/// How long a demo CRL lasts; each run signs a fresh one.
+const CRL_DAYS: i64 = 30;
+
+/// The prepared demo directory.
+pub struct Workspace {
+    /// The config to serve.
+    pub config: PathBuf,
+    /// Where the staff certificates are.
+    pub staff_dir: PathBuf,
+    /// The password of every `.p12` in `staff_dir`.
+    pub p12_password: Zeroizing<String>,
+    /// Whether this run created the PKI (rather than reusing it).
+    pub created: bool,
+}
+
+/// Creates or reuses the demo directory `dir` for a server on `listen`.
+pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, PkiError> {
+    let pki_dir = dir.join("pki");
+    let staff_dir = pki_dir.join("staff");
+    let ca_cert = pki_dir.join("ca.crt");
+    let created = !ca_cert.exists();
+    if created {
+        create_pki(dir, &pki_dir, &staff_dir)?;
+    }
+    let authority = Authority::load(&read(&ca_cert)?, &read(&pki_dir.join("ca.key"))?)?;
+    let revoked: Vec<Vec<u8>> = read(&pki_dir.join("revoked-serials"))?
+        .lines()
+        .filter_map(|line| hex::decode(line.trim()).ok())
+        .collect();
+    let now = OffsetDateTime::now_utc();
+    let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
+    let crl = authority.revocation_list(&revoked, now - Duration::minutes(5), now + Duration::days(CRL_DAYS), number)?;
+    pki::write_public(&pki_dir.join("staff.crl"), crl.as_bytes())?;
+    pki::write_public(&dir.join("takedown.toml"), config_text(listen).as_bytes())?;
+    let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
+    Ok(Workspace { config: dir.join("takedown.toml"), staff_dir, p12_password, created })
+}
+
+fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiError> {
+    // Owner-only: the directory holds private keys.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(staff_dir)
+        .map_err(|source| PkiError::Io { path: staff_dir.display().to_string(), source })?;
+    let authority = Authority::create("Takedown demo staff CA", Validity::days_from_now(CERTIFICATE_DAYS * 2))?;
+    let server = authority.issue_server(&["localhost", "127.0.0.1", "::1"], Validity::days_from_now(CERTIFICATE_DAYS))?;
+    pki::write_public(&pki_dir.join("server.crt"), server.certificate_pem.as_bytes())?;
+    pki::write_private(&pki_dir.join("server.key"), server.key_pem.as_bytes())?;
+
+    let password = pki::random_password();
+    pki::write_private(&pki_dir.join("p12-password"), password.as_bytes())?;
+    let mut roster = String::from("# Demo roster, written by `takedown demo`. Reloaded on SIGHUP.\n");
+    let mut revoked = String::new();
+    for person in PEOPLE {
+        let email = format!("{}@demo.invalid", person.login);
+        let subject = StaffSubject { login: person.login, display_name: person.name, email: &email };
+        let issued = authority.issue_staff(subject, Validity::days_from_now(CERTIFICATE_DAYS))?;
+        let base = staff_dir.join(person.login);
+        pki::write_public(&base.with_extension("crt"), issued.certificate_pem.as_bytes())?;
+        pki::write_private(&base.with_extension("key"), issued.key_pem.as_bytes())?;
+        let p12 = issued.pkcs12(&authority, &format!("Takedown demo: {}", person.login), &password)?;
+        pki::write_private(&base.with_extension("p12"), &p12)?;
+        if person.on_roster {
+            let roles: Vec<String> = person.roles.iter().map(|r| format!("{r:?}")).collect();
+            let _ = write!(
+                roster,
+                "\n[[staff]]\nlogin = {:?}\nname = {:?}\nemail = {email:?}\nroles = [{}]\ncertificates = [\"{}\"]\n",
+                person.login,
+                person.name,
+                roles.join(", "),
+                issued.fingerprint()
+            );
+        }
+        if person.revoked {
+            revoked.push_str(&hex::encode(&issued.serial));
+            revoked.push('\n');
+        }
+    }
+    pki::write_public(&pki_dir.join("revoked-serials"), revoked.as_bytes())?;
+    pki::write_public(&dir.join("roster.toml"), roster.as_bytes())?;
+    pki::write_private(&pki_dir.join("ca.key"), authority.key_pem().as_bytes())?;
+    // Written last: its presence marks a complete PKI that later runs reuse.
+    pki::write_public(&pki_dir.join("ca.crt"), authority.certificate_pem().as_bytes())
+}
+
+fn config_text(listen: SocketAddr) -> String {
+    format!(
+        "# Written by `takedown demo` on every start; edits are overwritten.\n\
+         [server]\nlisten = \"{listen}\"\n\n\
+         [tls]\ncertificate = \"pki/server.crt\"\nprivate_key = {{ file = \"pki/server.key\" }}\n\
+         staff_ca = \"pki/ca.crt\"\ncrls = [\"pki/staff.crl\"]\n\n\
+         [staff]\nroster = \"roster.toml\"\n\
+         access_contact = \"the demo administrator (add the fingerprint to roster.toml, then send SIGHUP)\"\n"
+    )
+}
+
+fn read(path: &Path) -> Result<String, PkiError> {
+    fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
+}

@@ -1,0 +1,150 @@
+//! The one mapping from everything that can go wrong with a request to a status and a page.
+
+use hyper::{Method, StatusCode};
+
+use super::csrf::CsrfError;
+use crate::identity::{Fingerprint, Role};
+
+/// Why a request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The certificate passed the handshake but fails now (revoked, or its CA removed, since).
+    #[error("client certificate no longer accepted: {0}")]
+    CertificateRejected(String),
+    /// A state-changing request came from another site (`Sec-Fetch-Site` or `Origin`).
+    #[error("cross-site request refused: {0}")]
+    CrossSite(String),
+    /// The form's CSRF token was missing or wrong.
+    #[error("csrf check failed: {0}")]
+    Csrf(CsrfError),
+    /// A bug or an I/O failure on our side.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The path exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// Methods the path does answer.
+        allowed: Vec<Method>,
+    },
+    /// The person lacks the role the route needs.
+    #[error("missing role {needed}")]
+    MissingRole {
+        /// The role the route needs.
+        needed: Role,
+        /// Whom to ask for it.
+        contact: String,
+    },
+    /// No such page.
+    #[error("not found")]
+    NotFound,
+    /// The body is larger than the route accepts.
+    #[error("request body over {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body did not arrive in time.
+    #[error("request body not received in time")]
+    RequestTimeout,
+    /// A valid certificate that is not on the roster.
+    #[error("certificate {fingerprint} is not on the roster")]
+    Unrostered {
+        /// The certificate's fingerprint, which the administrator adds to the roster.
+        fingerprint: Fingerprint,
+        /// Whom to ask.
+        contact: String,
+    },
+    /// A form was sent in an encoding this route does not read.
+    #[error("unsupported body type")]
+    UnsupportedMediaType,
+}
+
+/// What an error page says: a status, a title and paragraphs of explanation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ErrorPage {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A short title.
+    pub title: &'static str,
+    /// What happened and what to do, one paragraph each.
+    pub paragraphs: Vec<String>,
+}
+
+impl HttpError {
+    /// The status and text of the page for this error. Internal details are logged, not shown.
+    pub fn page(&self) -> ErrorPage {
+        let (status, title, paragraphs) = match self {
+            HttpError::CertificateRejected(_) => (
+                StatusCode::FORBIDDEN,
+                "Certificate no longer accepted",
+                vec![
+                    "Your certificate was revoked or its issuer is no longer trusted since this \
+                     connection opened."
+                        .to_owned(),
+                    "Close the browser and ask the tools administrators for a new certificate.".to_owned(),
+                ],
+            ),
+            HttpError::CrossSite(_) => (
+                StatusCode::FORBIDDEN,
+                "Request from another site refused",
+                vec![
+                    "This request came from a page on another site. Changes can only be made \
+                     from the appliance's own pages."
+                        .to_owned(),
+                ],
+            ),
+            HttpError::Csrf(reason) => (StatusCode::FORBIDDEN, "Form not accepted", vec![reason.to_string()]),
+            HttpError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side",
+                vec!["The error has been logged. Try again; if it keeps happening, tell the tools team.".to_owned()],
+            ),
+            HttpError::MethodNotAllowed { allowed } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not possible on this page",
+                vec![format!(
+                    "This page accepts only {}.",
+                    allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
+                )],
+            ),
+            HttpError::MissingRole { needed, contact } => (
+                StatusCode::FORBIDDEN,
+                "You need another role for this page",
+                vec![
+                    format!("This page needs the {needed} role, which lets a person {}.", needed.description()),
+                    format!("If your work needs it, ask {contact}."),
+                ],
+            ),
+            HttpError::NotFound => {
+                (StatusCode::NOT_FOUND, "No such page", vec!["Check the address, or start from the home page.".to_owned()])
+            }
+            HttpError::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much data",
+                vec![format!("This form accepts at most {} KiB.", limit / 1024)],
+            ),
+            HttpError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "The form took too long to arrive",
+                vec!["Check your connection and submit again.".to_owned()],
+            ),
+            HttpError::Unrostered { fingerprint, contact } => (
+                StatusCode::FORBIDDEN,
+                "Your certificate is not on the staff roster",
+                vec![
+                    "Your certificate was issued by the staff CA, but nobody has added it to the \
+                     roster yet, so it opens nothing here."
+                        .to_owned(),
+                    format!("Ask {contact} to add it. Give them this fingerprint:"),
+                    fingerprint.to_string(),
+                ],
+            ),
+            HttpError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Form encoding not accepted",
+                vec!["Submit the form from the appliance's own page.".to_owned()],
+            ),
+        };
+        ErrorPage { status, title, paragraphs }
+    }
+}

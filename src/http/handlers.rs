@@ -1,0 +1,91 @@
+//! What each page does once the pipeline has let a request through.
+//!
+//! Handlers receive a [`RequestContext`] whose `viewer` holds the typed staff identity; they
+//! never look at headers to decide who is asking.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use maud::Markup;
+
+use super::csrf::CsrfKey;
+use super::error::HttpError;
+use super::router::Page;
+use super::server::PeerConnection;
+use crate::pages;
+use crate::pages::layout::Viewer;
+use crate::state::Live;
+
+/// A submitted URL-encoded form: its fields in order, names may repeat.
+#[derive(Default)]
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Parses `application/x-www-form-urlencoded` bytes.
+    pub fn parse(body: &[u8]) -> Self {
+        Self { fields: form_urlencoded::parse(body).into_owned().collect() }
+    }
+
+    /// The first value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of field `name`, for repeatable fields.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Everything a handler may use.
+pub struct RequestContext<'a> {
+    /// The staff member and their navigation; `None` only on routes open to any certificate.
+    pub viewer: Option<Viewer<'a>>,
+    /// The connection the request came on.
+    pub peer: &'a PeerConnection,
+    /// The roster and TLS set in force for this request.
+    pub live: &'a Live,
+    /// Issues CSRF tokens for the forms a page renders.
+    pub csrf: &'a CsrfKey,
+    /// The submitted form, for requests other than GET (already CSRF-checked).
+    pub form: Option<Form>,
+}
+
+impl RequestContext<'_> {
+    /// A CSRF token for forms on the page being rendered.
+    pub fn csrf_token(&self) -> Option<String> {
+        self.viewer.as_ref().map(|v| self.csrf.issue(&v.staff.id, SystemTime::now()))
+    }
+
+    fn viewer(&self) -> Result<&Viewer<'_>, HttpError> {
+        self.viewer
+            .as_ref()
+            .ok_or_else(|| HttpError::Internal("a staff-only page was routed without a staff member".to_owned()))
+    }
+}
+
+/// Produces the page for an allowed request.
+pub fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    match page {
+        Page::Home => Ok(html(StatusCode::OK, pages::home::render(context.viewer()?, &context.peer.fingerprint))),
+        Page::Roster => Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster))),
+        Page::Stylesheet => Ok(with_type(StatusCode::OK, "text/css; charset=utf-8", pages::STYLESHEET.into())),
+    }
+}
+
+/// An HTML response.
+pub fn html(status: StatusCode, markup: Markup) -> Response<Full<Bytes>> {
+    with_type(status, "text/html; charset=utf-8", markup.into_string().into())
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

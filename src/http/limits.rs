@@ -1,0 +1,37 @@
+//! Every number that bounds what one client can make the server do, each with its reason.
+
+use std::time::Duration;
+
+/// Most connections served at once. A T&S team is tens of people and a browser opens about six
+/// connections per site; 256 leaves room for that while bounding memory (each TLS connection
+/// holds roughly 50 KiB of buffers). Further clients wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Time allowed for the TLS handshake. A browser on a slow link needs well under a second; ten
+/// seconds stops a client from holding a connection slot without ever authenticating.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed to send a request's headers (HTTP/1.1), against slow-loris clients that trickle
+/// bytes to hold connections open. Configurable as `server.header_read_timeout_seconds`.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed to send a form body once the headers have arrived. A megabyte of form text
+/// needs seconds even on a poor connection; a minute is generous and still bounded.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Largest form body (URL-encoded text fields). A DMCA notice pasted in full is tens of
+/// kilobytes; 1 MiB leaves a wide margin. File uploads have their own, larger limits.
+pub const MAX_FORM_BODY_BYTES: usize = 1024 * 1024;
+
+/// Largest request head (request line plus headers) on HTTP/1.1. Browsers send about 1–2 KiB;
+/// 16 KiB is far above that and below anything that could exhaust memory across connections.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most header lines in one request; browsers send about 15.
+pub const MAX_HEADERS: usize = 64;
+
+/// Most concurrent HTTP/2 streams per connection; a page and its stylesheet need two.
+pub const MAX_H2_STREAMS: u32 = 32;
+
+/// How long shutdown waits for requests in flight before closing their connections.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);

@@ -1,0 +1,17 @@
+//! The HTTP side: accepting mTLS connections, checking each request, routing it to a page.
+//!
+//! - [`server`]: the accept loop, connection cap, timeouts, graceful shutdown.
+//! - [`pipeline`]: the checks every request passes, in order (certificate, identity, same-origin,
+//!   body size, CSRF, route, role).
+//! - [`handlers`]: what each page does once a request is allowed.
+//! - [`router`]: the route table with each route's access rule.
+//! - [`error`], [`headers`], [`csrf`], [`limits`]: the pieces those share.
+
+pub mod csrf;
+pub mod error;
+pub mod handlers;
+pub mod headers;
+pub mod limits;
+pub mod pipeline;
+pub mod router;
+pub mod server;

@@ -1,0 +1,201 @@
+//! The checks every request passes, in this order:
+//!
+//! 1. the connection's certificate is verified again against the current CA and CRLs (so a
+//!    revocation loaded by SIGHUP applies to open connections too);
+//! 2. the certificate is mapped to a [`Caller`] through the current roster;
+//! 3. a request that is not GET or HEAD must come from a rostered person, from this site
+//!    (`Sec-Fetch-Site`, `Origin`), with a body within [`limits::MAX_FORM_BODY_BYTES`], carrying
+//!    a CSRF token issued to that same person — whatever its path, so no route can forget it;
+//! 4. the route is looked up and its access rule applied ([`router::authorize`]);
+//! 5. the page is produced ([`handlers::dispatch`]).
+//!
+//! Whatever the outcome, [`headers::apply`] sets the security headers and one log line records
+//! who asked for what and the status — never the body.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, Uri};
+use tracing::{info, warn};
+
+use super::error::HttpError;
+use super::handlers::{self, Form, RequestContext};
+use super::router::{self, Lookup, Router};
+use super::server::PeerConnection;
+use super::{headers, limits};
+use crate::identity::{Caller, Staff, identify};
+use crate::pages;
+use crate::pages::layout::Viewer;
+use crate::state::AppState;
+
+/// The name of the form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// Runs requests through the checks and the handlers.
+pub struct Pipeline {
+    state: Arc<AppState>,
+    router: Router,
+}
+
+impl Pipeline {
+    /// A pipeline over `state` with the compiled-in route table.
+    pub fn new(state: Arc<AppState>) -> Self {
+        // The route table is a constant checked by the router's unit tests.
+        let router = Router::new().expect("the route table in http::router has conflicting paths");
+        Self { state, router }
+    }
+
+    /// Produces the response to one request; errors become error pages here.
+    pub async fn handle(&self, peer: &PeerConnection, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let caller = identify(&self.state.live().roster, &peer.chain[0]);
+
+        let (mut response, refusal) = match self.respond(peer, &caller, request).await {
+            Ok(response) => (response, None),
+            Err(err) => (error_response(&err, &caller, &path), Some(err)),
+        };
+        headers::apply(response.headers_mut());
+
+        let who = match &caller {
+            Caller::Staff(staff) => staff.id.to_string(),
+            Caller::Unrostered(fingerprint) => format!("unrostered:{fingerprint}"),
+        };
+        let status = response.status().as_u16();
+        match refusal {
+            Some(HttpError::Internal(detail)) => warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}"),
+            Some(err) => info!(remote = %peer.remote, %who, %method, %path, status, "refused: {err}"),
+            None => info!(remote = %peer.remote, %who, %method, %path, status),
+        }
+        response
+    }
+
+    async fn respond(
+        &self,
+        peer: &PeerConnection,
+        caller: &Caller,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, HttpError> {
+        let live = self.state.live();
+        live.tls.reverify(&peer.chain).map_err(|err| HttpError::CertificateRejected(err.to_string()))?;
+        let contact = &self.state.config.staff.access_contact;
+        let (parts, body) = request.into_parts();
+
+        let safe = parts.method == Method::GET || parts.method == Method::HEAD;
+        let form = if safe {
+            None
+        } else {
+            let Caller::Staff(staff) = caller else {
+                return Err(HttpError::Unrostered { fingerprint: peer.fingerprint, contact: contact.clone() });
+            };
+            check_same_origin(&parts.headers, &parts.uri)?;
+            let form = read_form(&parts.headers, body).await?;
+            self.state
+                .csrf
+                .verify(&staff.id, form.get(CSRF_FIELD), SystemTime::now())
+                .map_err(HttpError::Csrf)?;
+            Some(form)
+        };
+
+        // HEAD is GET without the body; hyper leaves the body out on the wire.
+        let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
+        let route = match self.router.lookup(&method, parts.uri.path()) {
+            Lookup::Found(route) => route,
+            // Someone not on the roster learns nothing about which pages exist.
+            _ if matches!(caller, Caller::Unrostered(_)) => {
+                return Err(HttpError::Unrostered { fingerprint: peer.fingerprint, contact: contact.clone() });
+            }
+            Lookup::MethodNotAllowed(allowed) => return Err(HttpError::MethodNotAllowed { allowed }),
+            Lookup::NotFound => return Err(HttpError::NotFound),
+        };
+        let staff = router::authorize(route, caller, contact)?;
+        let context = RequestContext {
+            viewer: staff.map(|staff| viewer(staff, parts.uri.path())),
+            peer,
+            live: &live,
+            csrf: &self.state.csrf,
+            form,
+        };
+        handlers::dispatch(route.page, &context)
+    }
+}
+
+fn viewer<'a>(staff: &'a Staff, path: &'a str) -> Viewer<'a> {
+    Viewer { staff, nav: router::navigation(staff), current_path: path }
+}
+
+/// Renders the page for `err`, with the navigation when the caller is on the roster.
+fn error_response(err: &HttpError, caller: &Caller, path: &str) -> Response<Full<Bytes>> {
+    let staff = match (caller, err) {
+        // A certificate that no longer passes gets no personal header.
+        (_, HttpError::CertificateRejected(_)) | (Caller::Unrostered(_), _) => None,
+        (Caller::Staff(staff), _) => Some(staff),
+    };
+    let viewer = staff.map(|staff| viewer(staff, path));
+    let page = err.page();
+    let mut response = handlers::html(page.status, pages::errors::render(&page, viewer.as_ref()));
+    if let HttpError::MethodNotAllowed { allowed } = err {
+        let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        if let Ok(value) = HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+    }
+    response
+}
+
+/// Refuses state-changing requests that a browser marks as coming from another site.
+fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `none` is a user-initiated navigation (typed address, bookmark); anything else but
+        // same-origin means another page caused this request.
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return Err(HttpError::CrossSite(format!("Sec-Fetch-Site: {}", String::from_utf8_lossy(site.as_bytes()))));
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let authority = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()));
+        let same = authority.is_some_and(|authority| origin.as_bytes() == format!("https://{authority}").as_bytes());
+        if !same {
+            return Err(HttpError::CrossSite(format!("Origin: {}", String::from_utf8_lossy(origin.as_bytes()))));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a URL-encoded form body within the size and time limits.
+async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpError> {
+    const LIMIT: usize = limits::MAX_FORM_BODY_BYTES;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Refuse before reading anything when the client announces too much.
+    if declared.is_some_and(|n| n > LIMIT as u64) {
+        return Err(HttpError::PayloadTooLarge { limit: LIMIT });
+    }
+    let is_urlencoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    if !is_urlencoded {
+        return Err(HttpError::UnsupportedMediaType);
+    }
+    let collected = tokio::time::timeout(limits::BODY_READ_TIMEOUT, Limited::new(body, LIMIT).collect())
+        .await
+        .map_err(|_| HttpError::RequestTimeout)?
+        .map_err(|err| {
+            if err.downcast_ref::<LengthLimitError>().is_some() {
+                HttpError::PayloadTooLarge { limit: LIMIT }
+            } else {
+                HttpError::Internal(format!("reading the request body: {err}"))
+            }
+        })?;
+    Ok(Form::parse(&collected.to_bytes()))
+}

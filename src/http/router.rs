@@ -1,0 +1,192 @@
+//! The route table: every page, its method, and who may use it — declared in one place.
+//!
+//! Access is part of a route's declaration, so a handler cannot be added without saying who may
+//! reach it, and [`authorize`] is the only code that decides.
+
+use hyper::Method;
+
+use crate::identity::{Caller, Role, Staff};
+
+use super::error::HttpError;
+
+/// The pages the appliance serves; [`super::dispatch`] maps each to its handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// `/`: who you are and what you can do.
+    Home,
+    /// `/staff`: the roster, for auditors.
+    Roster,
+    /// `/static/style.css`: the stylesheet, compiled into the binary.
+    Stylesheet,
+}
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone whose certificate the staff CA issued, even if not on the roster (only for what
+    /// the "ask for access" page itself needs).
+    AnyCertificate,
+    /// Anyone on the roster.
+    AnyStaff,
+    /// Staff holding this role.
+    Role(Role),
+}
+
+/// One entry of the table.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// The method it answers.
+    pub method: Method,
+    /// The path it answers.
+    pub path: &'static str,
+    /// What it shows.
+    pub page: Page,
+    /// Who may use it.
+    pub access: Access,
+    /// Its label in the navigation bar, if it has a place there.
+    pub nav_label: Option<&'static str>,
+}
+
+/// The table. Order is the order of the navigation bar.
+pub const ROUTES: &[Route] = &[
+    Route { method: Method::GET, path: "/", page: Page::Home, access: Access::AnyStaff, nav_label: Some("Home") },
+    Route {
+        method: Method::GET,
+        path: "/staff",
+        page: Page::Roster,
+        access: Access::Role(Role::Auditor),
+        nav_label: Some("Staff roster"),
+    },
+    Route {
+        method: Method::GET,
+        path: "/static/style.css",
+        page: Page::Stylesheet,
+        access: Access::AnyCertificate,
+        nav_label: None,
+    },
+];
+
+/// The outcome of looking a request up.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A route answers this method and path.
+    Found(&'static Route),
+    /// The path exists, but not for this method; these methods would work.
+    MethodNotAllowed(Vec<Method>),
+    /// No route has this path.
+    NotFound,
+}
+
+/// Finds routes by path and method.
+pub struct Router {
+    paths: matchit::Router<Vec<&'static Route>>,
+}
+
+impl Router {
+    /// Builds the router from [`ROUTES`].
+    pub fn new() -> Result<Self, matchit::InsertError> {
+        let mut by_path: Vec<(&str, Vec<&'static Route>)> = Vec::new();
+        for route in ROUTES {
+            match by_path.iter_mut().find(|(path, _)| *path == route.path) {
+                Some((_, routes)) => routes.push(route),
+                None => by_path.push((route.path, vec![route])),
+            }
+        }
+        let mut paths = matchit::Router::new();
+        for (path, routes) in by_path {
+            paths.insert(path, routes)?;
+        }
+        Ok(Self { paths })
+    }
+
+    /// Looks up a request.
+    pub fn lookup(&self, method: &Method, path: &str) -> Lookup {
+        let Ok(matched) = self.paths.at(path) else {
+            return Lookup::NotFound;
+        };
+        match matched.value.iter().find(|route| route.method == *method) {
+            Some(route) => Lookup::Found(route),
+            None => Lookup::MethodNotAllowed(matched.value.iter().map(|r| r.method.clone()).collect()),
+        }
+    }
+}
+
+/// Decides whether `caller` may use `route`, returning the staff member when the route needs
+/// one.
+pub fn authorize<'c>(route: &Route, caller: &'c Caller, contact: &str) -> Result<Option<&'c Staff>, HttpError> {
+    match (route.access, caller) {
+        (Access::AnyCertificate, Caller::Staff(staff)) => Ok(Some(staff)),
+        (Access::AnyCertificate, Caller::Unrostered(_)) => Ok(None),
+        (_, Caller::Unrostered(fingerprint)) => {
+            Err(HttpError::Unrostered { fingerprint: *fingerprint, contact: contact.to_owned() })
+        }
+        (Access::AnyStaff, Caller::Staff(staff)) => Ok(Some(staff)),
+        (Access::Role(role), Caller::Staff(staff)) if staff.has_role(role) => Ok(Some(staff)),
+        (Access::Role(role), Caller::Staff(_)) => {
+            Err(HttpError::MissingRole { needed: role, contact: contact.to_owned() })
+        }
+    }
+}
+
+/// The navigation entries `staff` may use.
+pub fn navigation(staff: &Staff) -> Vec<(&'static str, &'static str)> {
+    ROUTES
+        .iter()
+        .filter(|route| match route.access {
+            Access::AnyCertificate | Access::AnyStaff => true,
+            Access::Role(role) => staff.has_role(role),
+        })
+        .filter_map(|route| route.nav_label.map(|label| (route.path, label)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Fingerprint, StaffId};
+
+    fn staff(roles: &[Role]) -> Staff {
+        Staff {
+            id: StaffId::parse("ann").unwrap(),
+            display_name: "Ann".into(),
+            email: "ann@example.org".into(),
+            roles: roles.to_vec(),
+            certificates: vec![],
+        }
+    }
+
+    #[test]
+    fn lookup_tells_unknown_paths_from_wrong_methods() {
+        let router = Router::new().unwrap();
+        assert!(matches!(router.lookup(&Method::GET, "/"), Lookup::Found(r) if r.page == Page::Home));
+        assert!(matches!(router.lookup(&Method::GET, "/nope"), Lookup::NotFound));
+        match router.lookup(&Method::POST, "/staff") {
+            Lookup::MethodNotAllowed(allowed) => assert_eq!(allowed, [Method::GET]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn roles_gate_routes_and_unrostered_certificates_reach_only_the_stylesheet() {
+        let router = Router::new().unwrap();
+        let Lookup::Found(roster_page) = router.lookup(&Method::GET, "/staff") else { panic!() };
+        let Lookup::Found(css) = router.lookup(&Method::GET, "/static/style.css") else { panic!() };
+        let auditor = Caller::Staff(staff(&[Role::Auditor]));
+        let agent = Caller::Staff(staff(&[Role::Dmca]));
+        let stranger = Caller::Unrostered(Fingerprint::of_certificate(b"x"));
+        assert!(authorize(roster_page, &auditor, "c").is_ok());
+        assert!(matches!(
+            authorize(roster_page, &agent, "c"),
+            Err(HttpError::MissingRole { needed: Role::Auditor, .. })
+        ));
+        assert!(matches!(authorize(roster_page, &stranger, "c"), Err(HttpError::Unrostered { .. })));
+        assert!(matches!(authorize(css, &stranger, "c"), Ok(None)));
+    }
+
+    #[test]
+    fn navigation_lists_only_what_the_person_may_open() {
+        let labels = |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
+        assert_eq!(labels(&[Role::Dmca]), ["Home"]);
+        assert_eq!(labels(&[Role::Auditor]), ["Home", "Staff roster"]);
+    }
+}

@@ -1,0 +1,33 @@
+//! Takedown: a hardened appliance for a Trust & Safety team.
+//!
+//! One daemon, `takedown serve`, reached by staff over mutual TLS. This crate is the whole
+//! appliance as a library; `main.rs` only parses the command line and calls [`command::run`].
+//!
+//! # Layout
+//!
+//! | concept | module |
+//! |---|---|
+//! | command line (clap types, exit codes) | [`cli`] |
+//! | one file per subcommand, orchestration only | [`command`] |
+//! | the TOML config: raw table → typed [`config::Config`], every mistake at once | [`config`] |
+//! | staff, roles, certificate fingerprints, the roster file | [`identity`], [`roster`] |
+//! | rustls server config, client-certificate verification, CRLs | [`tls`] |
+//! | what the running daemon holds and what SIGHUP reloads | [`state`] |
+//! | accept loop, limits, routing, CSRF, security headers, error pages | [`http`] |
+//! | HTML (maud), no I/O | [`pages`] |
+//! | certificate authority, staff certificates, CRLs, `.p12` bundles | [`pki`] |
+//! | log output | [`telemetry`] |
+
+pub mod cli;
+pub mod command;
+pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod http;
+pub mod identity;
+pub mod pages;
+pub mod pki;
+pub mod roster;
+pub mod state;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,74 @@
+//! What the running daemon holds, and what SIGHUP reloads.
+//!
+//! The roster and the TLS material (server certificate, staff CA, CRLs) form the [`Live`] set.
+//! A reload builds a complete new set from the files and swaps it in only if every file is
+//! valid; otherwise the old set stays and the problems are logged. Open connections keep
+//! working, and every request is checked against the newest set, so a revocation or a removal
+//! from the roster takes effect on the next request, not only on the next handshake.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::config::{Config, Problem, Problems};
+use crate::http::csrf::CsrfKey;
+use crate::roster::Roster;
+use crate::tls::{ServerTls, TlsMaterial, describe_read_error};
+
+/// The reloadable part of the daemon's state.
+pub struct Live {
+    /// Who the staff are.
+    pub roster: Roster,
+    /// The TLS acceptor and the verifier behind it.
+    pub tls: ServerTls,
+}
+
+impl Live {
+    /// Loads every file the config names; all problems are reported together.
+    pub fn load(config: &Config, credentials_dir: Option<&std::path::Path>) -> Result<Live, Problems> {
+        let mut problems = Vec::new();
+        let material = TlsMaterial::load(&config.tls, credentials_dir, &mut problems);
+        let roster = match std::fs::read_to_string(&config.staff.roster) {
+            Ok(text) => Roster::parse(&config.staff.roster.display().to_string(), &text)
+                .map_err(|found| problems.extend(found))
+                .ok(),
+            Err(err) => {
+                problems.push(Problem::new("staff.roster", describe_read_error(&config.staff.roster, &err)));
+                None
+            }
+        };
+        let tls = material.and_then(|m| ServerTls::build(m).map_err(|p| problems.push(p)).ok());
+        match (roster, tls) {
+            (Some(roster), Some(tls)) if problems.is_empty() => Ok(Live { roster, tls }),
+            _ => Err(Problems(problems)),
+        }
+    }
+}
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    /// The validated configuration (not reloaded: changing it needs a restart).
+    pub config: Config,
+    /// Signs and checks the forms' CSRF tokens.
+    pub csrf: CsrfKey,
+    credentials_dir: Option<PathBuf>,
+    live: RwLock<Arc<Live>>,
+}
+
+impl AppState {
+    /// The state for a daemon that has loaded `live` from `config`.
+    pub fn new(config: Config, credentials_dir: Option<PathBuf>, live: Live) -> Self {
+        Self { config, csrf: CsrfKey::generate(), credentials_dir, live: RwLock::new(Arc::new(live)) }
+    }
+
+    /// The current roster and TLS set.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Reloads the roster and TLS files; on any problem the current set stays in force.
+    pub fn reload(&self) -> Result<Arc<Live>, Problems> {
+        let live = Arc::new(Live::load(&self.config, self.credentials_dir.as_deref())?);
+        *self.live.write().unwrap_or_else(PoisonError::into_inner) = live.clone();
+        Ok(live)
+    }
+}

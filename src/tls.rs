@@ -1,0 +1,150 @@
+//! The TLS side of staff access: the server certificate, and client-certificate verification
+//! against the staff CA and its revocation lists.
+//!
+//! Only TLS 1.3 is offered and a client certificate is required: a browser without a valid,
+//! unrevoked staff certificate never gets as far as HTTP. A stale CRL is refused rather than
+//! trusted (`enforce_revocation_expiration`), so a CA that stops publishing fails closed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{Problem, TlsSettings};
+
+/// The crypto provider every TLS object in the process uses (aws-lc-rs: FIPS-capable and the
+/// only one of rustls's providers with a post-quantum key exchange).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// The files named in `[tls]`, parsed.
+pub struct TlsMaterial {
+    server_chain: Vec<CertificateDer<'static>>,
+    server_key: PrivateKeyDer<'static>,
+    staff_roots: RootCertStore,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+}
+
+impl TlsMaterial {
+    /// Reads every file in `[tls]`, recording each problem under its field.
+    pub fn load(settings: &TlsSettings, credentials_dir: Option<&Path>, problems: &mut Vec<Problem>) -> Option<Self> {
+        let server_chain = certificates("tls.certificate", &settings.certificate, problems);
+        let server_key = settings
+            .private_key
+            .read(credentials_dir)
+            .and_then(|pem| {
+                PrivateKeyDer::from_pem_slice(&pem)
+                    .map_err(|err| format!("not a PEM private key (PKCS#8, PKCS#1 or SEC1): {err}"))
+            })
+            .map_err(|message| problems.push(Problem::new("tls.private_key", message)))
+            .ok();
+        let staff_roots = certificates("tls.staff_ca", &settings.staff_ca, problems).and_then(|certs| {
+            let mut roots = RootCertStore::empty();
+            for cert in certs {
+                if let Err(err) = roots.add(cert) {
+                    problems.push(Problem::new("tls.staff_ca", format!("not a usable CA certificate: {err}")));
+                    return None;
+                }
+            }
+            Some(roots)
+        });
+        let mut crls = Vec::new();
+        for (i, path) in settings.crls.iter().enumerate() {
+            match read_crl(path) {
+                Ok(crl) => crls.push(crl),
+                Err(message) => problems.push(Problem::new(format!("tls.crls[{i}]"), message)),
+            }
+        }
+        Some(Self { server_chain: server_chain?, server_key: server_key?, staff_roots: staff_roots?, crls })
+    }
+}
+
+/// A TLS acceptor and the verifier it uses, built together so that each request can re-check
+/// its certificate against the same (possibly reloaded) CA and CRLs.
+#[derive(Clone)]
+pub struct ServerTls {
+    /// Performs handshakes with the staff certificate requirement.
+    pub acceptor: TlsAcceptor,
+    /// Verifies a staff certificate chain against the staff CA and CRLs.
+    pub verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl ServerTls {
+    /// Builds the server configuration. Problems are reported under the field most likely at
+    /// fault.
+    pub fn build(material: TlsMaterial) -> Result<Self, Problem> {
+        let provider = provider();
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(material.staff_roots), provider.clone())
+            .with_crls(material.crls)
+            .enforce_revocation_expiration()
+            .build()
+            .map_err(|err| Problem::new("tls.crls", format!("cannot use the CRLs with the staff CA: {err}")))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|err| Problem::new("tls", format!("TLS 1.3 unavailable: {err}")))?
+            .with_client_cert_verifier(verifier.clone())
+            .with_single_cert(material.server_chain, material.server_key)
+            .map_err(|err| {
+                Problem::new("tls.private_key", format!("does not fit tls.certificate or is unsupported: {err}"))
+            })?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), verifier })
+    }
+
+    /// Checks a client chain again (for example after a CRL reload revoked it mid-connection).
+    pub fn reverify(&self, chain: &[CertificateDer<'static>]) -> Result<(), rustls::Error> {
+        let (end_entity, intermediates) =
+            chain.split_first().ok_or(rustls::Error::NoCertificatesPresented)?;
+        self.verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).map(|_| ())
+    }
+}
+
+fn certificates(field: &str, path: &Path, problems: &mut Vec<Problem>) -> Option<Vec<CertificateDer<'static>>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            problems.push(Problem::new(field, describe_read_error(path, &err)));
+            return None;
+        }
+    };
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+    match certs {
+        Ok(certs) if !certs.is_empty() => Some(certs),
+        Ok(_) => {
+            problems.push(Problem::new(field, format!("{} holds no PEM certificate", path.display())));
+            None
+        }
+        Err(err) => {
+            problems.push(Problem::new(field, format!("{} is not valid PEM: {err}", path.display())));
+            None
+        }
+    }
+}
+
+fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, String> {
+    let bytes = std::fs::read(path).map_err(|err| describe_read_error(path, &err))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        CertificateRevocationListDer::from_pem_slice(&bytes)
+            .map_err(|err| format!("{} is not a PEM X509 CRL: {err}", path.display()))
+    } else {
+        Ok(CertificateRevocationListDer::from(bytes))
+    }
+}
+
+/// Describes a failed read the way an operator fixes it.
+pub(crate) fn describe_read_error(path: &Path, err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => format!("file not found: {}", path.display()),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("permission denied reading {}; the service user must be able to read it", path.display())
+        }
+        _ => format!("cannot read {}: {err}", path.display()),
+    }
+}
