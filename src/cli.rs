@@ -2,7 +2,6 @@
 //!
 //! This module only describes the interface; [`crate::command`] carries it out.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +58,6 @@ pub enum Command {
         dir: PathBuf,
         /// The address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
     },
 }

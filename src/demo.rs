@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
@@ -27,7 +27,13 @@ struct Person {
 /// One certificate per role, one the roster does not know, one the CRL revokes.
 const PEOPLE: &[Person] = &[
     Person { login: "dmca-agent", name: "Dana Mercer", roles: &["dmca"], on_roster: true, revoked: false },
-    Person { login: "cp-agent", name: "Chris Okafor", roles: &["child-protection"], on_roster: true, revoked: false },
+    Person {
+        login: "cp-agent",
+        name: "Chris Okafor",
+        roles: &["child-protection"],
+        on_roster: true,
+        revoked: false,
+    },
     Person { login: "approver", name: "Alex Rivera", roles: &["approver"], on_roster: true, revoked: false },
     Person { login: "auditor", name: "Ada Lindqvist", roles: &["auditor"], on_roster: true, revoked: false },
     Person { login: "exporter", name: "Eli Novak", roles: &["exporter"], on_roster: true, revoked: false },
@@ -69,7 +75,12 @@ pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, PkiError> {
         .collect();
     let now = OffsetDateTime::now_utc();
     let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
-    let crl = authority.revocation_list(&revoked, now - Duration::minutes(5), now + Duration::days(CRL_DAYS), number)?;
+    let crl = authority.revocation_list(
+        &revoked,
+        now - Duration::minutes(5),
+        now + Duration::days(CRL_DAYS),
+        number,
+    )?;
     pki::write_public(&pki_dir.join("staff.crl"), crl.as_bytes())?;
     pki::write_public(&dir.join("takedown.toml"), config_text(listen).as_bytes())?;
     let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
@@ -83,8 +94,10 @@ fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiErr
         .mode(0o700)
         .create(staff_dir)
         .map_err(|source| PkiError::Io { path: staff_dir.display().to_string(), source })?;
-    let authority = Authority::create("Takedown demo staff CA", Validity::days_from_now(CERTIFICATE_DAYS * 2))?;
-    let server = authority.issue_server(&["localhost", "127.0.0.1", "::1"], Validity::days_from_now(CERTIFICATE_DAYS))?;
+    let authority =
+        Authority::create("Takedown demo staff CA", Validity::days_from_now(CERTIFICATE_DAYS * 2))?;
+    let server = authority
+        .issue_server(&["localhost", "127.0.0.1", "::1"], Validity::days_from_now(CERTIFICATE_DAYS))?;
     pki::write_public(&pki_dir.join("server.crt"), server.certificate_pem.as_bytes())?;
     pki::write_private(&pki_dir.join("server.key"), server.key_pem.as_bytes())?;
 

@@ -83,7 +83,8 @@ impl Authority {
         let mut params = CertificateParams::default();
         params.distinguished_name = name(common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.not_before = validity.not_before;
         params.not_after = validity.not_after;
         params.serial_number = Some(random_serial());
@@ -209,13 +210,24 @@ impl Issued {
 
     /// A PKCS#12 bundle (AES-256, HMAC-SHA-256) of the key, this certificate and the CA
     /// certificate, protected by `password`, for importing into a browser.
-    pub fn pkcs12(&self, authority: &Authority, friendly_name: &str, password: &str) -> Result<Vec<u8>, PkiError> {
+    pub fn pkcs12(
+        &self,
+        authority: &Authority,
+        friendly_name: &str,
+        password: &str,
+    ) -> Result<Vec<u8>, PkiError> {
         use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
         let err = |e: p12_keystore::error::Error| PkiError::Pkcs12(e.to_string());
         let key = PrivateKey::from_der(&self.key_der).map_err(err)?;
-        let chain = [Certificate::from_der(&self.certificate_der).map_err(err)?, Certificate::from_der(authority.certificate_der()).map_err(err)?];
+        let chain = [
+            Certificate::from_der(&self.certificate_der).map_err(err)?,
+            Certificate::from_der(authority.certificate_der()).map_err(err)?,
+        ];
         let mut store = KeyStore::new();
-        store.add_entry(friendly_name, KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(self.serial.clone(), key, chain)));
+        store.add_entry(
+            friendly_name,
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(self.serial.clone(), key, chain)),
+        );
         store.writer(password).write().map_err(err)
     }
 }

@@ -85,15 +85,13 @@ const MAX_TEXT_LEN: usize = 200;
 
 fn parse_person(entry: &mut Section<'_>, problems: &mut Vec<Problem>) -> Option<Staff> {
     let before = problems.len();
-    let id = entry
-        .string("login", problems)
-        .and_then(|login| StaffId::parse(login).map_err(|m| problems.push(Problem::new(entry.field("login"), m))).ok());
+    let id = entry.string("login", problems).and_then(|login| {
+        StaffId::parse(login).map_err(|m| problems.push(Problem::new(entry.field("login"), m))).ok()
+    });
     let display_name = bounded_text(entry, "name", problems);
     let email = bounded_text(entry, "email", problems);
-    if let Some(email) = &email {
-        if !email.contains('@') {
-            problems.push(Problem::new(entry.field("email"), format!("{email:?} is not an email address")));
-        }
+    if let Some(email) = email.as_ref().filter(|email| !email.contains('@')) {
+        problems.push(Problem::new(entry.field("email"), format!("{email:?} is not an email address")));
     }
     let mut roles = Vec::new();
     for (i, name) in entry.strings("roles", problems).unwrap_or_default().into_iter().enumerate() {
@@ -115,7 +113,9 @@ fn parse_person(entry: &mut Section<'_>, problems: &mut Vec<Problem>) -> Option<
     for (i, text) in listed.unwrap_or_default().into_iter().enumerate() {
         match Fingerprint::parse(text) {
             Ok(fingerprint) => certificates.push(fingerprint),
-            Err(message) => problems.push(Problem::new(format!("{}[{i}]", entry.field("certificates")), message)),
+            Err(message) => {
+                problems.push(Problem::new(format!("{}[{i}]", entry.field("certificates")), message))
+            }
         }
     }
     if problems.len() > before {
@@ -172,8 +172,12 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["r.toml: staff[1].email", "r.toml: staff[1].roles[0]", "r.toml: staff[1].certificates[1]",
-             "r.toml: staff[1].shoe_size"],
+            [
+                "r.toml: staff[1].email",
+                "r.toml: staff[1].roles[0]",
+                "r.toml: staff[1].certificates[1]",
+                "r.toml: staff[1].shoe_size"
+            ],
             "{problems:#?}"
         );
     }

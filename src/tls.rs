@@ -34,7 +34,11 @@ pub struct TlsMaterial {
 
 impl TlsMaterial {
     /// Reads every file in `[tls]`, recording each problem under its field.
-    pub fn load(settings: &TlsSettings, credentials_dir: Option<&Path>, problems: &mut Vec<Problem>) -> Option<Self> {
+    pub fn load(
+        settings: &TlsSettings,
+        credentials_dir: Option<&Path>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
         let server_chain = certificates("tls.certificate", &settings.certificate, problems);
         let server_key = settings
             .private_key
@@ -49,7 +53,8 @@ impl TlsMaterial {
             let mut roots = RootCertStore::empty();
             for cert in certs {
                 if let Err(err) = roots.add(cert) {
-                    problems.push(Problem::new("tls.staff_ca", format!("not a usable CA certificate: {err}")));
+                    problems
+                        .push(Problem::new("tls.staff_ca", format!("not a usable CA certificate: {err}")));
                     return None;
                 }
             }
@@ -81,18 +86,24 @@ impl ServerTls {
     /// fault.
     pub fn build(material: TlsMaterial) -> Result<Self, Problem> {
         let provider = provider();
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(material.staff_roots), provider.clone())
-            .with_crls(material.crls)
-            .enforce_revocation_expiration()
-            .build()
-            .map_err(|err| Problem::new("tls.crls", format!("cannot use the CRLs with the staff CA: {err}")))?;
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(material.staff_roots), provider.clone())
+                .with_crls(material.crls)
+                .enforce_revocation_expiration()
+                .build()
+                .map_err(|err| {
+                    Problem::new("tls.crls", format!("cannot use the CRLs with the staff CA: {err}"))
+                })?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|err| Problem::new("tls", format!("TLS 1.3 unavailable: {err}")))?
             .with_client_cert_verifier(verifier.clone())
             .with_single_cert(material.server_chain, material.server_key)
             .map_err(|err| {
-                Problem::new("tls.private_key", format!("does not fit tls.certificate or is unsupported: {err}"))
+                Problem::new(
+                    "tls.private_key",
+                    format!("does not fit tls.certificate or is unsupported: {err}"),
+                )
             })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), verifier })
@@ -106,7 +117,11 @@ impl ServerTls {
     }
 }
 
-fn certificates(field: &str, path: &Path, problems: &mut Vec<Problem>) -> Option<Vec<CertificateDer<'static>>> {
+fn certificates(
+    field: &str,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<CertificateDer<'static>>> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => {

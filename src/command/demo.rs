@@ -31,7 +31,10 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!(
             "{} demo PKI in {}.",
             if created { "Created a" } else { "Reusing the" },
-            Path::new(&staff_dir).parent().and_then(Path::parent).map_or(String::new(), |p| p.display().to_string())
+            Path::new(&staff_dir)
+                .parent()
+                .and_then(Path::parent)
+                .map_or(String::new(), |p| p.display().to_string())
         );
         println!("To open it in a browser, import a staff certificate and trust the demo CA:");
         println!("  certificates: {staff_dir}/<login>.p12   password: {}", password.as_str());
@@ -41,7 +44,9 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!("           Your Certificates > Import; then Authorities > Import pki/ca.crt");
         println!("  Chromium: Settings > Privacy and security > Security > Manage certificates >");
         println!("           Import (or: pk12util -d sql:$HOME/.pki/nssdb -i <login>.p12)");
-        println!("  curl: curl --cacert pki/ca.crt --cert pki/staff/dmca-agent.crt --key pki/staff/dmca-agent.key https://{address}/");
+        println!(
+            "  curl: curl --cacert pki/ca.crt --cert pki/staff/dmca-agent.crt --key pki/staff/dmca-agent.key https://{address}/"
+        );
         println!("Stop with Ctrl-C.");
     })
 }

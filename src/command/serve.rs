@@ -69,8 +69,12 @@ async fn serve(
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             match reloader.reload() {
-                Ok(live) => info!(staff = live.roster.staff().len(), "SIGHUP: reloaded the roster, staff CA and CRLs"),
-                Err(problems) => error!("SIGHUP: reload refused, the previous roster and CRLs stay in force; {problems}"),
+                Ok(live) => {
+                    info!(staff = live.roster.staff().len(), "SIGHUP: reloaded the roster, staff CA and CRLs")
+                }
+                Err(problems) => {
+                    error!("SIGHUP: reload refused, the previous roster and CRLs stay in force; {problems}")
+                }
             }
         }
     });

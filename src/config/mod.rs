@@ -85,10 +85,15 @@ impl Config {
     /// Reads and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, Problems> {
         let text = std::fs::read_to_string(path).map_err(|err| {
-            Problems(vec![Problem::new(path.display().to_string(), match err.kind() {
-                std::io::ErrorKind::NotFound => "file not found; pass the path of the TOML config".to_owned(),
-                _ => format!("cannot read: {err}"),
-            })])
+            Problems(vec![Problem::new(
+                path.display().to_string(),
+                match err.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        "file not found; pass the path of the TOML config".to_owned()
+                    }
+                    _ => format!("cannot read: {err}"),
+                },
+            )])
         })?;
         Self::parse(path, &text)
     }
@@ -132,7 +137,12 @@ impl Config {
                 .strings("crls", &mut problems)
                 .map(|paths| paths.into_iter().map(|p| base.join(p)).collect());
             s.finish(&mut problems);
-            Some(TlsSettings { certificate: certificate?, private_key: private_key?, staff_ca: staff_ca?, crls: crls? })
+            Some(TlsSettings {
+                certificate: certificate?,
+                private_key: private_key?,
+                staff_ca: staff_ca?,
+                crls: crls?,
+            })
         });
 
         let staff = root.table("staff", &mut problems).and_then(|mut s| {
@@ -195,7 +205,8 @@ access_contact = "ts-tools@example.org"
 
     #[test]
     fn missing_sections_are_each_named() {
-        let problems = Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
+        let problems =
+            Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["tls", "staff"]);
     }

@@ -42,7 +42,10 @@ impl SecretSource {
             }
             Some(Value::Table(table)) => table,
             Some(other) => {
-                return Err(Problem::new(field, format!("must be a table, found {}; {HOW}", other.type_str())));
+                return Err(Problem::new(
+                    field,
+                    format!("must be a table, found {}; {HOW}", other.type_str()),
+                ));
             }
         };
         let keys: Vec<&str> = table.keys().map(String::as_str).collect();
@@ -101,7 +104,10 @@ fn read_private_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
         ));
     }
     if metadata.len() > MAX_SECRET_BYTES {
-        return Err(format!("{shown} is {} bytes; a secret file is at most {MAX_SECRET_BYTES}", metadata.len()));
+        return Err(format!(
+            "{shown} is {} bytes; a secret file is at most {MAX_SECRET_BYTES}",
+            metadata.len()
+        ));
     }
     let mut contents = Zeroizing::new(Vec::with_capacity(metadata.len() as usize));
     fs::File::open(path)
@@ -122,8 +128,9 @@ mod tests {
 
     #[test]
     fn inline_secrets_are_refused_with_the_fix() {
-        let err = SecretSource::from_value("tls.private_key", Some(&value("k = \"-----BEGIN\"")), Path::new("/"))
-            .unwrap_err();
+        let err =
+            SecretSource::from_value("tls.private_key", Some(&value("k = \"-----BEGIN\"")), Path::new("/"))
+                .unwrap_err();
         assert_eq!(err.field, "tls.private_key");
         assert!(err.message.contains("never written inline"), "{err}");
     }
@@ -140,7 +147,10 @@ mod tests {
             SecretSource::Credential("a.key".into())
         );
         assert!(SecretSource::from_value("f", Some(&value("k = { credential = \"../a\" }")), base).is_err());
-        assert!(SecretSource::from_value("f", Some(&value("k = { file = \"a\", credential = \"b\" }")), base).is_err());
+        assert!(
+            SecretSource::from_value("f", Some(&value("k = { file = \"a\", credential = \"b\" }")), base)
+                .is_err()
+        );
     }
 
     #[test]

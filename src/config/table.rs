@@ -98,11 +98,9 @@ impl<'t> Section<'t> {
                 for (i, item) in items.iter().enumerate() {
                     match item {
                         Value::String(s) if !s.trim().is_empty() => strings.push(s.as_str()),
-                        other => problems.push(wrong_type(
-                            format!("{field}[{i}]"),
-                            "a non-empty string",
-                            other,
-                        )),
+                        other => {
+                            problems.push(wrong_type(format!("{field}[{i}]"), "a non-empty string", other))
+                        }
                     }
                 }
                 Some(strings)
@@ -132,11 +130,9 @@ impl<'t> Section<'t> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, item)| match item {
-                    Value::Table(table) => Some(Section {
-                        path: format!("{field}[{i}]"),
-                        table,
-                        read: BTreeSet::new(),
-                    }),
+                    Value::Table(table) => {
+                        Some(Section { path: format!("{field}[{i}]"), table, read: BTreeSet::new() })
+                    }
                     other => {
                         problems.push(wrong_type(format!("{field}[{i}]"), "a table", other));
                         None

@@ -72,7 +72,9 @@ impl CsrfKey {
         let tag = hex::decode(tag).map_err(|_| CsrfError::Malformed)?;
         hmac::verify(&self.0, &message(staff, issued), &tag).map_err(|_| CsrfError::NotYours)?;
         let now = seconds(now);
-        if issued > now.saturating_add(FUTURE_SKEW.as_secs()) || now - issued.min(now) > TOKEN_LIFETIME.as_secs() {
+        if issued > now.saturating_add(FUTURE_SKEW.as_secs())
+            || now - issued.min(now) > TOKEN_LIFETIME.as_secs()
+        {
             return Err(CsrfError::Expired);
         }
         Ok(())

@@ -97,7 +97,10 @@ impl HttpError {
             HttpError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong on our side",
-                vec!["The error has been logged. Try again; if it keeps happening, tell the tools team.".to_owned()],
+                vec![
+                    "The error has been logged. Try again; if it keeps happening, tell the tools team."
+                        .to_owned(),
+                ],
             ),
             HttpError::MethodNotAllowed { allowed } => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -111,13 +114,18 @@ impl HttpError {
                 StatusCode::FORBIDDEN,
                 "You need another role for this page",
                 vec![
-                    format!("This page needs the {needed} role, which lets a person {}.", needed.description()),
+                    format!(
+                        "This page needs the {needed} role, which lets a person {}.",
+                        needed.description()
+                    ),
                     format!("If your work needs it, ask {contact}."),
                 ],
             ),
-            HttpError::NotFound => {
-                (StatusCode::NOT_FOUND, "No such page", vec!["Check the address, or start from the home page.".to_owned()])
-            }
+            HttpError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "No such page",
+                vec!["Check the address, or start from the home page.".to_owned()],
+            ),
             HttpError::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too much data",

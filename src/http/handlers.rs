@@ -63,18 +63,24 @@ impl RequestContext<'_> {
     }
 
     fn viewer(&self) -> Result<&Viewer<'_>, HttpError> {
-        self.viewer
-            .as_ref()
-            .ok_or_else(|| HttpError::Internal("a staff-only page was routed without a staff member".to_owned()))
+        self.viewer.as_ref().ok_or_else(|| {
+            HttpError::Internal("a staff-only page was routed without a staff member".to_owned())
+        })
     }
 }
 
 /// Produces the page for an allowed request.
 pub fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     match page {
-        Page::Home => Ok(html(StatusCode::OK, pages::home::render(context.viewer()?, &context.peer.fingerprint))),
-        Page::Roster => Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster))),
-        Page::Stylesheet => Ok(with_type(StatusCode::OK, "text/css; charset=utf-8", pages::STYLESHEET.into())),
+        Page::Home => {
+            Ok(html(StatusCode::OK, pages::home::render(context.viewer()?, &context.peer.fingerprint)))
+        }
+        Page::Roster => {
+            Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster)))
+        }
+        Page::Stylesheet => {
+            Ok(with_type(StatusCode::OK, "text/css; charset=utf-8", pages::STYLESHEET.into()))
+        }
     }
 }
 

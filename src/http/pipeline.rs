@@ -67,7 +67,9 @@ impl Pipeline {
         };
         let status = response.status().as_u16();
         match refusal {
-            Some(HttpError::Internal(detail)) => warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}"),
+            Some(HttpError::Internal(detail)) => {
+                warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}")
+            }
             Some(err) => info!(remote = %peer.remote, %who, %method, %path, status, "refused: {err}"),
             None => info!(remote = %peer.remote, %who, %method, %path, status),
         }
@@ -90,7 +92,10 @@ impl Pipeline {
             None
         } else {
             let Caller::Staff(staff) = caller else {
-                return Err(HttpError::Unrostered { fingerprint: peer.fingerprint, contact: contact.clone() });
+                return Err(HttpError::Unrostered {
+                    fingerprint: peer.fingerprint,
+                    contact: contact.clone(),
+                });
             };
             check_same_origin(&parts.headers, &parts.uri)?;
             let form = read_form(&parts.headers, body).await?;
@@ -107,7 +112,10 @@ impl Pipeline {
             Lookup::Found(route) => route,
             // Someone not on the roster learns nothing about which pages exist.
             _ if matches!(caller, Caller::Unrostered(_)) => {
-                return Err(HttpError::Unrostered { fingerprint: peer.fingerprint, contact: contact.clone() });
+                return Err(HttpError::Unrostered {
+                    fingerprint: peer.fingerprint,
+                    contact: contact.clone(),
+                });
             }
             Lookup::MethodNotAllowed(allowed) => return Err(HttpError::MethodNotAllowed { allowed }),
             Lookup::NotFound => return Err(HttpError::NotFound),
@@ -153,7 +161,10 @@ fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
         // `none` is a user-initiated navigation (typed address, bookmark); anything else but
         // same-origin means another page caused this request.
         if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return Err(HttpError::CrossSite(format!("Sec-Fetch-Site: {}", String::from_utf8_lossy(site.as_bytes()))));
+            return Err(HttpError::CrossSite(format!(
+                "Sec-Fetch-Site: {}",
+                String::from_utf8_lossy(site.as_bytes())
+            )));
         }
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
@@ -161,9 +172,13 @@ fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| uri.authority().map(|a| a.as_str()));
-        let same = authority.is_some_and(|authority| origin.as_bytes() == format!("https://{authority}").as_bytes());
+        let same =
+            authority.is_some_and(|authority| origin.as_bytes() == format!("https://{authority}").as_bytes());
         if !same {
-            return Err(HttpError::CrossSite(format!("Origin: {}", String::from_utf8_lossy(origin.as_bytes()))));
+            return Err(HttpError::CrossSite(format!(
+                "Origin: {}",
+                String::from_utf8_lossy(origin.as_bytes())
+            )));
         }
     }
     Ok(())
@@ -172,18 +187,17 @@ fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
 /// Reads a URL-encoded form body within the size and time limits.
 async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpError> {
     const LIMIT: usize = limits::MAX_FORM_BODY_BYTES;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     // Refuse before reading anything when the client announces too much.
     if declared.is_some_and(|n| n > LIMIT as u64) {
         return Err(HttpError::PayloadTooLarge { limit: LIMIT });
     }
-    let is_urlencoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    let is_urlencoded = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !is_urlencoded {
         return Err(HttpError::UnsupportedMediaType);
     }

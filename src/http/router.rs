@@ -49,7 +49,13 @@ pub struct Route {
 
 /// The table. Order is the order of the navigation bar.
 pub const ROUTES: &[Route] = &[
-    Route { method: Method::GET, path: "/", page: Page::Home, access: Access::AnyStaff, nav_label: Some("Home") },
+    Route {
+        method: Method::GET,
+        path: "/",
+        page: Page::Home,
+        access: Access::AnyStaff,
+        nav_label: Some("Home"),
+    },
     Route {
         method: Method::GET,
         path: "/staff",
@@ -113,7 +119,11 @@ impl Router {
 
 /// Decides whether `caller` may use `route`, returning the staff member when the route needs
 /// one.
-pub fn authorize<'c>(route: &Route, caller: &'c Caller, contact: &str) -> Result<Option<&'c Staff>, HttpError> {
+pub fn authorize<'c>(
+    route: &Route,
+    caller: &'c Caller,
+    contact: &str,
+) -> Result<Option<&'c Staff>, HttpError> {
     match (route.access, caller) {
         (Access::AnyCertificate, Caller::Staff(staff)) => Ok(Some(staff)),
         (Access::AnyCertificate, Caller::Unrostered(_)) => Ok(None),
@@ -185,7 +195,8 @@ mod tests {
 
     #[test]
     fn navigation_lists_only_what_the_person_may_open() {
-        let labels = |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
+        let labels =
+            |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
         assert_eq!(labels(&[Role::Dmca]), ["Home"]);
         assert_eq!(labels(&[Role::Auditor]), ["Home", "Staff roster"]);
     }

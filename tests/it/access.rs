@@ -1,0 +1,99 @@
+//! What each identity sees once through TLS: the roster decides who they are, the route table
+//! decides what they may open, and every response carries the security headers.
+
+use crate::harness::Daemon;
+
+async fn get(daemon: &Daemon, login: &str, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let response = daemon.client(login).get(daemon.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_home_page_names_the_person_and_their_roles() {
+    let daemon = Daemon::start();
+    let (status, _, body) = get(&daemon, "cp-agent", "/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Chris Okafor (cp-agent)"), "{body}");
+    assert!(body.contains("<span class=\"role\">child-protection</span>"), "{body}");
+    let fingerprint = daemon.pki.people["cp-agent"].fingerprint().to_string();
+    assert!(body.contains(&fingerprint), "the page should show the certificate in use");
+    assert!(!body.contains("href=\"/staff\""), "cp-agent must not be offered the auditor's page");
+}
+
+#[tokio::test]
+async fn a_ca_valid_certificate_not_on_the_roster_gets_403_saying_whom_to_ask() {
+    let daemon = Daemon::start();
+    for path in ["/", "/staff", "/no-such-page"] {
+        let (status, _, body) = get(&daemon, "outsider", path).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(body.contains("not on the staff roster"), "{body}");
+        assert!(body.contains("Ask the test administrators"), "{body}");
+        assert!(body.contains(&daemon.pki.people["outsider"].fingerprint().to_string()), "{body}");
+        assert!(!body.contains("<nav"), "no navigation for someone not on the roster");
+    }
+    let (status, _, css) = get(&daemon, "outsider", "/static/style.css").await;
+    assert_eq!(status, 200, "the 403 page's own stylesheet must load");
+    assert!(css.contains("font"));
+}
+
+#[tokio::test]
+async fn a_route_for_another_role_gives_403_naming_the_role_needed() {
+    let daemon = Daemon::start();
+    let (status, _, body) = get(&daemon, "dmca-agent", "/staff").await;
+    assert_eq!(status, 403);
+    assert!(body.contains("needs the auditor role"), "{body}");
+    assert!(body.contains("Dana Mercer"), "the error page keeps the person's header");
+
+    let (status, _, body) = get(&daemon, "auditor", "/staff").await;
+    assert_eq!(status, 200);
+    for login in ["dmca-agent", "cp-agent", "approver", "exporter"] {
+        assert!(body.contains(login), "roster page misses {login}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_head_works_like_get() {
+    let daemon = Daemon::start();
+    let (status, _, body) = get(&daemon, "dmca-agent", "/nope").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("No such page"));
+    let response = daemon.client("dmca-agent").head(daemon.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let daemon = Daemon::start();
+    for (login, path, expected) in [
+        ("dmca-agent", "/", 200),
+        ("dmca-agent", "/staff", 403),
+        ("dmca-agent", "/x", 404),
+        ("outsider", "/", 403),
+    ] {
+        let (status, headers, _) = get(&daemon, login, path).await;
+        assert_eq!(status, expected, "{login} {path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in ["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{csp}");
+        }
+        assert!(!csp.contains("script-src"), "no script source may be allowed: {csp}");
+        assert!(headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
+    }
+}
+
+#[tokio::test]
+async fn html_in_roster_names_is_escaped() {
+    let daemon = Daemon::start();
+    let roster = daemon.pki.roster(&[]).replace("Ada Lindqvist", "Ada <script>alert(1)</script>");
+    std::fs::write(daemon.dir.0.join("roster.toml"), roster).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for_log("SIGHUP: reloaded");
+    let (_, _, body) = get(&daemon, "auditor", "/staff").await;
+    assert!(body.contains("Ada &lt;script&gt;"), "{body}");
+    assert!(!body.contains("<script>"));
+}

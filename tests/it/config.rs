@@ -1,0 +1,69 @@
+//! Bad configuration stops everything before a port is bound, listing every problem at once.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::harness::{BINARY, Daemon, ScratchDir, config_text};
+
+fn run(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+    let output = Command::new(BINARY).args(args).arg(config).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_malformed_config_lists_every_error_and_binds_nothing() {
+    let dir = ScratchDir::new("badconfig");
+    let config = dir.0.join("takedown.toml");
+    let text = config_text()
+        .replace("listen = \"127.0.0.1:0\"", "listen = \"everywhere\"")
+        .replace("private_key = { file = \"server.key\" }", "private_key = \"-----BEGIN PRIVATE KEY-----\"")
+        .replace("[staff]\n", "[staff]\nrole_file = \"x\"\n");
+    std::fs::write(&config, text).unwrap();
+    for command in ["check-config", "serve"] {
+        let (code, stdout, stderr) = run(&[command, "--config"], &config);
+        assert_eq!(code, 78, "{command}: {stderr}");
+        for field in ["server.listen", "tls.private_key", "staff.role_file"] {
+            assert!(
+                stderr.contains(&format!("error: {field}: ")),
+                "{command}: {field} missing in:\n{stderr}"
+            );
+        }
+        assert!(stderr.contains("never written inline"), "{stderr}");
+        assert!(stderr.contains("3 problem(s)"), "{stderr}");
+        assert!(!stdout.contains("ready"), "{command} started anyway: {stdout}");
+    }
+}
+
+#[test]
+fn missing_files_a_leaky_key_and_a_bad_roster_are_all_reported_together() {
+    let daemon = Daemon::start();
+    let dir = &daemon.dir.0;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_file(dir.join("ca.crt")).unwrap();
+    std::fs::write(dir.join("roster.toml"), "[[staff]]\nlogin = \"ann\"\nname = \"Ann\"\nemail = \"ann@x\"\nroles = [\"boss\"]\ncertificates = [\"00\"]\n").unwrap();
+    let (code, _, stderr) = run(&["check-config", "--config"], &dir.join("takedown.toml"));
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("error: tls.private_key: ") && stderr.contains("mode 0644"), "{stderr}");
+    assert!(stderr.contains("error: tls.staff_ca: file not found: "), "{stderr}");
+    assert!(stderr.contains("staff[0].roles[0]: unknown role \"boss\""), "{stderr}");
+    assert!(stderr.contains("staff[0].certificates[0]"), "{stderr}");
+}
+
+#[test]
+fn a_valid_config_checks_clean() {
+    let daemon = Daemon::start();
+    let (code, stdout, stderr) = run(&["check-config", "--config"], &daemon.dir.0.join("takedown.toml"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("valid; 7 staff on the roster"), "{stdout}");
+}
+
+#[test]
+fn a_missing_config_file_is_a_config_error() {
+    let (code, _, stderr) = run(&["serve", "--config"], std::path::Path::new("/nonexistent/takedown.toml"));
+    assert_eq!(code, 78);
+    assert!(stderr.contains("file not found"), "{stderr}");
+}

@@ -1,0 +1,158 @@
+//! The guard on every request that changes something: same-site only, bounded body, and a CSRF
+//! token issued to the same person. Each refusal has its own message, so each test proves which
+//! check fired.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::Daemon;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn post(daemon: &Daemon, login: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request =
+        daemon.client(login).post(daemon.url("/")).header("content-type", FORM).body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_post_without_a_csrf_token_is_refused() {
+    let daemon = Daemon::start();
+    let (status, body) = post(&daemon, "dmca-agent", "title=x", &[]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("carried no security token"), "{body}");
+}
+
+#[tokio::test]
+async fn a_post_with_a_forged_or_foreign_token_is_refused() {
+    let daemon = Daemon::start();
+    let forged = format!("csrf_token={:x}.{}", 1_900_000_000u64, "ab".repeat(32));
+    let (status, body) = post(&daemon, "dmca-agent", &forged, &[]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("not valid for you"), "{body}");
+    let (status, body) = post(&daemon, "dmca-agent", "csrf_token=garbage", &[]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("malformed"), "{body}");
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_before_its_token_is_read() {
+    let daemon = Daemon::start();
+    let (status, body) =
+        post(&daemon, "dmca-agent", "csrf_token=x", &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("came from a page on another site"), "{body}");
+    let (status, body) =
+        post(&daemon, "dmca-agent", "csrf_token=x", &[("sec-fetch-site", "same-site")]).await;
+    assert_eq!(status, 403, "a sibling subdomain is another site too");
+    assert!(body.contains("another site"), "{body}");
+    let (status, body) =
+        post(&daemon, "dmca-agent", "csrf_token=x", &[("origin", "https://evil.example")]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("another site"), "{body}");
+    // The same request from this origin passes the same-site check and fails on the token.
+    let origin = format!("https://{}", daemon.address);
+    let (status, body) = post(
+        &daemon,
+        "dmca-agent",
+        "csrf_token=x",
+        &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("malformed"), "{body}");
+}
+
+#[tokio::test]
+async fn an_unrostered_post_is_refused_as_unrostered() {
+    let daemon = Daemon::start();
+    let (status, body) = post(&daemon, "outsider", "csrf_token=x", &[]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("not on the staff roster"), "{body}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_413_and_other_encodings_415() {
+    let daemon = Daemon::start();
+    let big = "a".repeat(takedown::http::limits::MAX_FORM_BODY_BYTES + 1);
+    let (status, body) = post(&daemon, "dmca-agent", &big, &[]).await;
+    assert_eq!(status, 413);
+    assert!(body.contains("at most 1024 KiB"), "{body}");
+    let response = daemon
+        .client("dmca-agent")
+        .post(daemon.url("/"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    // Any other method is held to the same rules as POST: without a form there is no token.
+    let response = daemon.client("dmca-agent").delete(daemon.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 415);
+}
+
+#[tokio::test]
+async fn an_oversized_streamed_body_without_length_gets_413() {
+    let daemon = Daemon::start();
+    let chunk = bytes::Bytes::from(vec![b'a'; 64 * 1024]);
+    let chunks = (0..20).map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let response = daemon
+        .client("dmca-agent")
+        .post(daemon.url("/"))
+        .header("content-type", FORM)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn slow_headers_get_the_connection_closed_after_the_timeout() {
+    let daemon = Daemon::start();
+    let person = &daemon.pki.people["dmca-agent"];
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(daemon.pki.authority.certificate_pem().as_bytes()).unwrap())
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(takedown::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            vec![CertificateDer::from_pem_slice(person.certificate_pem.as_bytes()).unwrap()],
+            PrivateKeyDer::from_pem_slice(person.key_pem.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(daemon.address).await.unwrap();
+    let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    let started = Instant::now();
+    // Half a request head, then silence.
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    let mut buffer = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buffer)).await;
+    let elapsed = started.elapsed();
+    match read {
+        Ok(Ok(n)) => {
+            assert!(n == 0 || String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 408"), "got data")
+        }
+        Ok(Err(_)) => {}
+        Err(_) => panic!("connection still open after 10 s; the header timeout is 1 s"),
+    }
+    assert!(elapsed >= Duration::from_millis(900), "closed before the timeout: {elapsed:?}");
+    // The server is still healthy afterwards.
+    let response = daemon.client("dmca-agent").get(daemon.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -1,0 +1,282 @@
+//! Starts the real `takedown` binary on port 0 with a freshly generated PKI, and gives tests
+//! mTLS clients for each test identity.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use takedown::pki::{self, Authority, Issued, StaffSubject, Validity};
+use time::OffsetDateTime;
+
+/// The binary under test.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_takedown");
+
+/// Roster entries: login, name, roles.
+const ROSTERED: &[(&str, &str, &[&str])] = &[
+    ("dmca-agent", "Dana Mercer", &["dmca"]),
+    ("cp-agent", "Chris Okafor", &["child-protection"]),
+    ("approver", "Alex Rivera", &["approver"]),
+    ("auditor", "Ada Lindqvist", &["auditor"]),
+    ("exporter", "Eli Novak", &["exporter"]),
+    ("revoked", "Robin Vale", &["dmca"]),
+    ("expired", "Evan Old", &["dmca"]),
+];
+
+/// A scratch directory removed when dropped.
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    pub fn new(tag: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("takedown-it-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A PKI for one test: the staff CA, everyone's certificates, and a foreign CA's certificate.
+pub struct TestPki {
+    pub authority: Authority,
+    pub people: BTreeMap<&'static str, Issued>,
+    revoked: Vec<Vec<u8>>,
+    crl_number: u64,
+}
+
+impl TestPki {
+    pub fn new() -> Self {
+        let authority = Authority::create("Takedown test staff CA", Validity::days_from_now(30)).unwrap();
+        let mut people = BTreeMap::new();
+        for (login, name, _) in ROSTERED.iter().chain(&[("outsider", "Olive Stranger", &[][..])]) {
+            let email = format!("{login}@test.invalid");
+            let subject = StaffSubject { login, display_name: name, email: &email };
+            let validity = if *login == "expired" {
+                let now = OffsetDateTime::now_utc();
+                Validity {
+                    not_before: now - time::Duration::days(10),
+                    not_after: now - time::Duration::days(1),
+                }
+            } else {
+                Validity::days_from_now(30)
+            };
+            people.insert(*login, authority.issue_staff(subject, validity).unwrap());
+        }
+        let foreign_ca = Authority::create("Someone else's CA", Validity::days_from_now(30)).unwrap();
+        let foreign = foreign_ca
+            .issue_staff(
+                StaffSubject { login: "foreign", display_name: "F", email: "f@x.invalid" },
+                Validity::days_from_now(30),
+            )
+            .unwrap();
+        people.insert("foreign", foreign);
+        let revoked = vec![people["revoked"].serial.clone()];
+        Self { authority, people, revoked, crl_number: 1 }
+    }
+
+    /// Writes CA, server certificate, CRL and roster into `dir`.
+    fn write(&mut self, dir: &Path) {
+        let server =
+            self.authority.issue_server(&["localhost", "127.0.0.1"], Validity::days_from_now(30)).unwrap();
+        pki::write_public(&dir.join("server.crt"), server.certificate_pem.as_bytes()).unwrap();
+        pki::write_private(&dir.join("server.key"), server.key_pem.as_bytes()).unwrap();
+        pki::write_public(&dir.join("ca.crt"), self.authority.certificate_pem().as_bytes()).unwrap();
+        self.write_crl(dir);
+        std::fs::write(dir.join("roster.toml"), self.roster(&[])).unwrap();
+    }
+
+    /// Re-signs the CRL (with any newly revoked serials).
+    pub fn write_crl(&mut self, dir: &Path) {
+        let now = OffsetDateTime::now_utc();
+        self.crl_number += 1;
+        let crl = self
+            .authority
+            .revocation_list(
+                &self.revoked,
+                now - time::Duration::minutes(1),
+                now + time::Duration::days(1),
+                self.crl_number,
+            )
+            .unwrap();
+        pki::write_public(&dir.join("staff.crl"), crl.as_bytes()).unwrap();
+    }
+
+    pub fn revoke(&mut self, login: &str) {
+        self.revoked.push(self.people[login].serial.clone());
+    }
+
+    /// The roster text: everyone in `ROSTERED` plus `extra` (login, roles).
+    pub fn roster(&self, extra: &[(&str, &[&str])]) -> String {
+        let mut text = String::new();
+        let extra_entries = extra.iter().map(|(login, roles)| (*login, "Extra Person", *roles));
+        for (login, name, roles) in ROSTERED.iter().copied().chain(extra_entries) {
+            let roles: Vec<String> = roles.iter().map(|r| format!("{r:?}")).collect();
+            text.push_str(&format!(
+                "[[staff]]\nlogin = {login:?}\nname = {name:?}\nemail = \"{login}@test.invalid\"\nroles = [{}]\n\
+                 certificates = [\"{}\"]\n\n",
+                roles.join(", "),
+                self.people[login].fingerprint()
+            ));
+        }
+        text
+    }
+
+    pub fn client(&self, login: &str) -> reqwest::Client {
+        let person = &self.people[login];
+        let identity = format!("{}{}", person.certificate_pem, person.key_pem.as_str());
+        reqwest::Client::builder()
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(self.authority.certificate_pem().as_bytes()).unwrap()
+            ])
+            .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    }
+
+    pub fn anonymous_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(self.authority.certificate_pem().as_bytes()).unwrap()
+            ])
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    }
+}
+
+/// The config the harness writes; tests may replace parts of it.
+pub fn config_text() -> String {
+    "[server]\nlisten = \"127.0.0.1:0\"\nheader_read_timeout_seconds = 1\n\n\
+     [tls]\ncertificate = \"server.crt\"\nprivate_key = { file = \"server.key\" }\nstaff_ca = \"ca.crt\"\n\
+     crls = [\"staff.crl\"]\n\n\
+     [staff]\nroster = \"roster.toml\"\naccess_contact = \"the test administrators\"\n"
+        .to_owned()
+}
+
+/// A running daemon.
+pub struct Daemon {
+    pub pki: TestPki,
+    pub address: SocketAddr,
+    child: Child,
+    logs: Arc<Mutex<String>>,
+    pub dir: ScratchDir,
+}
+
+impl Daemon {
+    /// Generates a PKI, writes the config and starts `takedown serve`.
+    pub fn start() -> Self {
+        let dir = ScratchDir::new("daemon");
+        let mut pki = TestPki::new();
+        pki.write(&dir.0);
+        std::fs::write(dir.0.join("takedown.toml"), config_text()).unwrap();
+        let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
+        Self { pki, address, child, logs, dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.address)
+    }
+
+    pub fn client(&self, login: &str) -> reqwest::Client {
+        self.pki.client(login)
+    }
+
+    /// Everything the daemon has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (logging is asynchronous to the client's view).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || Instant::now() > deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status =
+            Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns the binary with `args` followed by `config`, and waits for its `ready` line.
+pub fn spawn_until_ready(args: &[&str], config: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+    let mut command = Command::new(BINARY);
+    command.args(args).arg(config);
+    let (child, stdout_lines, logs) = spawn(command);
+    let ready = stdout_lines
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("daemon did not print ready; its log:\n{}", logs.lock().unwrap()));
+    (child, parse_ready(&ready), logs)
+}
+
+/// Spawns `command`, collecting stderr and handing stdout lines to a channel.
+pub fn spawn(mut command: Command) -> (Child, mpsc::Receiver<String>, Arc<Mutex<String>>) {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).env("RUST_LOG", "info");
+    let mut child = command.spawn().unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    });
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    (child, lines, logs)
+}
+
+pub fn parse_ready(line: &str) -> SocketAddr {
+    let url = line.strip_prefix("ready https://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    url.trim_end_matches('/').parse().unwrap()
+}
