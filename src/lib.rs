@@ -17,12 +17,14 @@
 //! | HTML (maud), no I/O | [`pages`] |
 //! | certificate authority, staff certificates, CRLs, `.p12` bundles | [`pki`] |
 //! | log output | [`telemetry`] |
+//! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
 pub mod cli;
 pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod fuzzing;
 pub mod http;
 pub mod identity;
 pub mod pages;

@@ -70,6 +70,11 @@ impl CsrfKey {
         let (issued, tag) = token.split_once('.').ok_or(CsrfError::Malformed)?;
         let issued = u64::from_str_radix(issued, 16).map_err(|_| CsrfError::Malformed)?;
         let tag = hex::decode(tag).map_err(|_| CsrfError::Malformed)?;
+        // Exactly one spelling per token (no sign, leading zeros or upper case), so a token
+        // is a value that can be compared and logged, not a family of equivalent strings.
+        if format!("{issued:x}.{}", hex::encode(&tag)) != token {
+            return Err(CsrfError::Malformed);
+        }
         hmac::verify(&self.0, &message(staff, issued), &tag).map_err(|_| CsrfError::NotYours)?;
         let now = seconds(now);
         if issued > now.saturating_add(FUTURE_SKEW.as_secs())
@@ -130,7 +135,9 @@ mod tests {
         let key = CsrfKey::from_bytes(&[7; 32]);
         assert_eq!(key.verify(&ann(), None, at(5)), Err(CsrfError::Missing));
         assert_eq!(key.verify(&ann(), Some(""), at(5)), Err(CsrfError::Missing));
-        for bad in ["abc", "zz.00", "10.zz", "."] {
+        let genuine = key.issue(&ann(), at(5));
+        let upper = genuine.to_uppercase();
+        for bad in ["abc", "zz.00", "10.zz", ".", &format!("0{genuine}"), &format!("+{genuine}"), &upper] {
             assert_eq!(key.verify(&ann(), Some(bad), at(5)), Err(CsrfError::Malformed), "{bad}");
         }
     }

@@ -8,6 +8,7 @@
 
 mod access;
 mod config;
+mod corpus;
 #[cfg(feature = "demo")]
 mod demo;
 mod forms;

@@ -1,0 +1,56 @@
+//! Entry points for the fuzz targets in `fuzz/` and for the corpus replay in the integration
+//! tests: each feeds arbitrary bytes to one parser and checks an invariant beyond "no panic".
+//!
+//! They live in the library so that `cargo test` replays every committed corpus file through
+//! exactly the code the fuzzer runs.
+
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::config::Config;
+use crate::http::csrf::CsrfKey;
+use crate::identity::StaffId;
+use crate::roster::Roster;
+
+/// The fuzz targets by name, for the corpus replay.
+pub const TARGETS: &[(&str, fn(&[u8]))] =
+    &[("config_parse", config_parse), ("roster_parse", roster_parse), ("csrf_token", csrf_token)];
+
+/// Config text: either a config, or problems that each name a field and say something.
+pub fn config_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Config::parse(Path::new("/etc/takedown/takedown.toml"), text) {
+        Ok(config) => assert!(config.server.max_connections > 0),
+        Err(problems) => {
+            assert!(!problems.0.is_empty(), "an error must carry at least one problem");
+            for problem in &problems.0 {
+                assert!(!problem.field.is_empty() && !problem.message.is_empty(), "{problem:?}");
+            }
+        }
+    }
+}
+
+/// Roster text: a parsed roster maps every listed fingerprint back to the person listing it.
+pub fn roster_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(roster) = Roster::parse("roster.toml", text) {
+        for person in roster.staff() {
+            for fingerprint in &person.certificates {
+                assert_eq!(roster.find_by_fingerprint(fingerprint).map(|p| &p.id), Some(&person.id));
+            }
+        }
+    }
+}
+
+/// A CSRF token from the network: never accepted unless this key issued it for this person.
+pub fn csrf_token(data: &[u8]) {
+    let key = CsrfKey::from_bytes(&[0x5a; 32]);
+    let staff = StaffId::parse("fuzz").unwrap_or_else(|_| unreachable!("a valid login"));
+    let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let token = String::from_utf8_lossy(data);
+    let genuine = key.issue(&staff, now);
+    let verdict = key.verify(&staff, Some(&token), now);
+    assert!(verdict.is_err() || token == genuine, "accepted a token the key did not issue: {token:?}");
+    assert_eq!(key.verify(&staff, Some(&genuine), now), Ok(()));
+    assert_ne!(key.verify(&staff, Some(&token), now + Duration::from_secs(13 * 3600)), Ok(()));
+}
