@@ -204,6 +204,14 @@ access_contact = "ts-tools@example.org"
     }
 
     #[test]
+    fn the_sample_config_shipped_for_etc_takedown_parses() {
+        let text = include_str!("../../systemd/takedown.toml");
+        let config = Config::parse(Path::new("/etc/takedown/takedown.toml"), text).unwrap();
+        assert_eq!(config.tls.private_key, SecretSource::Credential("server.key".into()));
+        assert_eq!(config.staff.roster, Path::new("/etc/takedown/roster.toml"));
+    }
+
+    #[test]
     fn missing_sections_are_each_named() {
         let problems =
             Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
