@@ -12,8 +12,11 @@ use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
 use crate::roster::Roster;
 
+/// A fuzz target's body: arbitrary bytes in, a panic on a broken invariant.
+pub type FuzzTarget = fn(&[u8]);
+
 /// The fuzz targets by name, for the corpus replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, FuzzTarget)] =
     &[("config_parse", config_parse), ("roster_parse", roster_parse), ("csrf_token", csrf_token)];
 
 /// Config text: either a config, or problems that each name a field and say something.
