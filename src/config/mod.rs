@@ -8,6 +8,7 @@
 //! [server]
 //! listen = "0.0.0.0:443"
 //! # header_read_timeout_seconds = 10     # optional, see crate::http::limits
+//! # idle_timeout_seconds = 60            # optional
 //! # max_connections = 256                # optional
 //!
 //! [tls]
@@ -55,6 +56,8 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// How long a client may take to send a request's headers before the connection is closed.
     pub header_read_timeout: Duration,
+    /// How long a connection may go without a request before it is closed.
+    pub idle_timeout: Duration,
     /// Most connections served at once; further clients wait in the kernel's accept queue.
     pub max_connections: usize,
 }
@@ -120,11 +123,14 @@ impl Config {
             let header_read_timeout = s
                 .optional_positive_integer("header_read_timeout_seconds", &mut problems)
                 .map_or(limits::HEADER_READ_TIMEOUT, Duration::from_secs);
+            let idle_timeout = s
+                .optional_positive_integer("idle_timeout_seconds", &mut problems)
+                .map_or(limits::IDLE_TIMEOUT, Duration::from_secs);
             let max_connections = s
                 .optional_positive_integer("max_connections", &mut problems)
                 .map_or(limits::MAX_CONNECTIONS, |n| usize::try_from(n).unwrap_or(usize::MAX));
             s.finish(&mut problems);
-            Some(ServerSettings { listen: listen?, header_read_timeout, max_connections })
+            Some(ServerSettings { listen: listen?, header_read_timeout, idle_timeout, max_connections })
         });
 
         let tls = root.table("tls", &mut problems).and_then(|mut s| {

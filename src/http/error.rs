@@ -156,3 +156,38 @@ impl HttpError {
         ErrorPage { status, title, paragraphs }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_its_status_and_says_what_to_do() {
+        let fingerprint = Fingerprint::of_certificate(b"c");
+        let cases = [
+            (HttpError::CertificateRejected("Revoked".into()), 403, "ask the tools administrators"),
+            (HttpError::CrossSite("Origin: x".into()), 403, "appliance's own pages"),
+            (HttpError::Csrf(CsrfError::Expired), 403, "reload the page"),
+            (HttpError::Internal("disk full".into()), 500, "try again"),
+            (HttpError::MethodNotAllowed { allowed: vec![Method::GET] }, 405, "accepts only GET"),
+            (HttpError::MissingRole { needed: Role::Exporter, contact: "Kim".into() }, 403, "ask Kim"),
+            (HttpError::NotFound, 404, "home page"),
+            (HttpError::PayloadTooLarge { limit: 2048 }, 413, "at most 2 KiB"),
+            (HttpError::RequestTimeout, 408, "submit again"),
+            (HttpError::Unrostered { fingerprint, contact: "Kim".into() }, 403, "Ask Kim"),
+            (HttpError::UnsupportedMediaType, 415, "appliance's own page"),
+        ];
+        for (error, status, advice) in cases {
+            let page = error.page();
+            assert_eq!(page.status.as_u16(), status, "{error}");
+            let text = page.paragraphs.join(" ").to_lowercase();
+            assert!(text.contains(&advice.to_lowercase()), "{error}: {text}");
+        }
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_page() {
+        let page = HttpError::Internal("/var/lib/takedown/secret path".into()).page();
+        assert!(!page.paragraphs.join(" ").contains("/var/lib"));
+    }
+}

@@ -15,6 +15,16 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// bytes to hold connections open. Configurable as `server.header_read_timeout_seconds`.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection may sit with no request in flight before it is closed. Browsers reuse
+/// a connection within seconds while someone works and open a new one in milliseconds when they
+/// come back; a minute frees the slot of a client that connected and then sent nothing.
+/// Configurable as `server.idle_timeout_seconds`.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often each connection checks whether it has idled out: the idle timeout is enforced to
+/// within this much.
+pub const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Time allowed to send a form body once the headers have arrived. A megabyte of form text
 /// needs seconds even on a poor connection; a minute is generous and still bounded.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);

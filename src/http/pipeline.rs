@@ -30,7 +30,7 @@ use super::{headers, limits};
 use crate::identity::{Caller, Staff, identify};
 use crate::pages;
 use crate::pages::layout::Viewer;
-use crate::state::AppState;
+use crate::state::{AppState, Live};
 
 /// The name of the form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -53,9 +53,12 @@ impl Pipeline {
     pub async fn handle(&self, peer: &PeerConnection, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let caller = identify(&self.state.live().roster, &peer.chain[0]);
+        // One snapshot of roster and CRLs for the whole request, even if SIGHUP swaps them.
+        let live = self.state.live();
+        // The server hands over only connections with a verified, non-empty chain.
+        let caller = identify(&live.roster, &peer.chain[0]);
 
-        let (mut response, refusal) = match self.respond(peer, &caller, request).await {
+        let (mut response, refusal) = match self.respond(&live, peer, &caller, request).await {
             Ok(response) => (response, None),
             Err(err) => (error_response(&err, &caller, &path), Some(err)),
         };
@@ -78,11 +81,11 @@ impl Pipeline {
 
     async fn respond(
         &self,
+        live: &Live,
         peer: &PeerConnection,
         caller: &Caller,
         request: Request<Incoming>,
     ) -> Result<Response<Full<Bytes>>, HttpError> {
-        let live = self.state.live();
         live.tls.reverify(&peer.chain).map_err(|err| HttpError::CertificateRejected(err.to_string()))?;
         let contact = &self.state.config.staff.access_contact;
         let (parts, body) = request.into_parts();
@@ -124,7 +127,7 @@ impl Pipeline {
         let context = RequestContext {
             viewer: staff.map(|staff| viewer(staff, parts.uri.path())),
             peer,
-            live: &live,
+            live,
             csrf: &self.state.csrf,
             form,
         };

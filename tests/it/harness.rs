@@ -135,7 +135,8 @@ impl TestPki {
         text
     }
 
-    pub fn client(&self, login: &str) -> reqwest::Client {
+    /// A client builder that trusts only the test CA and presents `login`'s certificate.
+    pub fn client_builder(&self, login: &str) -> reqwest::ClientBuilder {
         let person = &self.people[login];
         let identity = format!("{}{}", person.certificate_pem, person.key_pem.as_str());
         reqwest::Client::builder()
@@ -144,8 +145,10 @@ impl TestPki {
             ])
             .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
             .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap()
+    }
+
+    pub fn client(&self, login: &str) -> reqwest::Client {
+        self.client_builder(login).build().unwrap()
     }
 
     pub fn anonymous_client(&self) -> reqwest::Client {
@@ -180,10 +183,15 @@ pub struct Daemon {
 impl Daemon {
     /// Generates a PKI, writes the config and starts `takedown serve`.
     pub fn start() -> Self {
+        Self::start_with(|config| config)
+    }
+
+    /// Like [`Daemon::start`], with the config text passed through `edit` first.
+    pub fn start_with(edit: impl FnOnce(String) -> String) -> Self {
         let dir = ScratchDir::new("daemon");
         let mut pki = TestPki::new();
         pki.write(&dir.0);
-        std::fs::write(dir.0.join("takedown.toml"), config_text()).unwrap();
+        std::fs::write(dir.0.join("takedown.toml"), edit(config_text())).unwrap();
         let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
         Self { pki, address, child, logs, dir }
     }

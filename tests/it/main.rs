@@ -14,4 +14,5 @@ mod demo;
 mod forms;
 mod harness;
 mod lifecycle;
+mod limits;
 mod tls;

@@ -46,13 +46,9 @@ async fn a_revoked_certificate_is_refused_even_though_it_is_on_the_roster() {
 #[tokio::test]
 async fn tls_1_2_is_not_offered() {
     let daemon = Daemon::start();
-    let person = &daemon.pki.people["dmca-agent"];
-    let identity = format!("{}{}", person.certificate_pem, person.key_pem.as_str());
-    let client = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(daemon.pki.authority.certificate_pem().as_bytes()).unwrap()
-        ])
-        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+    let client = daemon
+        .pki
+        .client_builder("dmca-agent")
         .tls_version_max(reqwest::tls::Version::TLS_1_2)
         .build()
         .unwrap();
