@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the appliance: serve staff over mutual TLS until SIGTERM; SIGHUP reloads the roster,
-    /// the staff CA and the CRLs.
+    /// the staff CA, the CRLs and the server certificate.
     Serve {
         /// The TOML configuration file.
         #[arg(long, value_name = "PATH")]

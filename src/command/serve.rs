@@ -70,7 +70,10 @@ async fn serve(
         while hangup.recv().await.is_some() {
             match reloader.reload() {
                 Ok(live) => {
-                    info!(staff = live.roster.staff().len(), "SIGHUP: reloaded the roster, staff CA and CRLs")
+                    info!(
+                        staff = live.roster.staff().len(),
+                        "SIGHUP: reloaded the roster, staff CA, CRLs and server certificate"
+                    )
                 }
                 Err(problems) => {
                     error!("SIGHUP: reload refused, the previous roster and CRLs stay in force; {problems}")
