@@ -35,6 +35,9 @@ pub enum PkiError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file that should hold a PEM certificate does not.
+    #[error("not a PEM certificate: {0}")]
+    NotPem(String),
     /// The `.p12` bundle could not be built.
     #[error("cannot build the .p12 bundle: {0}")]
     Pkcs12(String),
@@ -103,7 +106,7 @@ impl Authority {
         let issuer = Issuer::from_ca_cert_pem(certificate_pem, key)?;
         let certificate_der = rustls_pki_types::pem::PemObject::from_pem_slice(certificate_pem.as_bytes())
             .map(|der: rustls_pki_types::CertificateDer<'_>| der.to_vec())
-            .map_err(|err| PkiError::Pkcs12(format!("CA certificate is not PEM: {err}")))?;
+            .map_err(|err| PkiError::NotPem(format!("the CA certificate: {err}")))?;
         Ok(Self { issuer, certificate_pem: certificate_pem.to_owned(), certificate_der })
     }
 

@@ -84,6 +84,13 @@ pub struct StaffSettings {
     pub access_contact: String,
 }
 
+/// Longest timeout accepted: beyond an hour a timeout no longer protects anything.
+const MAX_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Most connections accepted as a setting: far above any team's need, and within what one
+/// process's file-descriptor limit can hold.
+const MAX_CONNECTIONS_LIMIT: u64 = 65_536;
+
 impl Config {
     /// Reads and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, Problems> {
@@ -121,13 +128,13 @@ impl Config {
                     .ok()
             });
             let header_read_timeout = s
-                .optional_positive_integer("header_read_timeout_seconds", &mut problems)
+                .optional_count("header_read_timeout_seconds", MAX_TIMEOUT_SECONDS, &mut problems)
                 .map_or(limits::HEADER_READ_TIMEOUT, Duration::from_secs);
             let idle_timeout = s
-                .optional_positive_integer("idle_timeout_seconds", &mut problems)
+                .optional_count("idle_timeout_seconds", MAX_TIMEOUT_SECONDS, &mut problems)
                 .map_or(limits::IDLE_TIMEOUT, Duration::from_secs);
             let max_connections = s
-                .optional_positive_integer("max_connections", &mut problems)
+                .optional_count("max_connections", MAX_CONNECTIONS_LIMIT, &mut problems)
                 .map_or(limits::MAX_CONNECTIONS, |n| usize::try_from(n).unwrap_or(usize::MAX));
             s.finish(&mut problems);
             Some(ServerSettings { listen: listen?, header_read_timeout, idle_timeout, max_connections })
@@ -215,6 +222,21 @@ access_contact = "ts-tools@example.org"
         let config = Config::parse(Path::new("/etc/takedown/takedown.toml"), text).unwrap();
         assert_eq!(config.tls.private_key, SecretSource::Credential("server.key".into()));
         assert_eq!(config.staff.roster, Path::new("/etc/takedown/roster.toml"));
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused_with_the_range() {
+        let text =
+            VALID.replace("[server]\n", "[server]\nmax_connections = 0\nidle_timeout_seconds = 99999\n");
+        let problems = Config::parse(Path::new("t.toml"), &text).unwrap_err().0;
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "server.idle_timeout_seconds: 99999 is out of range; use 1 to 3600",
+                "server.max_connections: 0 is out of range; use 1 to 65536"
+            ]
+        );
     }
 
     #[test]

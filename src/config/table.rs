@@ -70,18 +70,17 @@ impl<'t> Section<'t> {
         }
     }
 
-    /// A positive integer that may be left out.
-    pub(crate) fn optional_positive_integer(
-        &mut self,
-        key: &str,
-        problems: &mut Vec<Problem>,
-    ) -> Option<u64> {
+    /// An integer from 1 to `max` that may be left out.
+    pub(crate) fn optional_count(&mut self, key: &str, max: u64, problems: &mut Vec<Problem>) -> Option<u64> {
         match self.value(key)? {
-            Value::Integer(n) if *n > 0 => u64::try_from(*n).ok(),
-            Value::Integer(n) => {
-                problems.push(Problem::new(self.field(key), format!("{n} must be at least 1")));
-                None
-            }
+            Value::Integer(n) => match u64::try_from(*n) {
+                Ok(count) if (1..=max).contains(&count) => Some(count),
+                _ => {
+                    problems
+                        .push(Problem::new(self.field(key), format!("{n} is out of range; use 1 to {max}")));
+                    None
+                }
+            },
             other => {
                 problems.push(wrong_type(self.field(key), "a positive integer", other));
                 None
