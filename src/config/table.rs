@@ -24,9 +24,12 @@ impl<'t> Section<'t> {
         Self { path: path.into(), table, read: BTreeSet::new() }
     }
 
-    /// The dotted path of `key` in this section.
+    /// The dotted path of `key` in this section, quoting keys that TOML would have to quote
+    /// (such as `""`), so that every path names something.
     pub(crate) fn field(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
+        let bare = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let key = if bare { key.to_owned() } else { format!("{key:?}") };
+        if self.path.is_empty() { key } else { format!("{}.{key}", self.path) }
     }
 
     fn value(&mut self, key: &str) -> Option<&'t Value> {
@@ -202,6 +205,16 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["top.a", "top.b", "top.c", "top.typo"]);
         assert!(problems[0].message.contains("found integer"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn keys_that_need_quotes_are_quoted_in_field_paths() {
+        // Found by the config_parse fuzz target: an empty key gave an empty field path.
+        let table = parse_document("t", "\"\" = 1\n\"a b\" = 2\n").unwrap();
+        let mut problems = Vec::new();
+        Section::root("", &table).finish(&mut problems);
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["\"\"", "\"a b\""]);
     }
 
     #[test]
