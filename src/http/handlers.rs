@@ -35,11 +35,6 @@ impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
-
-    /// Every value of field `name`, for repeatable fields.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
 }
 
 /// Everything a handler may use.
