@@ -20,6 +20,8 @@
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
 pub mod cli;
+pub mod audit;
+pub mod cases;
 pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]
@@ -31,5 +33,6 @@ pub mod pages;
 pub mod pki;
 pub mod roster;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod tls;

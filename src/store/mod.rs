@@ -1,0 +1,470 @@
+//! The case store: one redb file in which every value is age-encrypted before redb sees it.
+//!
+//! What is in clear: the schema version, opaque case IDs (random), revision numbers, audit
+//! sequence numbers with their chain hashes, and HMAC lookup keys. Everything else — case data,
+//! audit entries — is ciphertext ([`crypt`]). The API only appends: there is no update or delete
+//! of a revision or an audit entry, and every write goes through [`Store::commit`], whose
+//! transaction also carries the audit entry of the action, so the two happen together or not
+//! at all.
+//!
+//! The file is opened in redb's multi-writer mode, so the CLI (`takedown export`, `takedown
+//! audit …`) can read it, and append its own audit entries, while the daemon runs.
+
+pub mod crypt;
+pub mod index;
+
+use std::fmt::Display;
+use std::fs::OpenOptions;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use redb::{
+    ConcurrencyMode, Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+use tracing::info;
+
+use crate::audit::chain::{self, ChainError, ChainVerifier, Link, Rewrap, StoredRecord, Verified};
+use crate::audit::{AuditEntry, Action, Actor, Outcome};
+use crate::cases::{CaseId, CaseKind, Change, Revision};
+use crypt::{AgeIdentity, AgeRecipient, CryptError};
+use index::IndexKey;
+
+/// The store file's name inside the data directory.
+pub const FILE_NAME: &str = "takedown.redb";
+
+/// The layout version this build reads and writes. A file with another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+/// Creation order → case: lets cases be listed without decrypting anything.
+const CASES: TableDefinition<'_, u64, [u8; 16]> = TableDefinition::new("cases");
+/// (case, revision number) → encrypted [`Revision`].
+const REVISIONS: TableDefinition<'_, ([u8; 16], u32), &[u8]> = TableDefinition::new("revisions");
+/// Sequence number → encoded [`StoredRecord`] (hashes in clear, entry encrypted).
+const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
+/// HMAC lookup key → cases.
+const INDEX: MultimapTableDefinition<'_, [u8; 32], [u8; 16]> = MultimapTableDefinition::new("index");
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The audit chain is broken.
+    #[error("the audit log is broken: {0}")]
+    Chain(#[from] ChainError),
+    /// A value could not be encrypted or decrypted.
+    #[error("{0}")]
+    Crypt(#[from] CryptError),
+    /// redb failed (I/O, locking, corruption).
+    #[error("store {path}: {message}")]
+    Database {
+        /// The store file.
+        path: PathBuf,
+        /// What redb said.
+        message: String,
+    },
+    /// A decrypted value is not what this version writes.
+    #[error("a stored value cannot be read: {0}; the file may come from another version")]
+    Format(String),
+    /// The file has another layout version.
+    #[error(
+        "{path} has layout version {found}, this takedown reads version {SCHEMA_VERSION}; {advice}"
+    )]
+    Schema {
+        /// The store file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// No such case.
+    #[error("no case {0} in the store")]
+    UnknownCase(CaseId),
+}
+
+/// The keys a store is opened with.
+pub struct StoreKeys {
+    /// Decrypts values.
+    pub identity: AgeIdentity,
+    /// Everyone values are encrypted to: the identity's own recipient first, then escrow.
+    pub recipients: Vec<AgeRecipient>,
+    /// Makes lookup keys.
+    pub index: IndexKey,
+}
+
+impl StoreKeys {
+    /// Keys for `identity`, encrypting to it and to `escrow`.
+    pub fn new(identity: AgeIdentity, escrow: &[AgeRecipient], index: IndexKey) -> Self {
+        let mut recipients = vec![identity.recipient()];
+        recipients.extend(escrow.iter().filter(|r| **r != identity.recipient()).cloned());
+        Self { identity, recipients, index }
+    }
+}
+
+/// An open store.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    keys: StoreKeys,
+    /// Log the audit head every this many entries.
+    head_interval: u64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`.
+    pub fn open(data_dir: &Path, keys: StoreKeys, head_interval: u64) -> Result<Store, StoreError> {
+        let path = data_dir.join(FILE_NAME);
+        let p: &Path = &path;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).at(p)?;
+        // Create the file ourselves so that it is owner-only from its first byte.
+        OpenOptions::new().create(true).append(true).mode(0o600).open(&path).at(p)?;
+        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
+        let store = Store { db, path, keys, head_interval: head_interval.max(1) };
+        store.check_or_set_schema()?;
+        Ok(store)
+    }
+
+    fn check_or_set_schema(&self) -> Result<(), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_write().at(p)?;
+        {
+            let mut meta = tx.open_table(META).at(p)?;
+            let found = meta.get("schema").at(p)?.map(|v| schema_version(v.value()));
+            match found {
+                Some(Some(SCHEMA_VERSION)) => {}
+                Some(found) => return Err(schema_error(&self.path, found.unwrap_or(0))),
+                None => {
+                    let empty = tx.open_table(AUDIT).at(p)?.is_empty().at(p)?
+                        && tx.open_table(REVISIONS).at(p)?.is_empty().at(p)?;
+                    if !empty {
+                        return Err(schema_error(&self.path, 0));
+                    }
+                    meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).at(p)?;
+                }
+            }
+            tx.open_table(CASES).at(p)?;
+            tx.open_multimap_table(INDEX).at(p)?;
+        }
+        tx.commit().at(p)?;
+        Ok(())
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in one durable write transaction: everything it adds is committed together,
+    /// or nothing is (an error from `work` aborts the transaction).
+    pub fn commit<T>(&self, work: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let p: &Path = &self.path;
+        let mut tx = self.db.begin_write().at(p)?;
+        tx.set_durability(Durability::Immediate).at(p)?;
+        tx.set_two_phase_commit(true);
+        let mut batch = Batch { tx: &tx, keys: &self.keys, path: &self.path, heads: Vec::new() };
+        let result = work(&mut batch)?;
+        let heads = std::mem::take(&mut batch.heads);
+        tx.commit().at(p)?;
+        for (seq, link) in heads.into_iter().filter(|(seq, _)| seq % self.head_interval == 0) {
+            info!(entries = seq, head = %link, "audit head");
+        }
+        Ok(result)
+    }
+
+    /// Appends one audit entry in its own transaction.
+    pub fn audit(&self, entry: &AuditEntry) -> Result<u64, StoreError> {
+        self.commit(|batch| batch.audit(entry))
+    }
+
+    /// Every case, oldest first.
+    pub fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(CASES).at(p)?;
+        let mut ids = Vec::new();
+        for row in table.iter().at(p)? {
+            ids.push(CaseId(row.at(p)?.1.value()));
+        }
+        Ok(ids)
+    }
+
+    /// Every revision of a case, oldest first.
+    pub fn case(&self, id: CaseId) -> Result<Vec<Revision>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(REVISIONS).at(p)?;
+        let mut revisions = Vec::new();
+        for row in table.range((id.0, 0)..=(id.0, u32::MAX)).at(p)? {
+            let (_, value) = row.at(p)?;
+            revisions.push(decode_json(&self.keys.identity.open(value.value())?)?);
+        }
+        if revisions.is_empty() {
+            return Err(StoreError::UnknownCase(id));
+        }
+        Ok(revisions)
+    }
+
+    /// Cases indexed under `value` in the index `purpose`.
+    pub fn lookup(&self, purpose: &str, value: &[u8]) -> Result<Vec<CaseId>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_multimap_table(INDEX).at(p)?;
+        let mut cases = Vec::new();
+        for case in table.get(self.keys.index.lookup_key(purpose, value)).at(p)? {
+            cases.push(CaseId(case.at(p)?.value()));
+        }
+        Ok(cases)
+    }
+
+    /// Every readable audit entry, in order, with its sequence number and link; erased entries
+    /// are skipped. `case` keeps only the entries about that case.
+    pub fn audit_entries(&self, case: Option<CaseId>) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(AUDIT).at(p)?;
+        let mut entries = Vec::new();
+        for row in table.iter().at(p)? {
+            let (seq, value) = row.at(p)?;
+            let seq = seq.value();
+            let record = StoredRecord::decode(value.value())
+                .map_err(|error| StoreError::Chain(ChainError::BadRecord { seq, error }))?;
+            let Some(ciphertext) = &record.ciphertext else { continue };
+            let entry: AuditEntry = decode_json(&self.keys.identity.open(ciphertext)?)?;
+            if case.is_none() || entry.case == case {
+                entries.push((seq, record.link, entry));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Re-encrypts every value to `new_identity` (and `escrow`) in one transaction and records
+    /// the rotation in the audit log. Afterwards the old identity opens nothing in the file. The
+    /// lookup-index key stays: its HMAC keys cannot be recomputed without the indexed values.
+    /// Returns the re-opened store and how many values were re-encrypted.
+    pub fn rotate(
+        self,
+        new_identity: AgeIdentity,
+        escrow: &[AgeRecipient],
+        actor: Actor,
+    ) -> Result<(Store, u64), StoreError> {
+        let Store { db, path, keys, head_interval } = self;
+        let new_keys = StoreKeys::new(new_identity, escrow, keys.index);
+        let old_identity = keys.identity;
+        let p: &Path = &path;
+        let mut tx = db.begin_write().at(p)?;
+        tx.set_durability(Durability::Immediate).at(p)?;
+        tx.set_two_phase_commit(true);
+        let mut count = 0u64;
+        let mut rewrapped = Vec::new();
+        {
+            let mut revisions = tx.open_table(REVISIONS).at(p)?;
+            let keys: Vec<([u8; 16], u32)> =
+                revisions.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
+            for key in keys {
+                let plaintext = {
+                    let value = revisions.get(key).at(p)?.ok_or_else(|| StoreError::Format("revision vanished".into()))?;
+                    old_identity.open(value.value())?
+                };
+                revisions.insert(key, crypt::seal(&new_keys.recipients, &plaintext)?.as_slice()).at(p)?;
+                count += 1;
+            }
+
+            let mut audit = tx.open_table(AUDIT).at(p)?;
+            let next_seq = audit.last().at(p)?.map_or(1, |(seq, _)| seq.value() + 1);
+            let seqs: Vec<u64> =
+                audit.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
+            for seq in seqs {
+                let mut record = {
+                    let value = audit.get(seq).at(p)?.ok_or_else(|| StoreError::Format("audit entry vanished".into()))?;
+                    StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?
+                };
+                let Some(ciphertext) = &record.ciphertext else { continue };
+                let resealed = crypt::seal(&new_keys.recipients, &old_identity.open(ciphertext)?)?;
+                let hash = chain::sha256(&resealed);
+                record.rewrap = Some(Rewrap { by: next_seq, hash });
+                record.ciphertext = Some(resealed);
+                audit.insert(seq, record.encode().as_slice()).at(p)?;
+                rewrapped.push((seq, hash));
+                count += 1;
+            }
+        }
+        let commitment = chain::commitment(rewrapped.iter().map(|(seq, hash)| (*seq, hash)));
+        let entry = AuditEntry::now(
+            actor,
+            Action::RotateKeys,
+            None,
+            Outcome::Done,
+            format!("re-encrypted {count} values to {} recipient(s)", new_keys.recipients.len()),
+        );
+        {
+            let mut batch = Batch { tx: &tx, keys: &new_keys, path: p, heads: Vec::new() };
+            batch.append_audit(&entry, Some(commitment))?;
+        }
+        tx.commit().at(p)?;
+        Ok((Store { db, path, keys: new_keys, head_interval }, count))
+    }
+}
+
+/// The additions of one transaction (see [`Store::commit`]).
+pub struct Batch<'t> {
+    tx: &'t WriteTransaction,
+    keys: &'t StoreKeys,
+    path: &'t Path,
+    heads: Vec<(u64, Link)>,
+}
+
+impl Batch<'_> {
+    /// Creates a case with its first revision; returns its new ID.
+    pub fn create_case(&mut self, kind: CaseKind, author: &str, payload: serde_json::Value) -> Result<CaseId, StoreError> {
+        let p: &Path = self.path;
+        let id = CaseId::generate();
+        let mut cases = self.tx.open_table(CASES).at(p)?;
+        let next = cases.last().at(p)?.map_or(1, |(n, _)| n.value() + 1);
+        cases.insert(next, id.0).at(p)?;
+        let revision =
+            Revision { case: id, number: 1, kind, change: Change::Created, at: time::OffsetDateTime::now_utc(), author: author.to_owned(), payload };
+        self.insert_revision(&revision)?;
+        Ok(id)
+    }
+
+    /// Adds a revision to an existing case; returns its number.
+    pub fn revise_case(&mut self, case: CaseId, change: Change, author: &str, payload: serde_json::Value) -> Result<u32, StoreError> {
+        let p: &Path = self.path;
+        let (number, kind) = {
+            let revisions = self.tx.open_table(REVISIONS).at(p)?;
+            let last = revisions.range((case.0, 0)..=(case.0, u32::MAX)).at(p)?.next_back();
+            let Some(row) = last else { return Err(StoreError::UnknownCase(case)) };
+            let (key, value) = row.at(p)?;
+            let previous: Revision = decode_json(&self.keys.identity.open(value.value())?)?;
+            (key.value().1 + 1, previous.kind)
+        };
+        let revision =
+            Revision { case, number, kind, change, at: time::OffsetDateTime::now_utc(), author: author.to_owned(), payload };
+        self.insert_revision(&revision)?;
+        Ok(number)
+    }
+
+    fn insert_revision(&mut self, revision: &Revision) -> Result<(), StoreError> {
+        let p: &Path = self.path;
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(revision).map_err(|e| StoreError::Format(e.to_string()))?);
+        let sealed = crypt::seal(&self.keys.recipients, &plaintext)?;
+        let mut revisions = self.tx.open_table(REVISIONS).at(p)?;
+        let key = (revision.case.0, revision.number);
+        // Append-only: a key that exists is never written again.
+        if revisions.get(key).at(p)?.is_some() {
+            return Err(StoreError::Format(format!("revision {} of case {} already exists", revision.number, revision.case)));
+        }
+        revisions.insert(key, sealed.as_slice()).at(p)?;
+        Ok(())
+    }
+
+    /// Indexes `case` under `value` in the index `purpose` (for example a media hash).
+    pub fn index(&mut self, purpose: &str, value: &[u8], case: CaseId) -> Result<(), StoreError> {
+        let p: &Path = self.path;
+        let mut index = self.tx.open_multimap_table(INDEX).at(p)?;
+        index.insert(self.keys.index.lookup_key(purpose, value), case.0).at(p)?;
+        Ok(())
+    }
+
+    /// Appends an audit entry; returns its sequence number.
+    pub fn audit(&mut self, entry: &AuditEntry) -> Result<u64, StoreError> {
+        self.append_audit(entry, None)
+    }
+
+    fn append_audit(&mut self, entry: &AuditEntry, commitment: Option<chain::Digest32>) -> Result<u64, StoreError> {
+        let p: &Path = self.path;
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(entry).map_err(|e| StoreError::Format(e.to_string()))?);
+        let ciphertext = crypt::seal(&self.keys.recipients, &plaintext)?;
+        let mut audit = self.tx.open_table(AUDIT).at(p)?;
+        // The previous link is read inside this transaction, so other processes appending to the
+        // same file (the CLI while the daemon runs) extend the same chain.
+        let (seq, previous) = match audit.last().at(p)? {
+            None => (1, chain::GENESIS),
+            Some((seq, value)) => {
+                let seq = seq.value();
+                let record = StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+                (seq + 1, record.link)
+            }
+        };
+        let mut record = StoredRecord {
+            original_hash: chain::sha256(&ciphertext),
+            link: chain::GENESIS,
+            rewrap: None,
+            commitment,
+            ciphertext: Some(ciphertext),
+        };
+        record.link = previous.next(&record.chain_input());
+        audit.insert(seq, record.encode().as_slice()).at(p)?;
+        self.heads.push((seq, record.link));
+        Ok(seq)
+    }
+}
+
+/// Verifies the audit chain of the store in `data_dir` without any key (the file is opened
+/// read-only). Also returns every link, for checking a recorded head.
+pub fn verify(data_dir: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
+    let path = data_dir.join(FILE_NAME);
+    let p: &Path = &path;
+    if !path.exists() {
+        return Err(StoreError::Database { path, message: "no store file here; check store.data_dir".into() });
+    }
+    let db = Database::builder()
+        .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+        .open_read_only(&path)
+        .at(p)?;
+    let tx = db.begin_read().at(p)?;
+    let meta = tx.open_table(META).at(p)?;
+    let found = meta.get("schema").at(p)?.and_then(|v| schema_version(v.value()));
+    if found != Some(SCHEMA_VERSION) {
+        return Err(schema_error(&path, found.unwrap_or(0)));
+    }
+    let mut verifier = ChainVerifier::new();
+    let mut links = Vec::new();
+    match tx.open_table(AUDIT) {
+        Ok(table) => {
+            for row in table.iter().at(p)? {
+                let (seq, value) = row.at(p)?;
+                verifier.push(seq.value(), value.value())?;
+                if let Ok(record) = StoredRecord::decode(value.value()) {
+                    links.push(record.link);
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(database(p, e)),
+    }
+    Ok((verifier.finish()?, links))
+}
+
+fn schema_version(bytes: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(bytes).ok().map(u32::from_be_bytes)
+}
+
+fn schema_error(path: &Path, found: u32) -> StoreError {
+    let advice = if found < SCHEMA_VERSION {
+        "it was written by an older takedown; keep that version to read it, or migrate it first"
+    } else {
+        "it was written by a newer takedown; run that version"
+    };
+    StoreError::Schema { path: path.to_owned(), found, advice }
+}
+
+fn database(path: &Path, error: impl Display) -> StoreError {
+    StoreError::Database { path: path.to_owned(), message: error.to_string() }
+}
+
+/// Attaches the store path to redb and I/O errors.
+trait At<T> {
+    fn at(self, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T, E: Display> At<T> for Result<T, E> {
+    fn at(self, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|e| database(path, e))
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Format(e.to_string()))
+}
