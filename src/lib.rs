@@ -19,9 +19,9 @@
 //! | log output | [`telemetry`] |
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
-pub mod cli;
 pub mod audit;
 pub mod cases;
+pub mod cli;
 pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]

@@ -322,17 +322,20 @@ impl ChainVerifier {
             if rewrap.by <= seq {
                 return Err(ChainError::UncommittedRewrap { seq, by: rewrap.by });
             }
-            let (context, count) = self.pending.entry(rewrap.by).or_insert_with(|| (digest::Context::new(&SHA256), 0));
+            let (context, count) =
+                self.pending.entry(rewrap.by).or_insert_with(|| (digest::Context::new(&SHA256), 0));
             context.update(&seq.to_be_bytes());
             context.update(&rewrap.hash);
             *count += 1;
         }
         if let Some(commitment) = &record.commitment {
-            let (context, count) = self.pending.remove(&seq).unwrap_or_else(|| (digest::Context::new(&SHA256), 0));
+            let (context, count) =
+                self.pending.remove(&seq).unwrap_or_else(|| (digest::Context::new(&SHA256), 0));
             // A rotation that a later rotation superseded keeps its (chained) commitment, but no
             // record may still name it.
             let superseded = record.rewrap.is_some();
-            let matches = if superseded { count == 0 } else { to_array(context.finish().as_ref()) == *commitment };
+            let matches =
+                if superseded { count == 0 } else { to_array(context.finish().as_ref()) == *commitment };
             if !matches {
                 return Err(ChainError::CommitmentMismatch { seq });
             }
@@ -363,7 +366,11 @@ pub fn commitment<'a>(rewrapped: impl IntoIterator<Item = (u64, &'a Digest32)>) 
 
 /// Checks `verified` against a head the auditor recorded earlier. The head may be of an
 /// earlier, shorter chain only if `history` contains it: callers pass the links of the chain.
-pub fn expect_head(verified: &Verified, expected: &Link, mut history: impl Iterator<Item = Link>) -> Result<(), ChainError> {
+pub fn expect_head(
+    verified: &Verified,
+    expected: &Link,
+    mut history: impl Iterator<Item = Link>,
+) -> Result<(), ChainError> {
     if verified.head == *expected || history.any(|link| link == *expected) {
         return Ok(());
     }
@@ -382,7 +389,13 @@ mod tests {
                 let ciphertext = format!("ciphertext {i}").into_bytes();
                 let original_hash = sha256(&ciphertext);
                 head = head.next(&original_hash);
-                StoredRecord { original_hash, link: head, rewrap: None, commitment: None, ciphertext: Some(ciphertext) }
+                StoredRecord {
+                    original_hash,
+                    link: head,
+                    rewrap: None,
+                    commitment: None,
+                    ciphertext: Some(ciphertext),
+                }
             })
             .collect()
     }

@@ -88,7 +88,13 @@ pub const MAX_DETAILS_CHARS: usize = 500;
 
 impl AuditEntry {
     /// An entry stamped now, with `details` cut to [`MAX_DETAILS_CHARS`].
-    pub fn now(actor: Actor, action: Action, case: Option<CaseId>, outcome: Outcome, details: impl Into<String>) -> Self {
+    pub fn now(
+        actor: Actor,
+        action: Action,
+        case: Option<CaseId>,
+        outcome: Outcome,
+        details: impl Into<String>,
+    ) -> Self {
         let mut details = details.into();
         if let Some((cut, _)) = details.char_indices().nth(MAX_DETAILS_CHARS) {
             details.truncate(cut);

@@ -73,9 +73,9 @@ impl AgeIdentity {
         if keys.next().is_some() {
             return Err("the identity file holds more than one key; keep one per file".to_owned());
         }
-        x25519::Identity::from_str(key)
-            .map(Self)
-            .map_err(|_| "the identity file's key is not an age X25519 secret key (AGE-SECRET-KEY-1…)".to_owned())
+        x25519::Identity::from_str(key).map(Self).map_err(|_| {
+            "the identity file's key is not an age X25519 secret key (AGE-SECRET-KEY-1…)".to_owned()
+        })
     }
 
     /// The identity as `age-keygen` would write it (with the public key as a comment).
@@ -94,7 +94,8 @@ impl AgeIdentity {
 
     /// Decrypts an age file.
     pub fn open(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptError> {
-        let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| CryptError::Decrypt(e.to_string()))?;
+        let decryptor =
+            age::Decryptor::new_buffered(ciphertext).map_err(|e| CryptError::Decrypt(e.to_string()))?;
         let mut reader = decryptor
             .decrypt(std::iter::once(&self.0 as &dyn age::Identity))
             .map_err(|e| CryptError::Decrypt(e.to_string()))?;
@@ -118,8 +119,9 @@ pub fn encrypting_writer<W: Write>(
     recipients: &[AgeRecipient],
     output: W,
 ) -> Result<age::stream::StreamWriter<W>, CryptError> {
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.inner() as &dyn age::Recipient))
-        .map_err(|e| CryptError::Encrypt(e.to_string()))?;
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r.inner() as &dyn age::Recipient))
+            .map_err(|e| CryptError::Encrypt(e.to_string()))?;
     encryptor.wrap_output(output).map_err(|e| CryptError::Encrypt(e.to_string()))
 }
 
@@ -129,7 +131,8 @@ mod tests {
 
     #[test]
     fn sealed_values_open_with_any_recipient_identity_and_no_other() {
-        let (own, escrow, stranger) = (AgeIdentity::generate(), AgeIdentity::generate(), AgeIdentity::generate());
+        let (own, escrow, stranger) =
+            (AgeIdentity::generate(), AgeIdentity::generate(), AgeIdentity::generate());
         let sealed = seal(&[own.recipient(), escrow.recipient()], b"case data").unwrap();
         assert_eq!(own.open(&sealed).unwrap().as_slice(), b"case data");
         assert_eq!(escrow.open(&sealed).unwrap().as_slice(), b"case data");

@@ -25,7 +25,7 @@ use redb::{
 use tracing::info;
 
 use crate::audit::chain::{self, ChainError, ChainVerifier, Link, Rewrap, StoredRecord, Verified};
-use crate::audit::{AuditEntry, Action, Actor, Outcome};
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crypt::{AgeIdentity, AgeRecipient, CryptError};
 use index::IndexKey;
@@ -67,9 +67,7 @@ pub enum StoreError {
     #[error("a stored value cannot be read: {0}; the file may come from another version")]
     Format(String),
     /// The file has another layout version.
-    #[error(
-        "{path} has layout version {found}, this takedown reads version {SCHEMA_VERSION}; {advice}"
-    )]
+    #[error("{path} has layout version {found}, this takedown reads version {SCHEMA_VERSION}; {advice}")]
     Schema {
         /// The store file.
         path: PathBuf,
@@ -119,7 +117,8 @@ impl Store {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).at(p)?;
         // Create the file ourselves so that it is owner-only from its first byte.
         OpenOptions::new().create(true).append(true).mode(0o600).open(&path).at(p)?;
-        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
+        let db =
+            Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
         let store = Store { db, path, keys, head_interval: head_interval.max(1) };
         store.check_or_set_schema()?;
         Ok(store)
@@ -157,7 +156,10 @@ impl Store {
 
     /// Runs `work` in one durable write transaction: everything it adds is committed together,
     /// or nothing is (an error from `work` aborts the transaction).
-    pub fn commit<T>(&self, work: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn commit<T>(
+        &self,
+        work: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let p: &Path = &self.path;
         let mut tx = self.db.begin_write().at(p)?;
         tx.set_durability(Durability::Immediate).at(p)?;
@@ -259,11 +261,18 @@ impl Store {
         let mut rewrapped = Vec::new();
         {
             let mut revisions = tx.open_table(REVISIONS).at(p)?;
-            let keys: Vec<([u8; 16], u32)> =
-                revisions.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
+            let keys: Vec<([u8; 16], u32)> = revisions
+                .iter()
+                .at(p)?
+                .map(|row| row.map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()
+                .at(p)?;
             for key in keys {
                 let plaintext = {
-                    let value = revisions.get(key).at(p)?.ok_or_else(|| StoreError::Format("revision vanished".into()))?;
+                    let value = revisions
+                        .get(key)
+                        .at(p)?
+                        .ok_or_else(|| StoreError::Format("revision vanished".into()))?;
                     old_identity.open(value.value())?
                 };
                 revisions.insert(key, crypt::seal(&new_keys.recipients, &plaintext)?.as_slice()).at(p)?;
@@ -276,8 +285,12 @@ impl Store {
                 audit.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
             for seq in seqs {
                 let mut record = {
-                    let value = audit.get(seq).at(p)?.ok_or_else(|| StoreError::Format("audit entry vanished".into()))?;
-                    StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?
+                    let value = audit
+                        .get(seq)
+                        .at(p)?
+                        .ok_or_else(|| StoreError::Format("audit entry vanished".into()))?;
+                    StoredRecord::decode(value.value())
+                        .map_err(|error| ChainError::BadRecord { seq, error })?
                 };
                 let Some(ciphertext) = &record.ciphertext else { continue };
                 let resealed = crypt::seal(&new_keys.recipients, &old_identity.open(ciphertext)?)?;
@@ -316,20 +329,38 @@ pub struct Batch<'t> {
 
 impl Batch<'_> {
     /// Creates a case with its first revision; returns its new ID.
-    pub fn create_case(&mut self, kind: CaseKind, author: &str, payload: serde_json::Value) -> Result<CaseId, StoreError> {
+    pub fn create_case(
+        &mut self,
+        kind: CaseKind,
+        author: &str,
+        payload: serde_json::Value,
+    ) -> Result<CaseId, StoreError> {
         let p: &Path = self.path;
         let id = CaseId::generate();
         let mut cases = self.tx.open_table(CASES).at(p)?;
         let next = cases.last().at(p)?.map_or(1, |(n, _)| n.value() + 1);
         cases.insert(next, id.0).at(p)?;
-        let revision =
-            Revision { case: id, number: 1, kind, change: Change::Created, at: time::OffsetDateTime::now_utc(), author: author.to_owned(), payload };
+        let revision = Revision {
+            case: id,
+            number: 1,
+            kind,
+            change: Change::Created,
+            at: time::OffsetDateTime::now_utc(),
+            author: author.to_owned(),
+            payload,
+        };
         self.insert_revision(&revision)?;
         Ok(id)
     }
 
     /// Adds a revision to an existing case; returns its number.
-    pub fn revise_case(&mut self, case: CaseId, change: Change, author: &str, payload: serde_json::Value) -> Result<u32, StoreError> {
+    pub fn revise_case(
+        &mut self,
+        case: CaseId,
+        change: Change,
+        author: &str,
+        payload: serde_json::Value,
+    ) -> Result<u32, StoreError> {
         let p: &Path = self.path;
         let (number, kind) = {
             let revisions = self.tx.open_table(REVISIONS).at(p)?;
@@ -339,21 +370,33 @@ impl Batch<'_> {
             let previous: Revision = decode_json(&self.keys.identity.open(value.value())?)?;
             (key.value().1 + 1, previous.kind)
         };
-        let revision =
-            Revision { case, number, kind, change, at: time::OffsetDateTime::now_utc(), author: author.to_owned(), payload };
+        let revision = Revision {
+            case,
+            number,
+            kind,
+            change,
+            at: time::OffsetDateTime::now_utc(),
+            author: author.to_owned(),
+            payload,
+        };
         self.insert_revision(&revision)?;
         Ok(number)
     }
 
     fn insert_revision(&mut self, revision: &Revision) -> Result<(), StoreError> {
         let p: &Path = self.path;
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(revision).map_err(|e| StoreError::Format(e.to_string()))?);
+        let plaintext = zeroize::Zeroizing::new(
+            serde_json::to_vec(revision).map_err(|e| StoreError::Format(e.to_string()))?,
+        );
         let sealed = crypt::seal(&self.keys.recipients, &plaintext)?;
         let mut revisions = self.tx.open_table(REVISIONS).at(p)?;
         let key = (revision.case.0, revision.number);
         // Append-only: a key that exists is never written again.
         if revisions.get(key).at(p)?.is_some() {
-            return Err(StoreError::Format(format!("revision {} of case {} already exists", revision.number, revision.case)));
+            return Err(StoreError::Format(format!(
+                "revision {} of case {} already exists",
+                revision.number, revision.case
+            )));
         }
         revisions.insert(key, sealed.as_slice()).at(p)?;
         Ok(())
@@ -372,9 +415,15 @@ impl Batch<'_> {
         self.append_audit(entry, None)
     }
 
-    fn append_audit(&mut self, entry: &AuditEntry, commitment: Option<chain::Digest32>) -> Result<u64, StoreError> {
+    fn append_audit(
+        &mut self,
+        entry: &AuditEntry,
+        commitment: Option<chain::Digest32>,
+    ) -> Result<u64, StoreError> {
         let p: &Path = self.path;
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(entry).map_err(|e| StoreError::Format(e.to_string()))?);
+        let plaintext = zeroize::Zeroizing::new(
+            serde_json::to_vec(entry).map_err(|e| StoreError::Format(e.to_string()))?,
+        );
         let ciphertext = crypt::seal(&self.keys.recipients, &plaintext)?;
         let mut audit = self.tx.open_table(AUDIT).at(p)?;
         // The previous link is read inside this transaction, so other processes appending to the
@@ -383,7 +432,8 @@ impl Batch<'_> {
             None => (1, chain::GENESIS),
             Some((seq, value)) => {
                 let seq = seq.value();
-                let record = StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+                let record = StoredRecord::decode(value.value())
+                    .map_err(|error| ChainError::BadRecord { seq, error })?;
                 (seq + 1, record.link)
             }
         };
@@ -407,12 +457,13 @@ pub fn verify(data_dir: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
     let path = data_dir.join(FILE_NAME);
     let p: &Path = &path;
     if !path.exists() {
-        return Err(StoreError::Database { path, message: "no store file here; check store.data_dir".into() });
+        return Err(StoreError::Database {
+            path,
+            message: "no store file here; check store.data_dir".into(),
+        });
     }
-    let db = Database::builder()
-        .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-        .open_read_only(&path)
-        .at(p)?;
+    let db =
+        Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).open_read_only(&path).at(p)?;
     let tx = db.begin_read().at(p)?;
     let meta = tx.open_table(META).at(p)?;
     let found = meta.get("schema").at(p)?.and_then(|v| schema_version(v.value()));
