@@ -14,6 +14,8 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::pki::{self, Authority, PkiError, StaffSubject, Validity};
+use crate::store::crypt::{AgeIdentity, AgeRecipient};
+use crate::store::index::IndexKey;
 
 /// A demo person: login, name, roles, and whether the roster lists them.
 struct Person {
@@ -82,7 +84,8 @@ pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, PkiError> {
         number,
     )?;
     pki::write_public(&pki_dir.join("staff.crl"), crl.as_bytes())?;
-    pki::write_public(&dir.join("takedown.toml"), config_text(listen).as_bytes())?;
+    let escrow = prepare_store_keys(dir)?;
+    pki::write_public(&dir.join("takedown.toml"), config_text(listen, &escrow).as_bytes())?;
     let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
     Ok(Workspace { config: dir.join("takedown.toml"), staff_dir, p12_password, created })
 }
@@ -137,14 +140,43 @@ fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiErr
     pki::write_public(&pki_dir.join("ca.crt"), authority.certificate_pem().as_bytes())
 }
 
-fn config_text(listen: SocketAddr) -> String {
+/// Creates (once) the store's identity and index key, and a demo "legal escrow" identity whose
+/// public key every stored value is also encrypted to; returns that public key.
+fn prepare_store_keys(dir: &Path) -> Result<AgeRecipient, PkiError> {
+    let keys = dir.join("keys");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&keys)
+        .map_err(|source| PkiError::Io { path: keys.display().to_string(), source })?;
+    for (name, make) in [
+        ("store-identity", AgeIdentity::generate as fn() -> AgeIdentity),
+        ("legal-escrow-identity", AgeIdentity::generate),
+    ] {
+        if !keys.join(name).exists() {
+            pki::write_private(&keys.join(name), make().to_file_text().as_bytes())?;
+        }
+    }
+    if !keys.join("index-key").exists() {
+        pki::write_private(&keys.join("index-key"), IndexKey::generate_file_text().as_bytes())?;
+    }
+    let escrow = AgeIdentity::parse(read(&keys.join("legal-escrow-identity"))?.as_bytes())
+        .map_err(|m| PkiError::NotPem(format!("{}: {m}", keys.join("legal-escrow-identity").display())))?;
+    Ok(escrow.recipient())
+}
+
+fn config_text(listen: SocketAddr, escrow: &AgeRecipient) -> String {
     format!(
         "# Written by `takedown demo` on every start; edits are overwritten.\n\
          [server]\nlisten = \"{listen}\"\n\n\
          [tls]\ncertificate = \"pki/server.crt\"\nprivate_key = {{ file = \"pki/server.key\" }}\n\
          staff_ca = \"pki/ca.crt\"\ncrls = [\"pki/staff.crl\"]\n\n\
          [staff]\nroster = \"roster.toml\"\n\
-         access_contact = \"the demo administrator (add the fingerprint to roster.toml, then send SIGHUP)\"\n"
+         access_contact = \"the demo administrator (add the fingerprint to roster.toml, then send SIGHUP)\"\n\n\
+         [store]\ndata_dir = \"data\"\nidentity = {{ file = \"keys/store-identity\" }}\n\
+         index_key = {{ file = \"keys/index-key\" }}\n\
+         # The demo's stand-in for legal's offline key: keys/legal-escrow-identity opens everything.\n\
+         escrow_recipients = [\"{escrow}\"]\n"
     )
 }
 

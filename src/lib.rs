@@ -16,6 +16,10 @@
 //! | accept loop, limits, routing, CSRF, security headers, error pages | [`http`] |
 //! | HTML (maud), no I/O | [`pages`] |
 //! | certificate authority, staff certificates, CRLs, `.p12` bundles | [`pki`] |
+//! | cases: IDs, kinds, append-only revisions | [`cases`] |
+//! | the encrypted redb store, its keys and lookup indexes | [`store`] |
+//! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
+//! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
 //! | log output | [`telemetry`] |
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
@@ -26,6 +30,7 @@ pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod export;
 pub mod fuzzing;
 pub mod http;
 pub mod identity;

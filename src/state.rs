@@ -12,6 +12,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::config::{Config, Problem, Problems};
 use crate::http::csrf::CsrfKey;
 use crate::roster::Roster;
+use crate::store::Store;
 use crate::tls::{ServerTls, TlsMaterial, describe_read_error};
 
 /// The reloadable part of the daemon's state.
@@ -50,14 +51,22 @@ pub struct AppState {
     pub config: Config,
     /// Signs and checks the forms' CSRF tokens.
     pub csrf: CsrfKey,
+    /// Cases and the audit log.
+    pub store: Arc<Store>,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
 
 impl AppState {
     /// The state for a daemon that has loaded `live` from `config`.
-    pub fn new(config: Config, credentials_dir: Option<PathBuf>, live: Live) -> Self {
-        Self { config, csrf: CsrfKey::generate(), credentials_dir, live: RwLock::new(Arc::new(live)) }
+    pub fn new(config: Config, credentials_dir: Option<PathBuf>, live: Live, store: Store) -> Self {
+        Self {
+            config,
+            csrf: CsrfKey::generate(),
+            store: Arc::new(store),
+            credentials_dir,
+            live: RwLock::new(Arc::new(live)),
+        }
     }
 
     /// The current roster and TLS set.

@@ -13,7 +13,17 @@ pub(super) fn run(path: &Path) -> u8 {
         Err(problems) => return super::report_problems(path, &problems),
     };
     let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
-    match Live::load(&config, credentials_dir.as_deref()) {
+    let live = Live::load(&config, credentials_dir.as_deref());
+    let keys = crate::store::keys_from_config(&config.store, credentials_dir.as_deref());
+    let live = match (live, keys) {
+        (Ok(live), Ok(_)) => Ok(live),
+        (live, keys) => {
+            let mut all = live.err().map(|p| p.0).unwrap_or_default();
+            all.extend(keys.err().map(|p| p.0).unwrap_or_default());
+            Err(crate::config::Problems(all))
+        }
+    };
+    match live {
         Ok(live) => {
             println!(
                 "{}: valid; {} staff on the roster, {} CRL file(s), listening on {} when served",

@@ -1,8 +1,11 @@
 //! One file per subcommand; each turns the parsed command line into work and an exit code.
 
+mod audit;
 mod check_config;
 #[cfg(feature = "demo")]
 mod demo;
+mod export;
+mod keys;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -18,10 +21,37 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Serve { config } => serve::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
+        Command::Audit { command } => audit::run(command),
+        Command::Export { config, recipient, out, all, case } => {
+            export::run(&config, &recipient, &out, all, &case)
+        }
+        Command::Keys { command } => keys::run(command),
         #[cfg(feature = "demo")]
         Command::Demo { dir, listen } => demo::run(&dir, listen),
     };
     ExitCode::from(code)
+}
+
+/// Loads the config at `path` and opens its store; on failure prints why and returns the exit
+/// code.
+fn open_store(path: &std::path::Path) -> Result<crate::store::Store, u8> {
+    let config = crate::config::Config::load(path).map_err(|problems| report_problems(path, &problems))?;
+    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+    let keys = crate::store::keys_from_config(&config.store, credentials_dir.as_deref())
+        .map_err(|problems| report_problems(path, &problems))?;
+    crate::store::Store::open(&config.store.data_dir, keys, config.store.audit_head_interval).map_err(|err| {
+        eprintln!("error: {err}");
+        exit::RUNTIME
+    })
+}
+
+/// The operator running a command, for audit entries: the Unix user (or the one behind sudo).
+fn operator() -> crate::audit::Actor {
+    let name = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    crate::audit::Actor::Operator(name)
 }
 
 /// Prints configuration problems, one per line, and returns the config exit code.

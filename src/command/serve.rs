@@ -12,6 +12,7 @@ use crate::cli::exit;
 use crate::config::Config;
 use crate::http;
 use crate::state::{AppState, Live};
+use crate::store;
 
 /// Runs the daemon with the config at `path`.
 pub(super) fn run(path: &Path) -> u8 {
@@ -29,6 +30,25 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
         Ok(live) => live,
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
+    let keys = match store::keys_from_config(&config.store, credentials_dir.as_deref()) {
+        Ok(keys) => keys,
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
+    let store = match store::Store::open(&config.store.data_dir, keys, config.store.audit_head_interval) {
+        Ok(store) => store,
+        Err(err) => {
+            error!("{err}");
+            return exit::RUNTIME;
+        }
+    };
+    // Never append to a log that no longer verifies: that would hide where it was altered.
+    match store.verify() {
+        Ok((verified, _)) => info!(entries = verified.entries, head = %verified.head, "audit log verified"),
+        Err(err) => {
+            error!("{err}; not starting. Investigate with `takedown audit verify`.");
+            return exit::AUDIT_BROKEN;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -36,7 +56,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, on_ready)) {
+    match runtime.block_on(serve(config, credentials_dir, live, store, on_ready)) {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -49,6 +69,7 @@ async fn serve(
     config: Config,
     credentials_dir: Option<PathBuf>,
     live: Live,
+    store: store::Store,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -61,7 +82,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let state = Arc::new(AppState::new(config, credentials_dir, live));
+    let state = Arc::new(AppState::new(config, credentials_dir, live, store));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
 

@@ -20,6 +20,13 @@
 //! [staff]
 //! roster = "roster.toml"
 //! access_contact = "the T&S tools team, ts-tools@example.org"
+//!
+//! [store]
+//! data_dir = "/var/lib/takedown"
+//! identity = { credential = "store-identity" }   # age identity (AGE-SECRET-KEY-1…)
+//! index_key = { credential = "index-key" }       # 64 hex digits
+//! escrow_recipients = ["age1…"]                  # legal's offline keys; may be []
+//! # audit_head_interval = 1000                   # optional
 //! ```
 
 mod problem;
@@ -35,6 +42,7 @@ pub use secret::SecretSource;
 use table::Section;
 
 use crate::http::limits;
+use crate::store::crypt::AgeRecipient;
 
 /// The validated configuration.
 #[derive(Clone, Debug)]
@@ -47,6 +55,8 @@ pub struct Config {
     pub tls: TlsSettings,
     /// Who the staff are.
     pub staff: StaffSettings,
+    /// Where cases and the audit log are kept, and their keys.
+    pub store: StoreSettings,
 }
 
 /// `[server]`
@@ -90,6 +100,25 @@ const MAX_TIMEOUT_SECONDS: u64 = 3600;
 /// Most connections accepted as a setting: far above any team's need, and within what one
 /// process's file-descriptor limit can hold.
 const MAX_CONNECTIONS_LIMIT: u64 = 65_536;
+
+/// `[store]`
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// The directory of the store file (created `0700` if missing).
+    pub data_dir: PathBuf,
+    /// The appliance's age identity, which decrypts the store.
+    pub identity: SecretSource,
+    /// The key of the lookup indexes (64 hex digits).
+    pub index_key: SecretSource,
+    /// Legal's offline keys: every value is also encrypted to them.
+    pub escrow_recipients: Vec<AgeRecipient>,
+    /// Log the audit head every this many entries.
+    pub audit_head_interval: u64,
+}
+
+/// How often the audit head is logged by default: often enough that a copy of the log exists
+/// outside the store every working day, rarely enough not to drown the log.
+pub const AUDIT_HEAD_INTERVAL: u64 = 1000;
 
 impl Config {
     /// Reads and validates the config file at `path`.
@@ -165,10 +194,43 @@ impl Config {
             Some(StaffSettings { roster: roster?, access_contact: access_contact? })
         });
 
+        let store = root.table("store", &mut problems).and_then(|mut s| {
+            let data_dir = s.path("data_dir", base, &mut problems);
+            let identity = SecretSource::from_value(&s.field("identity"), s.raw("identity"), base)
+                .map_err(|p| problems.push(p))
+                .ok();
+            let index_key = SecretSource::from_value(&s.field("index_key"), s.raw("index_key"), base)
+                .map_err(|p| problems.push(p))
+                .ok();
+            let field = s.field("escrow_recipients");
+            let escrow_recipients = s.strings("escrow_recipients", &mut problems).map(|texts| {
+                texts
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, text)| {
+                        text.parse::<AgeRecipient>()
+                            .map_err(|m| problems.push(Problem::new(format!("{field}[{i}]"), m)))
+                            .ok()
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let audit_head_interval = s
+                .optional_count("audit_head_interval", 1_000_000_000, &mut problems)
+                .unwrap_or(AUDIT_HEAD_INTERVAL);
+            s.finish(&mut problems);
+            Some(StoreSettings {
+                data_dir: data_dir?,
+                identity: identity?,
+                index_key: index_key?,
+                escrow_recipients: escrow_recipients?,
+                audit_head_interval,
+            })
+        });
+
         root.finish(&mut problems);
-        match (server, tls, staff) {
-            (Some(server), Some(tls), Some(staff)) if problems.is_empty() => {
-                Ok(Config { source: path.to_owned(), server, tls, staff })
+        match (server, tls, staff, store) {
+            (Some(server), Some(tls), Some(staff), Some(store)) if problems.is_empty() => {
+                Ok(Config { source: path.to_owned(), server, tls, staff, store })
             }
             _ => Err(Problems(problems)),
         }
@@ -190,6 +252,11 @@ crls = ["staff.crl"]
 [staff]
 roster = "roster.toml"
 access_contact = "ts-tools@example.org"
+[store]
+data_dir = "/var/lib/takedown"
+identity = { credential = "store-identity" }
+index_key = { file = "index.key" }
+escrow_recipients = []
 "#;
 
     #[test]
@@ -244,6 +311,6 @@ access_contact = "ts-tools@example.org"
         let problems =
             Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["tls", "staff"]);
+        assert_eq!(fields, ["tls", "staff", "store"]);
     }
 }

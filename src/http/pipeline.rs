@@ -27,6 +27,7 @@ use super::handlers::{self, Form, RequestContext};
 use super::router::{self, Lookup, Router};
 use super::server::PeerConnection;
 use super::{headers, limits};
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::identity::{Caller, Staff, identify};
 use crate::pages;
 use crate::pages::layout::Viewer;
@@ -69,6 +70,9 @@ impl Pipeline {
             Caller::Unrostered(fingerprint) => format!("unrostered:{fingerprint}"),
         };
         let status = response.status().as_u16();
+        if let Some(err) = &refusal {
+            self.audit_refusal(&caller, &method, &path, err).await;
+        }
         match refusal {
             Some(HttpError::Internal(detail)) => {
                 warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}")
@@ -77,6 +81,39 @@ impl Pipeline {
             None => info!(remote = %peer.remote, %who, %method, %path, status),
         }
         response
+    }
+
+    /// Records a refused access in the audit log. The request is already refused, so a failed
+    /// append changes nothing for it; it is logged as an error for the operator.
+    async fn audit_refusal(&self, caller: &Caller, method: &Method, path: &str, err: &HttpError) {
+        let denied = matches!(
+            err,
+            HttpError::CertificateRejected(_)
+                | HttpError::CrossSite(_)
+                | HttpError::Csrf(_)
+                | HttpError::MissingRole { .. }
+                | HttpError::Unrostered { .. }
+        );
+        if !denied {
+            return;
+        }
+        let actor = match caller {
+            Caller::Staff(staff) => Actor::Staff(staff.id.to_string()),
+            Caller::Unrostered(fingerprint) => Actor::Unrostered(fingerprint.to_string()),
+        };
+        let entry = AuditEntry::now(
+            actor,
+            Action::AccessDenied,
+            None,
+            Outcome::Refused,
+            format!("{method} {path}: {err}"),
+        );
+        let store = self.state.store.clone();
+        match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::error!("cannot audit a refused request: {err}"),
+            Err(err) => tracing::error!("cannot audit a refused request: {err}"),
+        }
     }
 
     async fn respond(

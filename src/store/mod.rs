@@ -27,6 +27,7 @@ use tracing::info;
 use crate::audit::chain::{self, ChainError, ChainVerifier, Link, Rewrap, StoredRecord, Verified};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
+use crate::config::{Problem, Problems, StoreSettings};
 use crypt::{AgeIdentity, AgeRecipient, CryptError};
 use index::IndexKey;
 
@@ -97,6 +98,30 @@ impl StoreKeys {
         let mut recipients = vec![identity.recipient()];
         recipients.extend(escrow.iter().filter(|r| **r != identity.recipient()).cloned());
         Self { identity, recipients, index }
+    }
+}
+
+/// Reads the store keys named in `[store]`; problems are reported under their fields.
+pub fn keys_from_config(
+    settings: &StoreSettings,
+    credentials_dir: Option<&Path>,
+) -> Result<StoreKeys, Problems> {
+    let mut problems = Vec::new();
+    let identity = settings
+        .identity
+        .read(credentials_dir)
+        .and_then(|bytes| AgeIdentity::parse(&bytes))
+        .map_err(|m| problems.push(Problem::new("store.identity", m)))
+        .ok();
+    let index = settings
+        .index_key
+        .read(credentials_dir)
+        .and_then(|bytes| IndexKey::parse(&bytes))
+        .map_err(|m| problems.push(Problem::new("store.index_key", m)))
+        .ok();
+    match (identity, index) {
+        (Some(identity), Some(index)) => Ok(StoreKeys::new(identity, &settings.escrow_recipients, index)),
+        _ => Err(Problems(problems)),
     }
 }
 
@@ -179,6 +204,24 @@ impl Store {
         self.commit(|batch| batch.audit(entry))
     }
 
+    /// Verifies the audit chain through this open store (as `takedown audit verify` does
+    /// without keys).
+    pub fn verify(&self) -> Result<(Verified, Vec<Link>), StoreError> {
+        verify_chain(&self.db, &self.path)
+    }
+
+    /// The number of audit entries and the current head (the last link).
+    pub fn head(&self) -> Result<(u64, Link), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(AUDIT).at(p)?;
+        let Some((seq, value)) = table.last().at(p)? else { return Ok((0, chain::GENESIS)) };
+        let seq = seq.value();
+        let record =
+            StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+        Ok((seq, record.link))
+    }
+
     /// Every case, oldest first.
     pub fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         let p: &Path = &self.path;
@@ -222,22 +265,7 @@ impl Store {
     /// Every readable audit entry, in order, with its sequence number and link; erased entries
     /// are skipped. `case` keeps only the entries about that case.
     pub fn audit_entries(&self, case: Option<CaseId>) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
-        let p: &Path = &self.path;
-        let tx = self.db.begin_read().at(p)?;
-        let table = tx.open_table(AUDIT).at(p)?;
-        let mut entries = Vec::new();
-        for row in table.iter().at(p)? {
-            let (seq, value) = row.at(p)?;
-            let seq = seq.value();
-            let record = StoredRecord::decode(value.value())
-                .map_err(|error| StoreError::Chain(ChainError::BadRecord { seq, error }))?;
-            let Some(ciphertext) = &record.ciphertext else { continue };
-            let entry: AuditEntry = decode_json(&self.keys.identity.open(ciphertext)?)?;
-            if case.is_none() || entry.case == case {
-                entries.push((seq, record.link, entry));
-            }
-        }
-        Ok(entries)
+        decrypt_audit(&self.db, &self.path, &self.keys.identity, case)
     }
 
     /// Re-encrypts every value to `new_identity` (and `escrow`) in one transaction and records
@@ -455,21 +483,12 @@ impl Batch<'_> {
 /// read-only). Also returns every link, for checking a recorded head.
 pub fn verify(data_dir: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
     let path = data_dir.join(FILE_NAME);
-    let p: &Path = &path;
-    if !path.exists() {
-        return Err(StoreError::Database {
-            path,
-            message: "no store file here; check store.data_dir".into(),
-        });
-    }
-    let db =
-        Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).open_read_only(&path).at(p)?;
-    let tx = db.begin_read().at(p)?;
-    let meta = tx.open_table(META).at(p)?;
-    let found = meta.get("schema").at(p)?.and_then(|v| schema_version(v.value()));
-    if found != Some(SCHEMA_VERSION) {
-        return Err(schema_error(&path, found.unwrap_or(0)));
-    }
+    let db = open_read_only(&path)?;
+    verify_chain(&db, &path)
+}
+
+fn verify_chain(db: &impl BeginRead, p: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
+    let tx = db.begin().at(p)?;
     let mut verifier = ChainVerifier::new();
     let mut links = Vec::new();
     match tx.open_table(AUDIT) {
@@ -486,6 +505,112 @@ pub fn verify(data_dir: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
         Err(e) => return Err(database(p, e)),
     }
     Ok((verifier.finish()?, links))
+}
+
+/// Decrypts the audit log of the store in `data_dir` with `identity` (an auditor's escrow key
+/// or the appliance's own), opening the file read-only.
+pub fn read_audit(
+    data_dir: &Path,
+    identity: &AgeIdentity,
+    case: Option<CaseId>,
+) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
+    let path = data_dir.join(FILE_NAME);
+    let db = open_read_only(&path)?;
+    decrypt_audit(&db, &path, identity, case)
+}
+
+fn decrypt_audit(
+    db: &impl BeginRead,
+    p: &Path,
+    identity: &AgeIdentity,
+    case: Option<CaseId>,
+) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
+    let tx = db.begin().at(p)?;
+    let table = match tx.open_table(AUDIT) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(database(p, e)),
+    };
+    let mut entries = Vec::new();
+    for row in table.iter().at(p)? {
+        let (seq, value) = row.at(p)?;
+        let seq = seq.value();
+        let record = StoredRecord::decode(value.value())
+            .map_err(|error| StoreError::Chain(ChainError::BadRecord { seq, error }))?;
+        let Some(ciphertext) = &record.ciphertext else { continue };
+        let entry: AuditEntry = decode_json(&identity.open(ciphertext)?)?;
+        if case.is_none() || entry.case == case {
+            entries.push((seq, record.link, entry));
+        }
+    }
+    Ok(entries)
+}
+
+/// A store file opened without keys: read-only when possible, read-write only when redb must
+/// first repair it after an unclean stop (a repair rewrites allocation state, never content).
+enum Opened {
+    ReadOnly(redb::ReadOnlyDatabase),
+    Repaired(Database),
+}
+
+impl Opened {
+    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        match self {
+            Opened::ReadOnly(db) => db.begin_read(),
+            Opened::Repaired(db) => db.begin_read(),
+        }
+    }
+}
+
+/// Opens an existing store file without keys, checking its layout version.
+fn open_read_only(path: &Path) -> Result<Opened, StoreError> {
+    let p = path;
+    if !path.exists() {
+        return Err(database(path, "no store file here; check store.data_dir"));
+    }
+    let builder = {
+        let mut builder = Database::builder();
+        builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
+        builder
+    };
+    let db = match builder.open_read_only(path) {
+        Ok(db) => Opened::ReadOnly(db),
+        Err(read_only_error) => match builder.open(path) {
+            Ok(db) => Opened::Repaired(db),
+            Err(error) => {
+                return Err(database(
+                    path,
+                    format!("{read_only_error}; opening it to repair it failed too: {error}"),
+                ));
+            }
+        },
+    };
+    {
+        let tx = db.begin_read().at(p)?;
+        let meta = tx.open_table(META).at(p)?;
+        let found = meta.get("schema").at(p)?.and_then(|v| schema_version(v.value()));
+        if found != Some(SCHEMA_VERSION) {
+            return Err(schema_error(path, found.unwrap_or(0)));
+        }
+    }
+    Ok(db)
+}
+
+/// Read access shared by an open [`Store`] and a key-less [`Opened`] file.
+trait BeginRead {
+    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError>;
+}
+
+impl BeginRead for Database {
+    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        self.begin_read()
+    }
+}
+
+impl BeginRead for Opened {
+    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        self.begin_read()
+    }
 }
 
 fn schema_version(bytes: &[u8]) -> Option<u32> {

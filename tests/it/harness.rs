@@ -97,6 +97,7 @@ impl TestPki {
         pki::write_public(&dir.join("ca.crt"), self.authority.certificate_pem().as_bytes()).unwrap();
         self.write_crl(dir);
         std::fs::write(dir.join("roster.toml"), self.roster(&[])).unwrap();
+        write_store_keys(dir);
     }
 
     /// Re-signs the CRL (with any newly revoked serials).
@@ -162,12 +163,23 @@ impl TestPki {
     }
 }
 
+/// Writes a store identity (`keys/store-identity`) and index key (`keys/index-key`) into `dir`.
+pub fn write_store_keys(dir: &Path) {
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let identity = takedown::store::crypt::AgeIdentity::generate();
+    pki::write_private(&dir.join("keys/store-identity"), identity.to_file_text().as_bytes()).unwrap();
+    let index = takedown::store::index::IndexKey::generate_file_text();
+    pki::write_private(&dir.join("keys/index-key"), index.as_bytes()).unwrap();
+}
+
 /// The config the harness writes; tests may replace parts of it.
 pub fn config_text() -> String {
     "[server]\nlisten = \"127.0.0.1:0\"\nheader_read_timeout_seconds = 1\n\n\
      [tls]\ncertificate = \"server.crt\"\nprivate_key = { file = \"server.key\" }\nstaff_ca = \"ca.crt\"\n\
      crls = [\"staff.crl\"]\n\n\
-     [staff]\nroster = \"roster.toml\"\naccess_contact = \"the test administrators\"\n"
+     [staff]\nroster = \"roster.toml\"\naccess_contact = \"the test administrators\"\n\n\
+     [store]\ndata_dir = \"data\"\nidentity = { file = \"keys/store-identity\" }\n\
+     index_key = { file = \"keys/index-key\" }\nescrow_recipients = []\n"
         .to_owned()
 }
 

@@ -1,0 +1,100 @@
+//! `takedown audit verify | head | show`: the auditor's view of the log.
+
+use std::path::Path;
+
+use crate::audit::chain::{self, Link};
+use crate::cases::CaseId;
+use crate::cli::{AuditCommand, exit};
+use crate::config::Config;
+use crate::store::crypt::AgeIdentity;
+use crate::store::{self, StoreError};
+
+/// Runs an audit subcommand.
+pub(super) fn run(command: AuditCommand) -> u8 {
+    match command {
+        AuditCommand::Verify { config, expect_head } => verify(&config, expect_head.as_deref(), true),
+        AuditCommand::Head { config } => verify(&config, None, false),
+        AuditCommand::Show { config, identity, case } => show(&config, &identity, case.as_deref()),
+    }
+}
+
+fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(path, &problems),
+    };
+    let expected = match expect_head.map(Link::parse).transpose() {
+        Ok(expected) => expected,
+        Err(message) => {
+            eprintln!("error: --expect-head: {message}");
+            return exit::USAGE;
+        }
+    };
+    match store::verify(&config.store.data_dir) {
+        Ok((verified, links)) => {
+            if let Some(Err(err)) = expected.map(|e| chain::expect_head(&verified, &e, links.into_iter())) {
+                eprintln!("error: {err}");
+                return exit::AUDIT_BROKEN;
+            }
+            println!("entries {}", verified.entries);
+            println!("head {}", verified.head);
+            if verbose {
+                let matched =
+                    expected.map_or(String::new(), |e| format!("; it contains the expected head {e}"));
+                println!("the audit chain is intact{matched}");
+            }
+            exit::OK
+        }
+        Err(StoreError::Chain(err)) => {
+            eprintln!("error: the audit chain is broken: {err}");
+            eprintln!("Everything before that entry verified; keep the file as it is for investigation.");
+            exit::AUDIT_BROKEN
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            exit::RUNTIME
+        }
+    }
+}
+
+fn show(path: &Path, identity_file: &Path, case: Option<&str>) -> u8 {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(path, &problems),
+    };
+    let case = match case.map(str::parse::<CaseId>).transpose() {
+        Ok(case) => case,
+        Err(message) => {
+            eprintln!("error: --case: {message}");
+            return exit::USAGE;
+        }
+    };
+    let identity = match crate::config::SecretSource::File(identity_file.to_owned())
+        .read(None)
+        .and_then(|bytes| AgeIdentity::parse(&bytes))
+    {
+        Ok(identity) => identity,
+        Err(message) => {
+            eprintln!("error: --identity: {message}");
+            return exit::USAGE;
+        }
+    };
+    match store::read_audit(&config.store.data_dir, &identity, case) {
+        Ok(entries) => {
+            for (seq, _, entry) in &entries {
+                let at = entry.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                let case = entry.case.map_or("-".to_owned(), |c| c.to_string());
+                let actor = serde_json::to_string(&entry.actor).unwrap_or_default();
+                let action = serde_json::to_string(&entry.action).unwrap_or_default();
+                let outcome = serde_json::to_string(&entry.outcome).unwrap_or_default();
+                println!("{seq}\t{at}\t{actor}\t{action}\t{case}\t{outcome}\t{}", entry.details);
+            }
+            eprintln!("{} entries shown", entries.len());
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            exit::RUNTIME
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `takedown export`: an age-encrypted bundle of cases for lawyers; the export itself is audited
+//! first, so a failed audit append means no export.
+
+use std::fs::OpenOptions;
+use std::io::BufWriter;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::audit::{Action, AuditEntry, Outcome};
+use crate::cases::CaseId;
+use crate::cli::exit;
+use crate::export::{self, Selection};
+use crate::store::crypt::AgeRecipient;
+
+/// Writes an export of `cases` (or all) to `out`, encrypted to `recipients`.
+pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, cases: &[String]) -> u8 {
+    let recipients: Result<Vec<AgeRecipient>, String> = recipients.iter().map(|r| r.parse()).collect();
+    let recipients = match recipients {
+        Ok(recipients) => recipients,
+        Err(message) => {
+            eprintln!("error: --recipient: {message}");
+            return exit::USAGE;
+        }
+    };
+    let selection = if all {
+        Selection::All
+    } else {
+        match cases.iter().map(|c| c.parse::<CaseId>()).collect::<Result<Vec<_>, _>>() {
+            Ok(ids) => Selection::Cases(ids),
+            Err(message) => {
+                eprintln!("error: --case: {message}");
+                return exit::USAGE;
+            }
+        }
+    };
+    let store = match super::open_store(config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    if let Selection::Cases(ids) = &selection {
+        for id in ids {
+            if let Err(err) = store.case(*id) {
+                eprintln!("error: {err}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let what = match &selection {
+        Selection::All => "all cases and the whole audit log".to_owned(),
+        Selection::Cases(ids) => format!("{} case(s)", ids.len()),
+    };
+    let recipients_text: Vec<String> = recipients.iter().map(ToString::to_string).collect();
+    let cases_in_entry = match &selection {
+        Selection::Cases(ids) if ids.len() == 1 => Some(ids[0]),
+        _ => None,
+    };
+    let entry = AuditEntry::now(
+        super::operator(),
+        Action::Export,
+        cases_in_entry,
+        Outcome::Done,
+        format!("export of {what} to {} as {}", recipients_text.join(", "), out.display()),
+    );
+    if let Err(err) = store.audit(&entry) {
+        eprintln!("error: the export could not be audited, so it was not made: {err}");
+        return exit::RUNTIME;
+    }
+    let file = match OpenOptions::new().write(true).create_new(true).mode(0o600).open(out) {
+        Ok(file) => file,
+        Err(err) => {
+            eprintln!(
+                "error: cannot create {}: {err} (an existing file is never overwritten)",
+                out.display()
+            );
+            return exit::RUNTIME;
+        }
+    };
+    match export::write(&store, &selection, &recipients, BufWriter::new(file)) {
+        Ok(summary) => {
+            println!(
+                "wrote {}: {} case(s), {} audit entries, audit head {} at entry {}",
+                out.display(),
+                summary.cases,
+                summary.audit_entries,
+                summary.head,
+                summary.entries_total
+            );
+            println!(
+                "open it with: age -d -i KEY {} | tar x   then   cd {} && sha256sum -c MANIFEST.sha256",
+                out.display(),
+                summary.directory
+            );
+            exit::OK
+        }
+        Err(err) => {
+            let _ = std::fs::remove_file(out);
+            eprintln!("error: {err}");
+            exit::RUNTIME
+        }
+    }
+}

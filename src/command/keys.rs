@@ -1,0 +1,78 @@
+//! `takedown keys generate | rotate`: the store's age identity.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::cli::{KeysCommand, exit};
+use crate::config::SecretSource;
+use crate::store::crypt::AgeIdentity;
+
+/// Runs a keys subcommand.
+pub(super) fn run(command: KeysCommand) -> u8 {
+    match command {
+        KeysCommand::Generate { out } => generate(&out),
+        KeysCommand::Rotate { config, new_identity } => rotate(&config, &new_identity),
+    }
+}
+
+fn generate(out: &Path) -> u8 {
+    let identity = AgeIdentity::generate();
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .and_then(|mut file| file.write_all(identity.to_file_text().as_bytes()));
+    match written {
+        Ok(()) => {
+            println!("wrote {} (mode 0600)", out.display());
+            println!("public key: {}", identity.recipient());
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot create {}: {err} (an existing file is never overwritten)",
+                out.display()
+            );
+            exit::RUNTIME
+        }
+    }
+}
+
+fn rotate(config_path: &Path, new_identity: &Path) -> u8 {
+    let identity =
+        match SecretSource::File(new_identity.to_owned()).read(None).and_then(|b| AgeIdentity::parse(&b)) {
+            Ok(identity) => identity,
+            Err(message) => {
+                eprintln!("error: --new-identity: {message}");
+                return exit::USAGE;
+            }
+        };
+    let config = match crate::config::Config::load(config_path) {
+        Ok(config) => config,
+        Err(problems) => return super::report_problems(config_path, &problems),
+    };
+    let store = match super::open_store(config_path) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let recipient = identity.recipient();
+    match store.rotate(identity, &config.store.escrow_recipients, super::operator()) {
+        Ok((store, count)) => {
+            let (entries, head) = store.head().unwrap_or((0, crate::audit::chain::GENESIS));
+            println!("re-encrypted {count} values to {recipient} (and the escrow recipients)");
+            println!("audit head {head} at entry {entries}");
+            println!(
+                "Now install {} as the store.identity credential and destroy the old identity.",
+                new_identity.display()
+            );
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("error: rotation failed, nothing was changed: {err}");
+            exit::RUNTIME
+        }
+    }
+}
