@@ -97,3 +97,33 @@ async fn html_in_roster_names_is_escaped() {
     assert!(body.contains("Ada &lt;script&gt;"), "{body}");
     assert!(!body.contains("<script>"));
 }
+
+#[tokio::test]
+async fn refused_access_is_in_the_audit_log_and_the_log_verifies_while_the_daemon_runs() {
+    let daemon = Daemon::start();
+    assert_eq!(get(&daemon, "outsider", "/").await.0, 403);
+    assert_eq!(get(&daemon, "dmca-agent", "/staff").await.0, 403);
+    assert_eq!(get(&daemon, "auditor", "/staff").await.0, 200);
+    let config = daemon.dir.0.join("takedown.toml");
+    let identity = daemon.dir.0.join("keys/store-identity");
+    let output = std::process::Command::new(crate::harness::BINARY)
+        .args(["audit", "show", "--config"])
+        .arg(&config)
+        .arg("--identity")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let outsider = daemon.pki.people["outsider"].fingerprint().to_string();
+    assert!(shown.lines().any(|l| l.contains("access-denied") && l.contains(&outsider)), "{shown}");
+    assert!(shown.lines().any(|l| l.contains("dmca-agent") && l.contains("missing role auditor")), "{shown}");
+    assert_eq!(shown.lines().count(), 2, "allowed requests are not access denials: {shown}");
+    let verify = std::process::Command::new(crate::harness::BINARY)
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("entries 2"));
+}

@@ -15,4 +15,5 @@ mod forms;
 mod harness;
 mod lifecycle;
 mod limits;
+mod store;
 mod tls;
