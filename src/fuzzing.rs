@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::audit::chain::{ChainVerifier, StoredRecord};
 use crate::config::Config;
 use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
@@ -16,8 +17,12 @@ use crate::roster::Roster;
 pub type FuzzTarget = fn(&[u8]);
 
 /// The fuzz targets by name, for the corpus replay.
-pub const TARGETS: &[(&str, FuzzTarget)] =
-    &[("config_parse", config_parse), ("roster_parse", roster_parse), ("csrf_token", csrf_token)];
+pub const TARGETS: &[(&str, FuzzTarget)] = &[
+    ("config_parse", config_parse),
+    ("roster_parse", roster_parse),
+    ("csrf_token", csrf_token),
+    ("audit_record", audit_record),
+];
 
 /// Config text: either a config, or problems that each name a field and say something.
 pub fn config_parse(data: &[u8]) {
@@ -56,4 +61,14 @@ pub fn csrf_token(data: &[u8]) {
     assert!(verdict.is_err() || token == genuine, "accepted a token the key did not issue: {token:?}");
     assert_eq!(key.verify(&staff, Some(&genuine), now), Ok(()));
     assert_ne!(key.verify(&staff, Some(&token), now + Duration::from_secs(13 * 3600)), Ok(()));
+}
+
+/// A stored audit record (read from a file an attacker may have edited): it decodes only if it
+/// re-encodes to exactly the same bytes, and a chain check of it never panics.
+pub fn audit_record(data: &[u8]) {
+    if let Ok(record) = StoredRecord::decode(data) {
+        assert_eq!(record.encode(), data, "two encodings of one record");
+    }
+    let mut verifier = ChainVerifier::new();
+    let _ = verifier.push(1, data);
 }
