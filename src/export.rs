@@ -70,7 +70,9 @@ pub fn write(
     output: impl Write,
 ) -> Result<ExportSummary, ExportError> {
     let now = OffsetDateTime::now_utc();
-    let stamp = now.format(&Rfc3339).unwrap_or_default().replace(':', "");
+    let stamp = now
+        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .unwrap_or_default();
     let directory = format!("takedown-export-{stamp}");
     let (case_ids, all) = match selection {
         Selection::All => (store.case_ids()?, true),

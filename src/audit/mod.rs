@@ -64,6 +64,25 @@ pub enum Outcome {
     Failed,
 }
 
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Staff(login) => write!(f, "staff:{login}"),
+            Actor::Unrostered(fingerprint) => write!(f, "unrostered:{fingerprint}"),
+            Actor::Operator(user) => write!(f, "operator:{user}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+/// The stable code of an enum serialised as a kebab-case string (`access-denied`, `done`).
+pub fn code<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(code)) => code,
+        _ => "?".to_owned(),
+    }
+}
+
 /// One audit entry, as encrypted into the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

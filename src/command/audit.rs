@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::audit;
 use crate::audit::chain::{self, Link};
 use crate::cases::CaseId;
 use crate::cli::{AuditCommand, exit};
@@ -84,10 +85,8 @@ fn show(path: &Path, identity_file: &Path, case: Option<&str>) -> u8 {
             for (seq, _, entry) in &entries {
                 let at = entry.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
                 let case = entry.case.map_or("-".to_owned(), |c| c.to_string());
-                let actor = serde_json::to_string(&entry.actor).unwrap_or_default();
-                let action = serde_json::to_string(&entry.action).unwrap_or_default();
-                let outcome = serde_json::to_string(&entry.outcome).unwrap_or_default();
-                println!("{seq}\t{at}\t{actor}\t{action}\t{case}\t{outcome}\t{}", entry.details);
+                let (action, outcome) = (audit::code(&entry.action), audit::code(&entry.outcome));
+                println!("{seq}\t{at}\t{}\t{action}\t{case}\t{outcome}\t{}", entry.actor, entry.details);
             }
             eprintln!("{} entries shown", entries.len());
             exit::OK

@@ -245,17 +245,23 @@ fn only_whole_transactions_survive_sigkill() {
     let mut seed = 0x2545_f491_4f6c_dd1du64 ^ u64::from(std::process::id());
     while trials < 50 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "store::crash_writer", "--ignored", "--quiet", "--test-threads=1"])
+            .args(["--exact", "store::crash_writer", "--ignored", "--nocapture", "--test-threads=1"])
             .env("TAKEDOWN_CRASH_DIR", &fixture.root)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // xorshift: a kill moment between 5 and 60 ms after start, different every trial.
+        // Wait until the child has the store open and is writing, so every kill lands in the
+        // write loop rather than in process start-up.
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        assert!(lines.any(|line| line.is_ok_and(|l| l.ends_with("writing"))), "the writer did not start");
+        // xorshift: a kill moment 0 to 150 ms into the writing (a few commits in a debug build),
+        // different every trial.
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(5 + seed % 56));
+        std::thread::sleep(Duration::from_micros(seed % 150_000));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         trials += 1;
@@ -263,12 +269,18 @@ fn only_whole_transactions_survive_sigkill() {
         let store = fixture.open();
         let (verified, _) = store.verify().expect("the chain must verify after a crash");
         let cases = store.case_ids().unwrap();
-        for case in &cases {
-            assert_eq!(store.case(*case).unwrap().len(), 2, "a case without its second revision");
+        assert_eq!(
+            cases.len() as u64,
+            verified.entries,
+            "every case commits with its audit entry, or neither does"
+        );
+        // Decrypting everything each time is slow in a debug build; do it every tenth trial.
+        if trials % 10 == 0 {
+            for case in &cases {
+                assert_eq!(store.case(*case).unwrap().len(), 2, "a case without its second revision");
+            }
+            assert_eq!(store.audit_entries(None).unwrap().len() as u64, verified.entries);
         }
-        let entries = store.audit_entries(None).unwrap();
-        assert_eq!(entries.len() as u64, verified.entries);
-        assert_eq!(entries.len(), cases.len(), "every case commits with its audit entry, or neither does");
     }
     let store = fixture.open();
     let committed = store.case_ids().unwrap().len();
@@ -285,6 +297,7 @@ fn crash_writer() {
     let Some(dir) = std::env::var_os("TAKEDOWN_CRASH_DIR") else { return };
     let fixture = Fixture { root: PathBuf::from(dir), _owner: None };
     let store = fixture.open();
+    println!("writing");
     loop {
         fill(&store, 1, "crash");
     }
@@ -350,7 +363,7 @@ fn an_export_opens_with_the_stock_age_cli_and_its_manifest_checks() {
     let (code, stdout, _) =
         fixture.cli(&["audit", "show", "--identity", fixture.path("keys/store-identity").to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("\"export\"") && stdout.contains(&lawyer.recipient().to_string()), "{stdout}");
+    assert!(stdout.contains("\texport\t") && stdout.contains(&lawyer.recipient().to_string()), "{stdout}");
     assert_eq!(verify(&fixture, None).0, 0);
 }
 
