@@ -90,8 +90,9 @@ pub enum Change {
     Note,
 }
 
-/// One revision of a case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One revision of a case. Its `Debug` leaves the payload out: case data must never reach a
+/// log line through a stray `{:?}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Revision {
     /// The case.
     pub case: CaseId,
@@ -110,6 +111,20 @@ pub struct Revision {
     pub payload: serde_json::Value,
 }
 
+impl fmt::Debug for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revision")
+            .field("case", &self.case)
+            .field("number", &self.number)
+            .field("kind", &self.kind)
+            .field("change", &self.change)
+            .field("at", &self.at)
+            .field("author", &self.author)
+            .field("payload", &"<redacted>")
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +137,20 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<CaseId>(&json).unwrap(), a);
         assert!("xyz".parse::<CaseId>().is_err());
+    }
+
+    #[test]
+    fn a_revisions_debug_output_never_shows_its_payload() {
+        let revision = Revision {
+            case: CaseId::generate(),
+            number: 1,
+            kind: CaseKind::ChildProtection,
+            change: Change::Created,
+            at: OffsetDateTime::UNIX_EPOCH,
+            author: "cp-agent".into(),
+            payload: serde_json::json!({ "checkuser": "203.0.113.7 secret" }),
+        };
+        let shown = format!("{revision:?}");
+        assert!(shown.contains("cp-agent") && !shown.contains("203.0.113.7"), "{shown}");
     }
 }

@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
@@ -61,8 +60,24 @@ pub struct Workspace {
     pub created: bool,
 }
 
+/// Why the demo directory could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A key file in the demo directory is not what the demo wrote.
+    #[error("{path}: {message}; delete the demo directory to start afresh")]
+    Key {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Making or reading the PKI failed.
+    #[error("{0}")]
+    Pki(#[from] PkiError),
+}
+
 /// Creates or reuses the demo directory `dir` for a server on `listen`.
-pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, PkiError> {
+pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, DemoError> {
     let pki_dir = dir.join("pki");
     let staff_dir = pki_dir.join("staff");
     let ca_cert = pki_dir.join("ca.crt");
@@ -92,11 +107,7 @@ pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, PkiError> {
 
 fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiError> {
     // Owner-only: the directory holds private keys.
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(staff_dir)
-        .map_err(|source| PkiError::Io { path: staff_dir.display().to_string(), source })?;
+    pki::create_private_dir(staff_dir)?;
     let authority =
         Authority::create("Takedown demo staff CA", Validity::days_from_now(CERTIFICATE_DAYS * 2))?;
     let server = authority
@@ -142,26 +153,20 @@ fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiErr
 
 /// Creates (once) the store's identity and index key, and a demo "legal escrow" identity whose
 /// public key every stored value is also encrypted to; returns that public key.
-fn prepare_store_keys(dir: &Path) -> Result<AgeRecipient, PkiError> {
+fn prepare_store_keys(dir: &Path) -> Result<AgeRecipient, DemoError> {
     let keys = dir.join("keys");
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&keys)
-        .map_err(|source| PkiError::Io { path: keys.display().to_string(), source })?;
-    for (name, make) in [
-        ("store-identity", AgeIdentity::generate as fn() -> AgeIdentity),
-        ("legal-escrow-identity", AgeIdentity::generate),
-    ] {
+    pki::create_private_dir(&keys)?;
+    for name in ["store-identity", "legal-escrow-identity"] {
         if !keys.join(name).exists() {
-            pki::write_private(&keys.join(name), make().to_file_text().as_bytes())?;
+            pki::write_private(&keys.join(name), AgeIdentity::generate().to_file_text().as_bytes())?;
         }
     }
     if !keys.join("index-key").exists() {
         pki::write_private(&keys.join("index-key"), IndexKey::generate_file_text().as_bytes())?;
     }
-    let escrow = AgeIdentity::parse(read(&keys.join("legal-escrow-identity"))?.as_bytes())
-        .map_err(|m| PkiError::NotPem(format!("{}: {m}", keys.join("legal-escrow-identity").display())))?;
+    let escrow_file = keys.join("legal-escrow-identity");
+    let escrow = AgeIdentity::parse(read(&escrow_file)?.as_bytes())
+        .map_err(|message| DemoError::Key { path: escrow_file.display().to_string(), message })?;
     Ok(escrow.recipient())
 }
 

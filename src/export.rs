@@ -70,9 +70,15 @@ pub fn write(
     output: impl Write,
 ) -> Result<ExportSummary, ExportError> {
     let now = OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
-        .unwrap_or_default();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
     let directory = format!("takedown-export-{stamp}");
     let (case_ids, all) = match selection {
         Selection::All => (store.case_ids()?, true),

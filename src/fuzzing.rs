@@ -7,11 +7,14 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::audit::chain::{ChainVerifier, StoredRecord};
+use crate::audit::chain::{ChainVerifier, Link, StoredRecord};
+use crate::cases::CaseId;
 use crate::config::Config;
 use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
 use crate::roster::Roster;
+use crate::store::crypt::AgeIdentity;
+use crate::store::index::IndexKey;
 
 /// A fuzz target's body: arbitrary bytes in, a panic on a broken invariant.
 pub type FuzzTarget = fn(&[u8]);
@@ -22,6 +25,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("roster_parse", roster_parse),
     ("csrf_token", csrf_token),
     ("audit_record", audit_record),
+    ("key_and_id_text", key_and_id_text),
 ];
 
 /// Config text: either a config, or problems that each name a field and say something.
@@ -71,4 +75,22 @@ pub fn audit_record(data: &[u8]) {
     }
     let mut verifier = ChainVerifier::new();
     let _ = verifier.push(1, data);
+}
+
+/// Values an operator passes on the command line or keeps in key files (audit heads, case IDs,
+/// age identities, index keys): anything accepted prints back to text that parses to the same
+/// value, and nothing panics.
+pub fn key_and_id_text(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(link) = Link::parse(&text) {
+        assert_eq!(Link::parse(&link.to_string()), Ok(link));
+    }
+    if let Ok(case) = text.parse::<CaseId>() {
+        assert_eq!(case.to_string().parse::<CaseId>(), Ok(case));
+    }
+    if let Ok(identity) = AgeIdentity::parse(data) {
+        let again = AgeIdentity::parse(identity.to_file_text().as_bytes());
+        assert!(again.is_ok_and(|again| again.recipient() == identity.recipient()));
+    }
+    let _ = IndexKey::parse(data);
 }

@@ -257,6 +257,16 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
     file.write_all(contents).map_err(io)
 }
 
+/// Creates a directory (and its parents) that only its owner can enter (`0700`).
+pub fn create_private_dir(path: &Path) -> Result<(), PkiError> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| PkiError::Io { path: path.display().to_string(), source })
+}
+
 /// Writes a public file (certificates, CRLs).
 pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
     fs::write(path, contents).map_err(|source| PkiError::Io { path: path.display().to_string(), source })

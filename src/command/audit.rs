@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use crate::audit;
-use crate::audit::chain::{self, Link};
+use crate::audit::chain::{ChainError, Link};
 use crate::cases::CaseId;
 use crate::cli::{AuditCommand, exit};
-use crate::config::Config;
 use crate::store::crypt::AgeIdentity;
 use crate::store::{self, StoreError};
 
@@ -20,9 +19,9 @@ pub(super) fn run(command: AuditCommand) -> u8 {
 }
 
 fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
-    let config = match Config::load(path) {
+    let config = match super::load_config(path) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(path, &problems),
+        Err(code) => return code,
     };
     let expected = match expect_head.map(Link::parse).transpose() {
         Ok(expected) => expected,
@@ -31,12 +30,8 @@ fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
             return exit::USAGE;
         }
     };
-    match store::verify(&config.store.data_dir) {
-        Ok((verified, links)) => {
-            if let Some(Err(err)) = expected.map(|e| chain::expect_head(&verified, &e, links.into_iter())) {
-                eprintln!("error: {err}");
-                return exit::AUDIT_BROKEN;
-            }
+    match store::verify(&config.store.data_dir, expected) {
+        Ok(verified) => {
             println!("entries {}", verified.entries);
             println!("head {}", verified.head);
             if verbose {
@@ -45,6 +40,10 @@ fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
                 println!("the audit chain is intact{matched}");
             }
             exit::OK
+        }
+        Err(StoreError::Chain(err @ ChainError::HeadMismatch { .. })) => {
+            eprintln!("error: {err}");
+            exit::AUDIT_BROKEN
         }
         Err(StoreError::Chain(err)) => {
             eprintln!("error: the audit chain is broken: {err}");
@@ -59,9 +58,9 @@ fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
 }
 
 fn show(path: &Path, identity_file: &Path, case: Option<&str>) -> u8 {
-    let config = match Config::load(path) {
+    let config = match super::load_config(path) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(path, &problems),
+        Err(code) => return code,
     };
     let case = match case.map(str::parse::<CaseId>).transpose() {
         Ok(case) => case,

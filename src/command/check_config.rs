@@ -3,16 +3,15 @@
 use std::path::Path;
 
 use crate::cli::exit;
-use crate::config::Config;
 use crate::state::Live;
 
 /// Validates the config at `path`; prints a summary or every problem.
 pub(super) fn run(path: &Path) -> u8 {
-    let config = match Config::load(path) {
+    let config = match super::load_config(path) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(path, &problems),
+        Err(code) => return code,
     };
-    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+    let credentials_dir = super::credentials_dir();
     let live = Live::load(&config, credentials_dir.as_deref());
     let keys = crate::store::keys_from_config(&config.store, credentials_dir.as_deref());
     let live = match (live, keys) {

@@ -6,7 +6,6 @@ use std::path::Path;
 use tracing::error;
 
 use crate::cli::exit;
-use crate::config::Config;
 use crate::demo;
 
 /// Prepares `dir` and serves on `listen` until SIGTERM or Ctrl-C.
@@ -18,9 +17,9 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
             return exit::RUNTIME;
         }
     };
-    let config = match Config::load(&workspace.config) {
+    let config = match super::load_config(&workspace.config) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(&workspace.config, &problems),
+        Err(code) => return code,
     };
     let staff_dir = workspace.staff_dir.display().to_string();
     let password = workspace.p12_password.clone();

@@ -33,15 +33,22 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             }
         }
     };
-    let store = match super::open_store(config) {
+    let store = match super::load_config(config).and_then(|config| super::open_store(&config)) {
         Ok(store) => store,
         Err(code) => return code,
     };
     if let Selection::Cases(ids) = &selection {
         for id in ids {
-            if let Err(err) = store.case(*id) {
-                eprintln!("error: {err}");
-                return exit::USAGE;
+            match store.contains_case(*id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    eprintln!("error: no case {id} in the store");
+                    return exit::USAGE;
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return exit::RUNTIME;
+                }
             }
         }
     }
@@ -50,21 +57,13 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
         Selection::Cases(ids) => format!("{} case(s)", ids.len()),
     };
     let recipients_text: Vec<String> = recipients.iter().map(ToString::to_string).collect();
-    let cases_in_entry = match &selection {
-        Selection::Cases(ids) if ids.len() == 1 => Some(ids[0]),
-        _ => None,
+    let details = format!("export of {what} to {} as {}", recipients_text.join(", "), out.display());
+    // One entry per exported case, so each case's own history shows that it left the appliance.
+    let cases_in_entries = match &selection {
+        Selection::All => vec![None],
+        Selection::Cases(ids) => ids.iter().copied().map(Some).collect(),
     };
-    let entry = AuditEntry::now(
-        super::operator(),
-        Action::Export,
-        cases_in_entry,
-        Outcome::Done,
-        format!("export of {what} to {} as {}", recipients_text.join(", "), out.display()),
-    );
-    if let Err(err) = store.audit(&entry) {
-        eprintln!("error: the export could not be audited, so it was not made: {err}");
-        return exit::RUNTIME;
-    }
+    // The output file first, so that a name already taken costs nothing and records nothing.
     let file = match OpenOptions::new().write(true).create_new(true).mode(0o600).open(out) {
         Ok(file) => file,
         Err(err) => {
@@ -75,6 +74,20 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             return exit::RUNTIME;
         }
     };
+    let record = |outcome: Outcome, details: &str| {
+        store.commit(|batch| {
+            for case in &cases_in_entries {
+                let entry = AuditEntry::now(super::operator(), Action::Export, *case, outcome, details);
+                batch.audit(&entry)?;
+            }
+            Ok(())
+        })
+    };
+    if let Err(err) = record(Outcome::Done, &details) {
+        let _ = std::fs::remove_file(out);
+        eprintln!("error: the export could not be audited, so it was not made: {err}");
+        return exit::RUNTIME;
+    }
     match export::write(&store, &selection, &recipients, BufWriter::new(file)) {
         Ok(summary) => {
             println!(
@@ -95,6 +108,9 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
         Err(err) => {
             let _ = std::fs::remove_file(out);
             eprintln!("error: {err}");
+            if let Err(audit_err) = record(Outcome::Failed, &format!("{details}: failed, file removed")) {
+                eprintln!("error: the failure could not be audited either: {audit_err}");
+            }
             exit::RUNTIME
         }
     }

@@ -50,11 +50,11 @@ fn rotate(config_path: &Path, new_identity: &Path) -> u8 {
                 return exit::USAGE;
             }
         };
-    let config = match crate::config::Config::load(config_path) {
+    let config = match super::load_config(config_path) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(config_path, &problems),
+        Err(code) => return code,
     };
-    let store = match super::open_store(config_path) {
+    let store = match super::open_store(&config) {
         Ok(store) => store,
         Err(code) => return code,
     };

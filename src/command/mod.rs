@@ -8,10 +8,11 @@ mod export;
 mod keys;
 pub mod serve;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, exit};
-use crate::config::Problems;
+use crate::config::{Config, Problems};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -32,13 +33,21 @@ pub fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Loads the config at `path` and opens its store; on failure prints why and returns the exit
-/// code.
-fn open_store(path: &std::path::Path) -> Result<crate::store::Store, u8> {
-    let config = crate::config::Config::load(path).map_err(|problems| report_problems(path, &problems))?;
-    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
-    let keys = crate::store::keys_from_config(&config.store, credentials_dir.as_deref())
-        .map_err(|problems| report_problems(path, &problems))?;
+/// Loads and validates the config at `path`; on failure prints every problem and returns the
+/// config exit code.
+fn load_config(path: &Path) -> Result<Config, u8> {
+    Config::load(path).map_err(|problems| report_problems(path, &problems))
+}
+
+/// `$CREDENTIALS_DIRECTORY`, where systemd puts the service's decrypted credentials.
+fn credentials_dir() -> Option<PathBuf> {
+    std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from)
+}
+
+/// Opens the store `config` names; on failure prints why and returns the exit code.
+fn open_store(config: &Config) -> Result<crate::store::Store, u8> {
+    let keys = crate::store::keys_from_config(&config.store, credentials_dir().as_deref())
+        .map_err(|problems| report_problems(&config.source, &problems))?;
     crate::store::Store::open(&config.store.data_dir, keys, config.store.audit_head_interval).map_err(|err| {
         eprintln!("error: {err}");
         exit::RUNTIME
@@ -55,7 +64,7 @@ fn operator() -> crate::audit::Actor {
 }
 
 /// Prints configuration problems, one per line, and returns the config exit code.
-fn report_problems(source: &std::path::Path, problems: &Problems) -> u8 {
+fn report_problems(source: &Path, problems: &Problems) -> u8 {
     for problem in &problems.0 {
         eprintln!("error: {problem}");
     }

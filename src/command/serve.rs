@@ -16,34 +16,27 @@ use crate::store;
 
 /// Runs the daemon with the config at `path`.
 pub(super) fn run(path: &Path) -> u8 {
-    let config = match Config::load(path) {
+    let config = match super::load_config(path) {
         Ok(config) => config,
-        Err(problems) => return super::report_problems(path, &problems),
+        Err(code) => return code,
     };
     run_with(config, |address| println!("ready https://{address}/"))
 }
 
 /// Loads the files `config` names, then serves; `on_ready` is called once the port is bound.
 pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
-    let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let credentials_dir = super::credentials_dir();
     let live = match Live::load(&config, credentials_dir.as_deref()) {
         Ok(live) => live,
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
-    let keys = match store::keys_from_config(&config.store, credentials_dir.as_deref()) {
-        Ok(keys) => keys,
-        Err(problems) => return super::report_problems(&config.source, &problems),
-    };
-    let store = match store::Store::open(&config.store.data_dir, keys, config.store.audit_head_interval) {
+    let store = match super::open_store(&config) {
         Ok(store) => store,
-        Err(err) => {
-            error!("{err}");
-            return exit::RUNTIME;
-        }
+        Err(code) => return code,
     };
     // Never append to a log that no longer verifies: that would hide where it was altered.
     match store.verify() {
-        Ok((verified, _)) => info!(entries = verified.entries, head = %verified.head, "audit log verified"),
+        Ok(verified) => info!(entries = verified.entries, head = %verified.head, "audit log verified"),
         Err(err) => {
             error!("{err}; not starting. Investigate with `takedown audit verify`.");
             return exit::AUDIT_BROKEN;

@@ -171,9 +171,7 @@ impl Config {
 
         let tls = root.table("tls", &mut problems).and_then(|mut s| {
             let certificate = s.path("certificate", base, &mut problems);
-            let private_key = SecretSource::from_value(&s.field("private_key"), s.raw("private_key"), base)
-                .map_err(|p| problems.push(p))
-                .ok();
+            let private_key = s.secret("private_key", base, &mut problems);
             let staff_ca = s.path("staff_ca", base, &mut problems);
             let crls = s
                 .strings("crls", &mut problems)
@@ -196,12 +194,8 @@ impl Config {
 
         let store = root.table("store", &mut problems).and_then(|mut s| {
             let data_dir = s.path("data_dir", base, &mut problems);
-            let identity = SecretSource::from_value(&s.field("identity"), s.raw("identity"), base)
-                .map_err(|p| problems.push(p))
-                .ok();
-            let index_key = SecretSource::from_value(&s.field("index_key"), s.raw("index_key"), base)
-                .map_err(|p| problems.push(p))
-                .ok();
+            let identity = s.secret("identity", base, &mut problems);
+            let index_key = s.secret("index_key", base, &mut problems);
             let field = s.field("escrow_recipients");
             let escrow_recipients = s.strings("escrow_recipients", &mut problems).map(|texts| {
                 texts

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::Problem;
+use super::{Problem, SecretSource};
 
 /// One TOML table being read, with the dotted path that names it in messages.
 pub(crate) struct Section<'t> {
@@ -149,9 +149,15 @@ impl<'t> Section<'t> {
         }
     }
 
-    /// The raw value of `key`, for fields with a shape of their own (such as secrets).
-    pub(crate) fn raw(&mut self, key: &str) -> Option<&'t Value> {
-        self.value(key)
+    /// A secret reference (`{ file = … }` or `{ credential = … }`); see [`SecretSource`].
+    pub(crate) fn secret(
+        &mut self,
+        key: &str,
+        base: &Path,
+        problems: &mut Vec<Problem>,
+    ) -> Option<SecretSource> {
+        let field = self.field(key);
+        SecretSource::from_value(&field, self.value(key), base).map_err(|p| problems.push(p)).ok()
     }
 
     /// Reports every key that nothing asked for: almost always a typo.

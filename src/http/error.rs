@@ -71,6 +71,19 @@ pub struct ErrorPage {
 }
 
 impl HttpError {
+    /// Whether the request was refused because of who sent it or from where (these are audited
+    /// as denied access); the others are mistakes (404, 405, 413…) or our own failures.
+    pub fn is_access_denial(&self) -> bool {
+        matches!(
+            self,
+            HttpError::CertificateRejected(_)
+                | HttpError::CrossSite(_)
+                | HttpError::Csrf(_)
+                | HttpError::MissingRole { .. }
+                | HttpError::Unrostered { .. }
+        )
+    }
+
     /// The status and text of the page for this error. Internal details are logged, not shown.
     pub fn page(&self) -> ErrorPage {
         let (status, title, paragraphs) = match self {

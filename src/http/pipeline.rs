@@ -86,15 +86,7 @@ impl Pipeline {
     /// Records a refused access in the audit log. The request is already refused, so a failed
     /// append changes nothing for it; it is logged as an error for the operator.
     async fn audit_refusal(&self, caller: &Caller, method: &Method, path: &str, err: &HttpError) {
-        let denied = matches!(
-            err,
-            HttpError::CertificateRejected(_)
-                | HttpError::CrossSite(_)
-                | HttpError::Csrf(_)
-                | HttpError::MissingRole { .. }
-                | HttpError::Unrostered { .. }
-        );
-        if !denied {
+        if !err.is_access_denial() {
             return;
         }
         let actor = match caller {

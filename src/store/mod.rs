@@ -174,11 +174,6 @@ impl Store {
         Ok(())
     }
 
-    /// The store file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `work` in one durable write transaction: everything it adds is committed together,
     /// or nothing is (an error from `work` aborts the transaction).
     pub fn commit<T>(
@@ -186,9 +181,7 @@ impl Store {
         work: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let p: &Path = &self.path;
-        let mut tx = self.db.begin_write().at(p)?;
-        tx.set_durability(Durability::Immediate).at(p)?;
-        tx.set_two_phase_commit(true);
+        let tx = begin_durable(&self.db, p)?;
         let mut batch = Batch { tx: &tx, keys: &self.keys, path: &self.path, heads: Vec::new() };
         let result = work(&mut batch)?;
         let heads = std::mem::take(&mut batch.heads);
@@ -206,8 +199,8 @@ impl Store {
 
     /// Verifies the audit chain through this open store (as `takedown audit verify` does
     /// without keys).
-    pub fn verify(&self) -> Result<(Verified, Vec<Link>), StoreError> {
-        verify_chain(&self.db, &self.path)
+    pub fn verify(&self) -> Result<Verified, StoreError> {
+        verify_chain(&self.db, &self.path, None)
     }
 
     /// The number of audit entries and the current head (the last link).
@@ -232,6 +225,14 @@ impl Store {
             ids.push(CaseId(row.at(p)?.1.value()));
         }
         Ok(ids)
+    }
+
+    /// Whether the case exists (without decrypting anything).
+    pub fn contains_case(&self, id: CaseId) -> Result<bool, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(REVISIONS).at(p)?;
+        Ok(table.range((id.0, 0)..=(id.0, u32::MAX)).at(p)?.next().is_some())
     }
 
     /// Every revision of a case, oldest first.
@@ -282,9 +283,7 @@ impl Store {
         let new_keys = StoreKeys::new(new_identity, escrow, keys.index);
         let old_identity = keys.identity;
         let p: &Path = &path;
-        let mut tx = db.begin_write().at(p)?;
-        tx.set_durability(Durability::Immediate).at(p)?;
-        tx.set_two_phase_commit(true);
+        let tx = begin_durable(&db, p)?;
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
         {
@@ -479,32 +478,28 @@ impl Batch<'_> {
     }
 }
 
-/// Verifies the audit chain of the store in `data_dir` without any key (the file is opened
-/// read-only). Also returns every link, for checking a recorded head.
-pub fn verify(data_dir: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
+/// Verifies the audit chain of the store in `data_dir` without any key, and that it passes
+/// through `expected`, a head recorded earlier, if given.
+pub fn verify(data_dir: &Path, expected: Option<Link>) -> Result<Verified, StoreError> {
     let path = data_dir.join(FILE_NAME);
     let db = open_read_only(&path)?;
-    verify_chain(&db, &path)
+    verify_chain(db.as_ref(), &path, expected)
 }
 
-fn verify_chain(db: &impl BeginRead, p: &Path) -> Result<(Verified, Vec<Link>), StoreError> {
-    let tx = db.begin().at(p)?;
-    let mut verifier = ChainVerifier::new();
-    let mut links = Vec::new();
+fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> Result<Verified, StoreError> {
+    let tx = db.begin_read().at(p)?;
+    let mut verifier = expected.map_or_else(ChainVerifier::new, ChainVerifier::expecting);
     match tx.open_table(AUDIT) {
         Ok(table) => {
             for row in table.iter().at(p)? {
                 let (seq, value) = row.at(p)?;
                 verifier.push(seq.value(), value.value())?;
-                if let Ok(record) = StoredRecord::decode(value.value()) {
-                    links.push(record.link);
-                }
             }
         }
         Err(redb::TableError::TableDoesNotExist(_)) => {}
         Err(e) => return Err(database(p, e)),
     }
-    Ok((verifier.finish()?, links))
+    Ok(verifier.finish()?)
 }
 
 /// Decrypts the audit log of the store in `data_dir` with `identity` (an auditor's escrow key
@@ -516,16 +511,16 @@ pub fn read_audit(
 ) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
     let path = data_dir.join(FILE_NAME);
     let db = open_read_only(&path)?;
-    decrypt_audit(&db, &path, identity, case)
+    decrypt_audit(db.as_ref(), &path, identity, case)
 }
 
 fn decrypt_audit(
-    db: &impl BeginRead,
+    db: &dyn ReadableDatabase,
     p: &Path,
     identity: &AgeIdentity,
     case: Option<CaseId>,
 ) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
-    let tx = db.begin().at(p)?;
+    let tx = db.begin_read().at(p)?;
     let table = match tx.open_table(AUDIT) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -546,24 +541,10 @@ fn decrypt_audit(
     Ok(entries)
 }
 
-/// A store file opened without keys: read-only when possible, read-write only when redb must
-/// first repair it after an unclean stop (a repair rewrites allocation state, never content).
-enum Opened {
-    ReadOnly(redb::ReadOnlyDatabase),
-    Repaired(Database),
-}
-
-impl Opened {
-    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
-        match self {
-            Opened::ReadOnly(db) => db.begin_read(),
-            Opened::Repaired(db) => db.begin_read(),
-        }
-    }
-}
-
-/// Opens an existing store file without keys, checking its layout version.
-fn open_read_only(path: &Path) -> Result<Opened, StoreError> {
+/// Opens an existing store file without keys, checking its layout version: read-only when
+/// possible, read-write only when redb must first repair it after an unclean stop (a repair
+/// rewrites allocation state, never content).
+fn open_read_only(path: &Path) -> Result<Box<dyn ReadableDatabase>, StoreError> {
     let p = path;
     if !path.exists() {
         return Err(database(path, "no store file here; check store.data_dir"));
@@ -573,10 +554,10 @@ fn open_read_only(path: &Path) -> Result<Opened, StoreError> {
         builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
         builder
     };
-    let db = match builder.open_read_only(path) {
-        Ok(db) => Opened::ReadOnly(db),
+    let db: Box<dyn ReadableDatabase> = match builder.open_read_only(path) {
+        Ok(db) => Box::new(db),
         Err(read_only_error) => match builder.open(path) {
-            Ok(db) => Opened::Repaired(db),
+            Ok(db) => Box::new(db),
             Err(error) => {
                 return Err(database(
                     path,
@@ -596,21 +577,13 @@ fn open_read_only(path: &Path) -> Result<Opened, StoreError> {
     Ok(db)
 }
 
-/// Read access shared by an open [`Store`] and a key-less [`Opened`] file.
-trait BeginRead {
-    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError>;
-}
-
-impl BeginRead for Database {
-    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
-        self.begin_read()
-    }
-}
-
-impl BeginRead for Opened {
-    fn begin(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
-        self.begin_read()
-    }
+/// A write transaction that is on disk when `commit` returns, written in two phases so that a
+/// torn write cannot be mistaken for a commit.
+fn begin_durable(db: &Database, p: &Path) -> Result<WriteTransaction, StoreError> {
+    let mut tx = db.begin_write().at(p)?;
+    tx.set_durability(Durability::Immediate).at(p)?;
+    tx.set_two_phase_commit(true);
+    Ok(tx)
 }
 
 fn schema_version(bytes: &[u8]) -> Option<u32> {
@@ -641,6 +614,21 @@ impl<T, E: Display> At<T> for Result<T, E> {
     }
 }
 
+/// Parses a decrypted value. The error names only the kind and place of the problem: serde's
+/// own message can quote the decrypted text, which must never reach a log or a terminal.
 fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Format(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| {
+        StoreError::Format(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_does_not_parse_is_not_quoted_in_the_error() {
+        let err = decode_json::<u32>(br#""CheckUser 203.0.113.7""#).unwrap_err().to_string();
+        assert!(!err.contains("203.0.113.7") && err.contains("line 1"), "{err}");
+    }
 }

@@ -13,7 +13,7 @@ use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
 use takedown::store::{FILE_NAME, Store, StoreKeys};
 
-use crate::harness::{BINARY, ScratchDir, config_text, write_store_keys};
+use crate::harness::{BINARY, Daemon, ScratchDir, config_text, write_store_keys};
 
 const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
 const REVISIONS: TableDefinition<'_, ([u8; 16], u32), &[u8]> = TableDefinition::new("revisions");
@@ -267,7 +267,7 @@ fn only_whole_transactions_survive_sigkill() {
         trials += 1;
 
         let store = fixture.open();
-        let (verified, _) = store.verify().expect("the chain must verify after a crash");
+        let verified = store.verify().expect("the chain must verify after a crash");
         let cases = store.case_ids().unwrap();
         assert_eq!(
             cases.len() as u64,
@@ -328,6 +328,17 @@ fn an_export_opens_with_the_stock_age_cli_and_its_manifest_checks() {
     assert!(stdout.contains("1 case(s)"), "{stdout}");
     let raw = std::fs::read(&out).unwrap();
     assert!(!raw.windows(sentinel.len()).any(|w| w == sentinel.as_bytes()), "the export is not encrypted");
+    let (code, _, stderr) = fixture.cli(&[
+        "export",
+        "--recipient",
+        &lawyer.recipient().to_string(),
+        "--out",
+        out.to_str().unwrap(),
+        "--all",
+    ]);
+    assert_ne!(code, 0, "an existing export was overwritten");
+    assert!(stderr.contains("never overwritten"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), raw);
 
     let extract = fixture.path("extracted");
     std::fs::create_dir_all(&extract).unwrap();
@@ -364,6 +375,8 @@ fn an_export_opens_with_the_stock_age_cli_and_its_manifest_checks() {
         fixture.cli(&["audit", "show", "--identity", fixture.path("keys/store-identity").to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(stdout.contains("\texport\t") && stdout.contains(&lawyer.recipient().to_string()), "{stdout}");
+    let exports = stdout.lines().filter(|l| l.contains("\texport\t")).count();
+    assert_eq!(exports, 1, "the refused second export must leave no entry: {stdout}");
     assert_eq!(verify(&fixture, None).0, 0);
 }
 
@@ -417,4 +430,56 @@ fn after_rotation_everything_opens_with_the_new_identity_and_nothing_with_the_ol
     let (code, _, _) =
         fixture.cli(&["audit", "show", "--identity", fixture.path("keys/store-identity").to_str().unwrap()]);
     assert_ne!(code, 0, "the old identity must no longer read the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_refuses_to_start_on_a_broken_audit_chain() {
+    let mut daemon = Daemon::start();
+    assert_eq!(daemon.client("outsider").get(daemon.url("/")).send().await.unwrap().status(), 403);
+    daemon.wait_for_log("refused:");
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
+
+    let path = daemon.dir.0.join("data").join(FILE_NAME);
+    {
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .open(&path)
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(AUDIT).unwrap();
+            let mut bytes = table.get(1).unwrap().expect("the refusal was audited").value().to_vec();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0x01;
+            table.insert(1, bytes.as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let mut restarted = Command::new(BINARY)
+        .args(["serve", "--config"])
+        .arg(daemon.dir.0.join("takedown.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = restarted.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = restarted.kill();
+            panic!("the daemon started on an altered audit log");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = restarted.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("entry 1: ciphertext does not match") && stderr.contains("not starting"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("ready"));
 }
