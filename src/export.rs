@@ -86,8 +86,7 @@ pub fn write(
     };
 
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for id in &case_ids {
-        let revisions = store.case(*id)?;
+    for (id, revisions) in store.cases(&case_ids)? {
         files.push((format!("cases/{id}.json"), to_json(&revisions)?));
     }
     let mut audit = Vec::new();

@@ -2,7 +2,8 @@
 //!
 //! What is in clear: the schema version, opaque case IDs (random), revision numbers, audit
 //! sequence numbers with their chain hashes, and HMAC lookup keys. Everything else — case data,
-//! audit entries — is ciphertext ([`crypt`]). The API only appends: there is no update or delete
+//! audit entries — is ciphertext under the store key, and the store key itself is in the
+//! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]). The API only appends: there is no update or delete
 //! of a revision or an audit entry, and every write goes through [`Store::commit`], whose
 //! transaction also carries the audit entry of the action, so the two happen together or not
 //! at all.
@@ -28,14 +29,17 @@ use crate::audit::chain::{self, ChainError, ChainVerifier, Link, Rewrap, StoredR
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::config::{Problem, Problems, StoreSettings};
-use crypt::{AgeIdentity, AgeRecipient, CryptError};
+use crypt::{AgeIdentity, AgeRecipient, CryptError, Keyring, StoreKey};
 use index::IndexKey;
 
 /// The store file's name inside the data directory.
 pub const FILE_NAME: &str = "takedown.redb";
 
 /// The layout version this build reads and writes. A file with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The `meta` key of the keyring (the store key, age-encrypted to identity and escrow).
+pub const KEYRING: &str = "keyring";
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 /// Creation order → case: lets cases be listed without decrypting anything.
@@ -80,6 +84,17 @@ pub enum StoreError {
     /// No such case.
     #[error("no case {0} in the store")]
     UnknownCase(CaseId),
+    /// The identity given does not open the keyring.
+    #[error(
+        "{path}: this identity does not open the store's keyring; use the identity the store was \
+         created or last rotated with, or an escrow identity ({reason})"
+    )]
+    Locked {
+        /// The store file.
+        path: PathBuf,
+        /// What age said.
+        reason: String,
+    },
 }
 
 /// The keys a store is opened with.
@@ -130,6 +145,8 @@ pub struct Store {
     db: Database,
     path: PathBuf,
     keys: StoreKeys,
+    /// Wraps every value's file key; unlocked from the keyring at open.
+    key: StoreKey,
     /// Log the audit head every this many entries.
     head_interval: u64,
 }
@@ -144,34 +161,8 @@ impl Store {
         OpenOptions::new().create(true).append(true).mode(0o600).open(&path).at(p)?;
         let db =
             Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
-        let store = Store { db, path, keys, head_interval: head_interval.max(1) };
-        store.check_or_set_schema()?;
-        Ok(store)
-    }
-
-    fn check_or_set_schema(&self) -> Result<(), StoreError> {
-        let p: &Path = &self.path;
-        let tx = self.db.begin_write().at(p)?;
-        {
-            let mut meta = tx.open_table(META).at(p)?;
-            let found = meta.get("schema").at(p)?.map(|v| schema_version(v.value()));
-            match found {
-                Some(Some(SCHEMA_VERSION)) => {}
-                Some(found) => return Err(schema_error(&self.path, found.unwrap_or(0))),
-                None => {
-                    let empty = tx.open_table(AUDIT).at(p)?.is_empty().at(p)?
-                        && tx.open_table(REVISIONS).at(p)?.is_empty().at(p)?;
-                    if !empty {
-                        return Err(schema_error(&self.path, 0));
-                    }
-                    meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).at(p)?;
-                }
-            }
-            tx.open_table(CASES).at(p)?;
-            tx.open_multimap_table(INDEX).at(p)?;
-        }
-        tx.commit().at(p)?;
-        Ok(())
+        let key = prepare(&db, p, &keys)?;
+        Ok(Store { db, path, keys, key, head_interval: head_interval.max(1) })
     }
 
     /// Runs `work` in one durable write transaction: everything it adds is committed together,
@@ -182,7 +173,8 @@ impl Store {
     ) -> Result<T, StoreError> {
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
-        let mut batch = Batch { tx: &tx, keys: &self.keys, path: &self.path, heads: Vec::new() };
+        let mut batch =
+            Batch { tx: &tx, keys: &self.keys, key: &self.key, path: &self.path, heads: Vec::new() };
         let result = work(&mut batch)?;
         let heads = std::mem::take(&mut batch.heads);
         tx.commit().at(p)?;
@@ -237,18 +229,36 @@ impl Store {
 
     /// Every revision of a case, oldest first.
     pub fn case(&self, id: CaseId) -> Result<Vec<Revision>, StoreError> {
+        let mut cases = self.cases(&[id])?;
+        Ok(cases.pop().map(|(_, revisions)| revisions).unwrap_or_default())
+    }
+
+    /// Every revision of each case in `ids`, oldest first, read in one transaction (so that
+    /// an export is one consistent snapshot).
+    pub fn cases(&self, ids: &[CaseId]) -> Result<Vec<(CaseId, Vec<Revision>)>, StoreError> {
         let p: &Path = &self.path;
         let tx = self.db.begin_read().at(p)?;
         let table = tx.open_table(REVISIONS).at(p)?;
-        let mut revisions = Vec::new();
-        for row in table.range((id.0, 0)..=(id.0, u32::MAX)).at(p)? {
-            let (_, value) = row.at(p)?;
-            revisions.push(decode_json(&self.keys.identity.open(value.value())?)?);
+        let mut sealed = Vec::new();
+        let mut counts = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let before = sealed.len();
+            for row in table.range((id.0, 0)..=(id.0, u32::MAX)).at(p)? {
+                sealed.push(row.at(p)?.1.value().to_vec());
+            }
+            if sealed.len() == before {
+                return Err(StoreError::UnknownCase(id));
+            }
+            counts.push(sealed.len() - before);
         }
-        if revisions.is_empty() {
-            return Err(StoreError::UnknownCase(id));
-        }
-        Ok(revisions)
+        drop(table);
+        drop(tx);
+        let mut revisions = open_many::<Revision>(&self.key, &sealed)?.into_iter();
+        Ok(ids
+            .iter()
+            .zip(counts)
+            .map(|(id, count)| (*id, revisions.by_ref().take(count).collect()))
+            .collect())
     }
 
     /// Cases indexed under `value` in the index `purpose`.
@@ -266,11 +276,12 @@ impl Store {
     /// Every readable audit entry, in order, with its sequence number and link; erased entries
     /// are skipped. `case` keeps only the entries about that case.
     pub fn audit_entries(&self, case: Option<CaseId>) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
-        decrypt_audit(&self.db, &self.path, &self.keys.identity, case)
+        decrypt_audit(&self.db, &self.path, &self.key, case)
     }
 
-    /// Re-encrypts every value to `new_identity` (and `escrow`) in one transaction and records
-    /// the rotation in the audit log. Afterwards the old identity opens nothing in the file. The
+    /// Re-encrypts every value under a new store key, and the keyring to `new_identity` (and
+    /// `escrow`), in one transaction, and records the rotation in the audit log. Afterwards
+    /// neither the old identity nor the old store key opens anything in the file. The
     /// lookup-index key stays: its HMAC keys cannot be recomputed without the indexed values.
     /// Returns the re-opened store and how many values were re-encrypted.
     pub fn rotate(
@@ -279,11 +290,13 @@ impl Store {
         escrow: &[AgeRecipient],
         actor: Actor,
     ) -> Result<(Store, u64), StoreError> {
-        let Store { db, path, keys, head_interval } = self;
+        let Store { db, path, keys, key: old_key, head_interval } = self;
         let new_keys = StoreKeys::new(new_identity, escrow, keys.index);
-        let old_identity = keys.identity;
+        let new_key = StoreKey::generate();
         let p: &Path = &path;
         let tx = begin_durable(&db, p)?;
+        let keyring = Keyring { key: new_key.clone(), recipients: new_keys.recipients.clone() };
+        tx.open_table(META).at(p)?.insert(KEYRING, keyring.seal()?.as_slice()).at(p)?;
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
         {
@@ -300,9 +313,9 @@ impl Store {
                         .get(key)
                         .at(p)?
                         .ok_or_else(|| StoreError::Format("revision vanished".into()))?;
-                    old_identity.open(value.value())?
+                    old_key.open(value.value())?
                 };
-                revisions.insert(key, crypt::seal(&new_keys.recipients, &plaintext)?.as_slice()).at(p)?;
+                revisions.insert(key, new_key.seal(&plaintext)?.as_slice()).at(p)?;
                 count += 1;
             }
 
@@ -320,7 +333,7 @@ impl Store {
                         .map_err(|error| ChainError::BadRecord { seq, error })?
                 };
                 let Some(ciphertext) = &record.ciphertext else { continue };
-                let resealed = crypt::seal(&new_keys.recipients, &old_identity.open(ciphertext)?)?;
+                let resealed = new_key.seal(&old_key.open(ciphertext)?)?;
                 let hash = chain::sha256(&resealed);
                 record.rewrap = Some(Rewrap { by: next_seq, hash });
                 record.ciphertext = Some(resealed);
@@ -338,11 +351,11 @@ impl Store {
             format!("re-encrypted {count} values to {} recipient(s)", new_keys.recipients.len()),
         );
         {
-            let mut batch = Batch { tx: &tx, keys: &new_keys, path: p, heads: Vec::new() };
+            let mut batch = Batch { tx: &tx, keys: &new_keys, key: &new_key, path: p, heads: Vec::new() };
             batch.append_audit(&entry, Some(commitment))?;
         }
         tx.commit().at(p)?;
-        Ok((Store { db, path, keys: new_keys, head_interval }, count))
+        Ok((Store { db, path, keys: new_keys, key: new_key, head_interval }, count))
     }
 }
 
@@ -350,6 +363,7 @@ impl Store {
 pub struct Batch<'t> {
     tx: &'t WriteTransaction,
     keys: &'t StoreKeys,
+    key: &'t StoreKey,
     path: &'t Path,
     heads: Vec<(u64, Link)>,
 }
@@ -394,7 +408,7 @@ impl Batch<'_> {
             let last = revisions.range((case.0, 0)..=(case.0, u32::MAX)).at(p)?.next_back();
             let Some(row) = last else { return Err(StoreError::UnknownCase(case)) };
             let (key, value) = row.at(p)?;
-            let previous: Revision = decode_json(&self.keys.identity.open(value.value())?)?;
+            let previous: Revision = decode_json(&self.key.open(value.value())?)?;
             (key.value().1 + 1, previous.kind)
         };
         let revision = Revision {
@@ -415,7 +429,7 @@ impl Batch<'_> {
         let plaintext = zeroize::Zeroizing::new(
             serde_json::to_vec(revision).map_err(|e| StoreError::Format(e.to_string()))?,
         );
-        let sealed = crypt::seal(&self.keys.recipients, &plaintext)?;
+        let sealed = self.key.seal(&plaintext)?;
         let mut revisions = self.tx.open_table(REVISIONS).at(p)?;
         let key = (revision.case.0, revision.number);
         // Append-only: a key that exists is never written again.
@@ -451,7 +465,7 @@ impl Batch<'_> {
         let plaintext = zeroize::Zeroizing::new(
             serde_json::to_vec(entry).map_err(|e| StoreError::Format(e.to_string()))?,
         );
-        let ciphertext = crypt::seal(&self.keys.recipients, &plaintext)?;
+        let ciphertext = self.key.seal(&plaintext)?;
         let mut audit = self.tx.open_table(AUDIT).at(p)?;
         // The previous link is read inside this transaction, so other processes appending to the
         // same file (the CLI while the daemon runs) extend the same chain.
@@ -511,13 +525,19 @@ pub fn read_audit(
 ) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
     let path = data_dir.join(FILE_NAME);
     let db = open_read_only(&path)?;
-    decrypt_audit(db.as_ref(), &path, identity, case)
+    let key = {
+        let tx = db.begin_read().at(&path)?;
+        let meta = tx.open_table(META).at(&path)?;
+        let sealed = meta.get(KEYRING).at(&path)?.ok_or_else(|| schema_error(&path, 0))?;
+        unlock(&path, identity, sealed.value())?.key
+    };
+    decrypt_audit(db.as_ref(), &path, &key, case)
 }
 
 fn decrypt_audit(
     db: &dyn ReadableDatabase,
     p: &Path,
-    identity: &AgeIdentity,
+    key: &StoreKey,
     case: Option<CaseId>,
 ) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
     let tx = db.begin_read().at(p)?;
@@ -526,19 +546,116 @@ fn decrypt_audit(
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
         Err(e) => return Err(database(p, e)),
     };
-    let mut entries = Vec::new();
+    let mut records = Vec::new();
     for row in table.iter().at(p)? {
         let (seq, value) = row.at(p)?;
         let seq = seq.value();
         let record = StoredRecord::decode(value.value())
             .map_err(|error| StoreError::Chain(ChainError::BadRecord { seq, error }))?;
-        let Some(ciphertext) = &record.ciphertext else { continue };
-        let entry: AuditEntry = decode_json(&identity.open(ciphertext)?)?;
-        if case.is_none() || entry.case == case {
-            entries.push((seq, record.link, entry));
+        if let Some(ciphertext) = record.ciphertext {
+            records.push((seq, record.link, ciphertext));
         }
     }
-    Ok(entries)
+    let sealed: Vec<&[u8]> = records.iter().map(|(_, _, ciphertext)| ciphertext.as_slice()).collect();
+    let entries = open_many::<AuditEntry>(key, &sealed)?;
+    Ok(records
+        .iter()
+        .zip(entries)
+        .filter(|(_, entry)| case.is_none() || entry.case == case)
+        .map(|((seq, link, _), entry)| (*seq, *link, entry))
+        .collect())
+}
+
+/// Decrypts and decodes many values, spread over the cores when there are many: opening an
+/// age value costs about as much as hashing 10 KiB.
+fn open_many<T: serde::de::DeserializeOwned + Send>(
+    key: &StoreKey,
+    sealed: &[impl AsRef<[u8]> + Sync],
+) -> Result<Vec<T>, StoreError> {
+    let open = |chunk: &[_]| -> Result<Vec<T>, StoreError> {
+        chunk.iter().map(|value: &_| decode_json(&key.open(AsRef::<[u8]>::as_ref(value))?)).collect()
+    };
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    if workers == 1 || sealed.len() < 512 {
+        return open(sealed);
+    }
+    let parts: Vec<Result<Vec<T>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sealed
+            .chunks(sealed.len().div_ceil(workers))
+            .map(|chunk| scope.spawn(move || open(chunk)))
+            .collect();
+        handles.into_iter().map(|handle| handle.join().expect("a decrypting thread panicked")).collect()
+    });
+    let mut values = Vec::with_capacity(sealed.len());
+    for part in parts {
+        values.extend(part?);
+    }
+    Ok(values)
+}
+
+/// Checks (or, in a new file, writes) the layout version, and unlocks (or creates) the keyring.
+/// When the configured recipients differ from the keyring's, the keyring is re-encrypted to
+/// the configured ones and the change is audited; the store key stays (`keys rotate` changes
+/// it, which is what shuts out a removed recipient who kept a copy of the file).
+fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreError> {
+    let tx = begin_durable(db, p)?;
+    let (key, rewrapped_from) = {
+        let mut meta = tx.open_table(META).at(p)?;
+        let found = meta.get("schema").at(p)?.map(|v| schema_version(v.value()));
+        match found {
+            Some(Some(SCHEMA_VERSION)) => {}
+            Some(found) => return Err(schema_error(p, found.unwrap_or(0))),
+            None => {
+                let empty = tx.open_table(AUDIT).at(p)?.is_empty().at(p)?
+                    && tx.open_table(REVISIONS).at(p)?.is_empty().at(p)?;
+                if !empty {
+                    return Err(schema_error(p, 0));
+                }
+                meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).at(p)?;
+            }
+        }
+        let existing = meta.get(KEYRING).at(p)?.map(|sealed| unlock(p, &keys.identity, sealed.value()));
+        let (key, previous) = match existing {
+            Some(keyring) => {
+                let keyring = keyring?;
+                (keyring.key, Some(keyring.recipients))
+            }
+            None => (StoreKey::generate(), None),
+        };
+        let rewrapped_from = match previous {
+            Some(previous) if previous == keys.recipients => None,
+            previous => {
+                let keyring = Keyring { key: key.clone(), recipients: keys.recipients.clone() };
+                meta.insert(KEYRING, keyring.seal()?.as_slice()).at(p)?;
+                previous
+            }
+        };
+        tx.open_table(CASES).at(p)?;
+        tx.open_multimap_table(INDEX).at(p)?;
+        (key, rewrapped_from)
+    };
+    if let Some(previous) = rewrapped_from {
+        let entry = AuditEntry::now(
+            Actor::System,
+            Action::RotateKeys,
+            None,
+            Outcome::Done,
+            format!(
+                "keyring re-encrypted: the configured recipients changed from {} to {}; the store key is \
+                 unchanged",
+                previous.len(),
+                keys.recipients.len()
+            ),
+        );
+        Batch { tx: &tx, keys, key: &key, path: p, heads: Vec::new() }.append_audit(&entry, None)?;
+    }
+    tx.commit().at(p)?;
+    Ok(key)
+}
+
+fn unlock(p: &Path, identity: &AgeIdentity, sealed: &[u8]) -> Result<Keyring, StoreError> {
+    Keyring::open(identity, sealed)
+        .map_err(|error| StoreError::Locked { path: p.to_owned(), reason: error.to_string() })
 }
 
 /// Opens an existing store file without keys, checking its layout version: read-only when

@@ -9,9 +9,9 @@ use std::time::Duration;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use takedown::audit::{Action, Actor, AuditEntry, Outcome};
 use takedown::cases::{CaseKind, Change};
-use takedown::store::crypt::AgeIdentity;
+use takedown::store::crypt::{AgeIdentity, AgeRecipient, Keyring};
 use takedown::store::index::IndexKey;
-use takedown::store::{FILE_NAME, Store, StoreKeys};
+use takedown::store::{FILE_NAME, KEYRING, Store, StoreError, StoreKeys, read_audit};
 
 use crate::harness::{BINARY, Daemon, ScratchDir, config_text, write_store_keys};
 
@@ -44,8 +44,12 @@ impl Fixture {
     }
 
     fn open(&self) -> Store {
+        self.open_with_escrow(&[]).unwrap()
+    }
+
+    fn open_with_escrow(&self, escrow: &[AgeRecipient]) -> Result<Store, StoreError> {
         let index = IndexKey::parse(&std::fs::read(self.path("keys/index-key")).unwrap()).unwrap();
-        Store::open(&self.path("data"), StoreKeys::new(self.identity(), &[], index), 1000).unwrap()
+        Store::open(&self.path("data"), StoreKeys::new(self.identity(), escrow, index), 1000)
     }
 
     /// Runs the CLI with `args` and `--config`; returns exit code, stdout, stderr.
@@ -62,6 +66,25 @@ impl Fixture {
             String::from_utf8_lossy(&output.stdout).into_owned(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
+    }
+
+    /// The keyring and every stored ciphertext (revisions, then audit entries), read raw.
+    fn raw_values(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let db = self.raw_db();
+        let tx = db.begin_read().unwrap();
+        let keyring = tx.open_table(META).unwrap().get(KEYRING).unwrap().unwrap().value().to_vec();
+        let mut values: Vec<Vec<u8>> = tx
+            .open_table(REVISIONS)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| r.unwrap().1.value().to_vec())
+            .collect();
+        for row in tx.open_table(AUDIT).unwrap().iter().unwrap() {
+            let record = takedown::audit::chain::StoredRecord::decode(row.unwrap().1.value()).unwrap();
+            values.push(record.ciphertext.unwrap());
+        }
+        (keyring, values)
     }
 
     fn raw_db(&self) -> redb::Database {
@@ -154,6 +177,38 @@ fn a_file_with_another_layout_version_is_refused_not_misread() {
     let (code, _, stderr) = fixture.cli(&["audit", "verify"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("layout version 0"), "{stderr}");
+}
+
+#[test]
+fn escrow_identities_open_everything_and_a_newly_configured_one_opens_the_past_too() {
+    let fixture = Fixture::new("escrow");
+    let (legal, later, stranger) =
+        (AgeIdentity::generate(), AgeIdentity::generate(), AgeIdentity::generate());
+    fill(&fixture.open_with_escrow(&[legal.recipient()]).unwrap(), 3, "escrow");
+    let data = fixture.path("data");
+    let before = read_audit(&data, &legal, None).expect("the escrow identity reads the log");
+    assert_eq!(before.len(), 3);
+    for identity in [&later, &stranger] {
+        let Err(err) = read_audit(&data, identity, None) else {
+            panic!("an unconfigured identity read the log")
+        };
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+
+    // Legal adds a second offline key: it opens what was written before, and the change is audited.
+    let store = fixture.open_with_escrow(&[legal.recipient(), later.recipient()]).unwrap();
+    let revisions = store.case(store.case_ids().unwrap()[0]).unwrap();
+    assert!(revisions[0].payload.to_string().contains("escrow"));
+    drop(store);
+    let after = read_audit(&data, &later, None).expect("the new escrow identity reads the old log");
+    assert_eq!(after.len(), 4);
+    let last = &after[3].2;
+    assert_eq!((last.actor.clone(), last.action), (Actor::System, Action::RotateKeys));
+    assert!(last.details.contains("from 2 to 3"), "{}", last.details);
+    assert!(read_audit(&data, &stranger, None).is_err());
+    let (code, stdout, stderr) = verify(&fixture, None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("entries 4"), "{stdout}");
 }
 
 /// Runs `audit verify` and returns (exit code, stdout, stderr).
@@ -385,6 +440,8 @@ fn after_rotation_everything_opens_with_the_new_identity_and_nothing_with_the_ol
     let fixture = Fixture::new("rotate");
     fill(&fixture.open(), 4, "rotate");
     let old = fixture.identity();
+    let (old_keyring, _) = fixture.raw_values();
+    let old_key = Keyring::open(&old, &old_keyring).unwrap().key;
     let new_path = fixture.path("keys/new-identity");
     let (code, stdout, stderr) = Command::new(BINARY)
         .args(["keys", "generate", "--out"])
@@ -406,20 +463,13 @@ fn after_rotation_everything_opens_with_the_new_identity_and_nothing_with_the_ol
     assert!(stdout.contains("re-encrypted 12 values"), "{stdout}"); // 4 cases x 2 revisions + 4 entries
     let new = AgeIdentity::parse(&std::fs::read(&new_path).unwrap()).unwrap();
 
-    let db = fixture.raw_db();
-    let tx = db.begin_read().unwrap();
-    let mut values: Vec<Vec<u8>> =
-        tx.open_table(REVISIONS).unwrap().iter().unwrap().map(|r| r.unwrap().1.value().to_vec()).collect();
-    for row in tx.open_table(AUDIT).unwrap().iter().unwrap() {
-        let record = takedown::audit::chain::StoredRecord::decode(row.unwrap().1.value()).unwrap();
-        values.push(record.ciphertext.unwrap());
-    }
-    drop(tx);
-    drop(db);
+    let (keyring, values) = fixture.raw_values();
+    assert!(Keyring::open(&old, &keyring).is_err(), "the old identity still opens the keyring");
+    let new_key = Keyring::open(&new, &keyring).expect("the new identity opens the keyring").key;
     assert_eq!(values.len(), 13, "8 revisions, 4 entries and the rotation's own entry");
     for value in &values {
-        assert!(new.open(value).is_ok(), "a value the new identity cannot open");
-        assert!(old.open(value).is_err(), "a value the old identity still opens");
+        assert!(new_key.open(value).is_ok(), "a value the new store key cannot open");
+        assert!(old_key.open(value).is_err(), "a value the old store key still opens");
     }
     let (code, stdout, stderr) = verify(&fixture, None);
     assert_eq!(code, 0, "{stderr}");
