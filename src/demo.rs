@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::CaseKind;
 use crate::pki::{self, Authority, PkiError, StaffSubject, Validity};
 use crate::store::crypt::{AgeIdentity, AgeRecipient};
 use crate::store::index::IndexKey;
+use crate::store::{Store, StoreError};
 
 /// A demo person: login, name, roles, and whether the roster lists them.
 struct Person {
@@ -99,8 +102,8 @@ pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, DemoError> {
         number,
     )?;
     pki::write_public(&pki_dir.join("staff.crl"), crl.as_bytes())?;
-    let escrow = prepare_store_keys(dir)?;
-    pki::write_public(&dir.join("takedown.toml"), config_text(listen, &escrow).as_bytes())?;
+    let (escrow, counsel) = prepare_store_keys(dir)?;
+    pki::write_public(&dir.join("takedown.toml"), config_text(listen, &escrow, &counsel).as_bytes())?;
     let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
     Ok(Workspace { config: dir.join("takedown.toml"), staff_dir, p12_password, created })
 }
@@ -151,12 +154,13 @@ fn create_pki(dir: &Path, pki_dir: &Path, staff_dir: &Path) -> Result<(), PkiErr
     pki::write_public(&pki_dir.join("ca.crt"), authority.certificate_pem().as_bytes())
 }
 
-/// Creates (once) the store's identity and index key, and a demo "legal escrow" identity whose
-/// public key every stored value is also encrypted to; returns that public key.
-fn prepare_store_keys(dir: &Path) -> Result<AgeRecipient, DemoError> {
+/// Creates (once) the store's identity and index key, a demo "legal escrow" identity that opens
+/// the store, and a demo "legal counsel" identity that case downloads are encrypted to; returns
+/// their public keys.
+fn prepare_store_keys(dir: &Path) -> Result<(AgeRecipient, AgeRecipient), DemoError> {
     let keys = dir.join("keys");
     pki::create_private_dir(&keys)?;
-    for name in ["store-identity", "legal-escrow-identity"] {
+    for name in ["store-identity", "legal-escrow-identity", "legal-counsel-identity"] {
         if !keys.join(name).exists() {
             pki::write_private(&keys.join(name), AgeIdentity::generate().to_file_text().as_bytes())?;
         }
@@ -164,13 +168,16 @@ fn prepare_store_keys(dir: &Path) -> Result<AgeRecipient, DemoError> {
     if !keys.join("index-key").exists() {
         pki::write_private(&keys.join("index-key"), IndexKey::generate_file_text().as_bytes())?;
     }
-    let escrow_file = keys.join("legal-escrow-identity");
-    let escrow = AgeIdentity::parse(read(&escrow_file)?.as_bytes())
-        .map_err(|message| DemoError::Key { path: escrow_file.display().to_string(), message })?;
-    Ok(escrow.recipient())
+    let recipient = |name: &str| {
+        let file = keys.join(name);
+        AgeIdentity::parse(read(&file)?.as_bytes())
+            .map(|identity| identity.recipient())
+            .map_err(|message| DemoError::Key { path: file.display().to_string(), message })
+    };
+    Ok((recipient("legal-escrow-identity")?, recipient("legal-counsel-identity")?))
 }
 
-fn config_text(listen: SocketAddr, escrow: &AgeRecipient) -> String {
+fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient) -> String {
     format!(
         "# Written by `takedown demo` on every start; edits are overwritten.\n\
          [server]\nlisten = \"{listen}\"\n\n\
@@ -181,10 +188,58 @@ fn config_text(listen: SocketAddr, escrow: &AgeRecipient) -> String {
          [store]\ndata_dir = \"data\"\nidentity = {{ file = \"keys/store-identity\" }}\n\
          index_key = {{ file = \"keys/index-key\" }}\n\
          # The demo's stand-in for legal's offline key: keys/legal-escrow-identity opens everything.\n\
-         escrow_recipients = [\"{escrow}\"]\n"
+         escrow_recipients = [\"{escrow}\"]\n\n\
+         [export]\n\
+         # The demo's stand-in for legal counsel: keys/legal-counsel-identity opens case downloads.\n\
+         legal_recipients = [\"{counsel}\"]\n"
     )
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
+}
+
+/// Adds two made-up sample cases (one DMCA, one child protection, neither with any real data or
+/// image) to an empty store, so that the case pages have something to show; returns whether it
+/// did. Each is audited as created by the appliance itself.
+pub fn seed_sample_cases(store: &Store) -> Result<bool, StoreError> {
+    if !store.case_ids()?.is_empty() {
+        return Ok(false);
+    }
+    let samples = [
+        (
+            CaseKind::Dmca,
+            serde_json::json!({
+                "sample": "made up by `takedown demo`; not a real notice",
+                "decision": "denied",
+                "sender": { "name": "Example Rights Holder LLC", "country": "US" },
+                "notice": { "date_sent": "2026-11-02", "subject": "Copyright infringement notice" },
+                "affected_files": ["File:Example sunset.jpg"],
+                "reason": "The photograph is the uploader's own work, with EXIF data and earlier publication.",
+            }),
+        ),
+        (
+            CaseKind::ChildProtection,
+            serde_json::json!({
+                "sample": "made up by `takedown demo`; holds no image and no real account",
+                "project": "example.wikipedia.org",
+                "uploader": "ExampleUploader",
+                "files": [{ "name": "File:Example removed.png", "uploaded": "2026-11-20T09:14:00Z" }],
+                "status": "draft, waiting for approval",
+            }),
+        ),
+    ];
+    store.commit(|batch| {
+        for (kind, payload) in samples {
+            let case = batch.create_case(kind, "system", payload)?;
+            batch.audit(&AuditEntry::now(
+                Actor::System,
+                Action::CreateCase,
+                Some(case),
+                Outcome::Done,
+                "sample case created by `takedown demo`",
+            ))?;
+        }
+        Ok(true)
+    })
 }

@@ -21,6 +21,14 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         Ok(config) => config,
         Err(code) => return code,
     };
+    match super::open_store(&config).map(|store| demo::seed_sample_cases(&store)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            error!("cannot add the sample cases: {err}");
+            return exit::RUNTIME;
+        }
+        Err(code) => return code,
+    }
     let staff_dir = workspace.staff_dir.display().to_string();
     let password = workspace.p12_password.clone();
     let created = workspace.created;
@@ -46,6 +54,8 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!(
             "  curl: curl --cacert pki/ca.crt --cert pki/staff/dmca-agent.crt --key pki/staff/dmca-agent.key https://{address}/"
         );
+        println!("Cases: https://{address}/cases (two made-up samples). The exporter's download opens with");
+        println!("  age -d -i keys/legal-counsel-identity FILE.age | tar x");
         println!("Stop with Ctrl-C.");
     })
 }

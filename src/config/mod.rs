@@ -27,6 +27,9 @@
 //! index_key = { credential = "index-key" }       # 64 hex digits
 //! escrow_recipients = ["age1…"]                  # legal's offline keys; may be []
 //! # audit_head_interval = 1000                   # optional
+//!
+//! [export]
+//! legal_recipients = ["age1…"]                   # whom case downloads are encrypted to
 //! ```
 
 mod problem;
@@ -57,6 +60,16 @@ pub struct Config {
     pub staff: StaffSettings,
     /// Where cases and the audit log are kept, and their keys.
     pub store: StoreSettings,
+    /// Exports made from the web pages.
+    pub export: ExportSettings,
+}
+
+/// `[export]`
+#[derive(Clone, Debug)]
+pub struct ExportSettings {
+    /// Legal's age recipients: a case export downloaded from its page is encrypted to them
+    /// (and only them), so the person downloading it cannot open it.
+    pub legal_recipients: Vec<AgeRecipient>,
 }
 
 /// `[server]`
@@ -110,7 +123,8 @@ pub struct StoreSettings {
     pub identity: SecretSource,
     /// The key of the lookup indexes (64 hex digits).
     pub index_key: SecretSource,
-    /// Legal's offline keys: every value is also encrypted to them.
+    /// Legal's offline keys: the store's keyring is also encrypted to them, so they open every
+    /// value.
     pub escrow_recipients: Vec<AgeRecipient>,
     /// Log the audit head every this many entries.
     pub audit_head_interval: u64,
@@ -196,18 +210,7 @@ impl Config {
             let data_dir = s.path("data_dir", base, &mut problems);
             let identity = s.secret("identity", base, &mut problems);
             let index_key = s.secret("index_key", base, &mut problems);
-            let field = s.field("escrow_recipients");
-            let escrow_recipients = s.strings("escrow_recipients", &mut problems).map(|texts| {
-                texts
-                    .into_iter()
-                    .enumerate()
-                    .filter_map(|(i, text)| {
-                        text.parse::<AgeRecipient>()
-                            .map_err(|m| problems.push(Problem::new(format!("{field}[{i}]"), m)))
-                            .ok()
-                    })
-                    .collect::<Vec<_>>()
-            });
+            let escrow_recipients = recipients(&mut s, "escrow_recipients", &mut problems);
             let audit_head_interval = s
                 .optional_count("audit_head_interval", 1_000_000_000, &mut problems)
                 .unwrap_or(AUDIT_HEAD_INTERVAL);
@@ -221,14 +224,48 @@ impl Config {
             })
         });
 
+        let export = root.table("export", &mut problems).and_then(|mut s| {
+            let known_problems = problems.len();
+            let legal_recipients = recipients(&mut s, "legal_recipients", &mut problems);
+            // An empty list, not a list whose every entry was already refused.
+            if legal_recipients.as_ref().is_some_and(Vec::is_empty) && problems.len() == known_problems {
+                problems.push(Problem::new(
+                    s.field("legal_recipients"),
+                    "name at least one age recipient (age1…) of legal counsel; case downloads are encrypted to them",
+                ));
+            }
+            s.finish(&mut problems);
+            Some(ExportSettings { legal_recipients: legal_recipients? })
+        });
+
         root.finish(&mut problems);
-        match (server, tls, staff, store) {
-            (Some(server), Some(tls), Some(staff), Some(store)) if problems.is_empty() => {
-                Ok(Config { source: path.to_owned(), server, tls, staff, store })
+        match (server, tls, staff, store, export) {
+            (Some(server), Some(tls), Some(staff), Some(store), Some(export)) if problems.is_empty() => {
+                Ok(Config { source: path.to_owned(), server, tls, staff, store, export })
             }
             _ => Err(Problems(problems)),
         }
     }
+}
+
+/// A list of age recipients; each bad one is a problem under its own index.
+fn recipients(
+    section: &mut Section<'_>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<AgeRecipient>> {
+    let field = section.field(key);
+    section.strings(key, problems).map(|texts| {
+        texts
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, text)| {
+                text.parse::<AgeRecipient>()
+                    .map_err(|m| problems.push(Problem::new(format!("{field}[{i}]"), m)))
+                    .ok()
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -251,6 +288,8 @@ data_dir = "/var/lib/takedown"
 identity = { credential = "store-identity" }
 index_key = { file = "index.key" }
 escrow_recipients = []
+[export]
+legal_recipients = ["age1pc4nlnayu84g9gfstk9cw6ghjxj9dqqy9gt4xhvaxxzs2tmf5gnq9fwtwv"]
 "#;
 
     #[test]
@@ -280,9 +319,30 @@ escrow_recipients = []
     #[test]
     fn the_sample_config_shipped_for_etc_takedown_parses() {
         let text = include_str!("../../systemd/takedown.toml");
-        let config = Config::parse(Path::new("/etc/takedown/takedown.toml"), text).unwrap();
+        // The sample names no real lawyer, so as shipped it is refused until one is filled in.
+        let problems = Config::parse(Path::new("/etc/takedown/takedown.toml"), text).unwrap_err().0;
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].field, "export.legal_recipients[0]");
+        let text = text.replace(
+            SAMPLE_LAWYER_PLACEHOLDER,
+            "age1pc4nlnayu84g9gfstk9cw6ghjxj9dqqy9gt4xhvaxxzs2tmf5gnq9fwtwv",
+        );
+        let config = Config::parse(Path::new("/etc/takedown/takedown.toml"), &text).unwrap();
         assert_eq!(config.tls.private_key, SecretSource::Credential("server.key".into()));
         assert_eq!(config.staff.roster, Path::new("/etc/takedown/roster.toml"));
+    }
+
+    const SAMPLE_LAWYER_PLACEHOLDER: &str = "REPLACE with legal counsel's age1… recipient";
+
+    #[test]
+    fn legal_recipients_must_name_at_least_one_valid_key() {
+        let empty = VALID.replace(r#"legal_recipients = ["age1"#, r#"legal_recipients = [] # ["age1"#);
+        let problems = Config::parse(Path::new("t.toml"), &empty).unwrap_err().0;
+        assert_eq!(problems[0].field, "export.legal_recipients", "{problems:#?}");
+        let bad = VALID.replace(r#"legal_recipients = ["#, r#"legal_recipients = ["age1nope", "#);
+        let problems = Config::parse(Path::new("t.toml"), &bad).unwrap_err().0;
+        assert_eq!(problems[0].field, "export.legal_recipients[0]", "{problems:#?}");
+        assert!(problems[0].to_string().contains("age-keygen -y"), "{problems:#?}");
     }
 
     #[test]
@@ -305,6 +365,6 @@ escrow_recipients = []
         let problems =
             Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["tls", "staff", "store"]);
+        assert_eq!(fields, ["tls", "staff", "store", "export"]);
     }
 }

@@ -17,6 +17,9 @@ pub enum HttpError {
     /// The form's CSRF token was missing or wrong.
     #[error("csrf check failed: {0}")]
     Csrf(CsrfError),
+    /// The action's audit entry could not be written, so the action was not done (fail closed).
+    #[error("audit log unavailable: {0}")]
+    AuditUnavailable(String),
     /// A bug or an I/O failure on our side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -37,6 +40,9 @@ pub enum HttpError {
     /// No such page.
     #[error("not found")]
     NotFound,
+    /// The case ID is well formed but no case has it.
+    #[error("no such case")]
+    UnknownCase,
     /// The body is larger than the route accepts.
     #[error("request body over {limit} bytes")]
     PayloadTooLarge {
@@ -107,6 +113,18 @@ impl HttpError {
                 ],
             ),
             HttpError::Csrf(reason) => (StatusCode::FORBIDDEN, "Form not accepted", vec![reason.to_string()]),
+            HttpError::AuditUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not done: the audit log could not record it",
+                vec![
+                    "Everything done here is recorded in the audit log first. Recording failed, so \
+                     nothing was shown or changed."
+                        .to_owned(),
+                    "Try again in a minute; if it keeps failing, tell the tools team (the daemon's log \
+                     has the cause)."
+                        .to_owned(),
+                ],
+            ),
             HttpError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong on our side",
@@ -138,6 +156,11 @@ impl HttpError {
                 StatusCode::NOT_FOUND,
                 "No such page",
                 vec!["Check the address, or start from the home page.".to_owned()],
+            ),
+            HttpError::UnknownCase => (
+                StatusCode::NOT_FOUND,
+                "No such case",
+                vec!["No case has this ID. Check the link, or find the case in the case list.".to_owned()],
             ),
             HttpError::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,

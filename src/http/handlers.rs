@@ -11,13 +11,14 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use maud::Markup;
 
+use super::case_handlers;
 use super::csrf::CsrfKey;
 use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
 use crate::pages;
 use crate::pages::layout::Viewer;
-use crate::state::Live;
+use crate::state::{AppState, Live};
 
 /// A submitted URL-encoded form: its fields in order, names may repeat.
 #[derive(Default)]
@@ -49,6 +50,12 @@ pub struct RequestContext<'a> {
     pub csrf: &'a CsrfKey,
     /// The submitted form, for requests other than GET (already CSRF-checked).
     pub form: Option<Form>,
+    /// The query string's fields (`?before=…`).
+    pub query: Form,
+    /// The path's parameters by name (`case` in `/cases/{case}`).
+    pub params: Vec<(String, String)>,
+    /// The daemon's configuration and store.
+    pub state: &'a AppState,
 }
 
 impl RequestContext<'_> {
@@ -57,7 +64,13 @@ impl RequestContext<'_> {
         self.viewer.as_ref().map(|v| self.csrf.issue(&v.staff.id, SystemTime::now()))
     }
 
-    fn viewer(&self) -> Result<&Viewer<'_>, HttpError> {
+    /// The path parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The staff member making the request (every route but the stylesheet has one).
+    pub fn viewer(&self) -> Result<&Viewer<'_>, HttpError> {
         self.viewer.as_ref().ok_or_else(|| {
             HttpError::Internal("a staff-only page was routed without a staff member".to_owned())
         })
@@ -65,8 +78,11 @@ impl RequestContext<'_> {
 }
 
 /// Produces the page for an allowed request.
-pub fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     match page {
+        Page::Cases => case_handlers::list(context).await,
+        Page::Case => case_handlers::show(context).await,
+        Page::CaseExport => case_handlers::export(context).await,
         Page::Home => {
             Ok(html(StatusCode::OK, pages::home::render(context.viewer()?, &context.peer.fingerprint)))
         }

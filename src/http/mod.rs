@@ -3,10 +3,12 @@
 //! - [`server`]: the accept loop, connection cap, timeouts, graceful shutdown.
 //! - [`pipeline`]: the checks every request passes, in order (certificate, identity, same-origin,
 //!   body size, CSRF, route, role).
-//! - [`handlers`]: what each page does once a request is allowed.
+//! - [`handlers`]: what each page does once a request is allowed; [`case_handlers`] for the
+//!   case pages.
 //! - [`router`]: the route table with each route's access rule.
 //! - [`error`], [`headers`], [`csrf`], [`limits`]: the pieces those share.
 
+pub mod case_handlers;
 pub mod csrf;
 pub mod error;
 pub mod handlers;

@@ -74,7 +74,7 @@ impl Pipeline {
             self.audit_refusal(&caller, &method, &path, err).await;
         }
         match refusal {
-            Some(HttpError::Internal(detail)) => {
+            Some(HttpError::Internal(detail) | HttpError::AuditUnavailable(detail)) => {
                 warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}")
             }
             Some(err) => info!(remote = %peer.remote, %who, %method, %path, status, "refused: {err}"),
@@ -140,8 +140,8 @@ impl Pipeline {
 
         // HEAD is GET without the body; hyper leaves the body out on the wire.
         let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
-        let route = match self.router.lookup(&method, parts.uri.path()) {
-            Lookup::Found(route) => route,
+        let (route, params) = match self.router.lookup(&method, parts.uri.path()) {
+            Lookup::Found(route, params) => (route, params),
             // Someone not on the roster learns nothing about which pages exist.
             _ if matches!(caller, Caller::Unrostered(_)) => {
                 return Err(HttpError::Unrostered {
@@ -159,8 +159,11 @@ impl Pipeline {
             live,
             csrf: &self.state.csrf,
             form,
+            query: parts.uri.query().map(|query| Form::parse(query.as_bytes())).unwrap_or_default(),
+            params,
+            state: &self.state,
         };
-        handlers::dispatch(route.page, &context)
+        handlers::dispatch(route.page, &context).await
     }
 }
 

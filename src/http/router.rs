@@ -5,6 +5,7 @@
 
 use hyper::Method;
 
+use crate::cases::CaseKind;
 use crate::identity::{Caller, Role, Staff};
 
 use super::error::HttpError;
@@ -16,6 +17,12 @@ pub enum Page {
     Home,
     /// `/staff`: the roster, for auditors.
     Roster,
+    /// `/cases`: the cases the viewer's roles may read, newest first.
+    Cases,
+    /// `/cases/{case}`: one case, every revision (viewing it is audited).
+    Case,
+    /// `POST /cases/{case}/export`: an export of one case, encrypted to legal counsel.
+    CaseExport,
     /// `/static/style.css`: the stylesheet, compiled into the binary.
     Stylesheet,
 }
@@ -58,6 +65,28 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::GET,
+        path: "/cases",
+        page: Page::Cases,
+        access: Access::AnyStaff,
+        nav_label: Some("Cases"),
+    },
+    // Who may read a case depends on its kind: see `authorize_case`.
+    Route {
+        method: Method::GET,
+        path: "/cases/{case}",
+        page: Page::Case,
+        access: Access::AnyStaff,
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/export",
+        page: Page::CaseExport,
+        access: Access::Role(Role::Exporter),
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
         path: "/staff",
         page: Page::Roster,
         access: Access::Role(Role::Auditor),
@@ -75,8 +104,8 @@ pub const ROUTES: &[Route] = &[
 /// The outcome of looking a request up.
 #[derive(Debug)]
 pub enum Lookup {
-    /// A route answers this method and path.
-    Found(&'static Route),
+    /// A route answers this method and path; the path's parameters (such as `case`) by name.
+    Found(&'static Route, Vec<(String, String)>),
     /// The path exists, but not for this method; these methods would work.
     MethodNotAllowed(Vec<Method>),
     /// No route has this path.
@@ -111,7 +140,10 @@ impl Router {
             return Lookup::NotFound;
         };
         match matched.value.iter().find(|route| route.method == *method) {
-            Some(route) => Lookup::Found(route),
+            Some(route) => Lookup::Found(
+                route,
+                matched.params.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
+            ),
             None => Lookup::MethodNotAllowed(matched.value.iter().map(|r| r.method.clone()).collect()),
         }
     }
@@ -135,6 +167,31 @@ pub fn authorize<'c>(
         (Access::Role(role), Caller::Staff(_)) => {
             Err(HttpError::MissingRole { needed: role, contact: contact.to_owned() })
         }
+    }
+}
+
+/// The roles that may read a case of `kind`, the workflow's own role first. Exporters and
+/// auditors read every kind: legal exports and audits span both workflows.
+pub fn case_readers(kind: CaseKind) -> &'static [Role] {
+    match kind {
+        CaseKind::Dmca => &[Role::Dmca, Role::Auditor, Role::Exporter],
+        CaseKind::ChildProtection => &[Role::ChildProtection, Role::Approver, Role::Auditor, Role::Exporter],
+        CaseKind::Log => &[Role::Auditor, Role::Exporter],
+    }
+}
+
+/// Whether `staff` may read cases of `kind`.
+pub fn may_read(staff: &Staff, kind: CaseKind) -> bool {
+    case_readers(kind).iter().any(|role| staff.has_role(*role))
+}
+
+/// Decides whether `staff` may open a case of `kind` (the route itself is open to all staff,
+/// because the kind is only known once the case is read).
+pub fn authorize_case(kind: CaseKind, staff: &Staff, contact: &str) -> Result<(), HttpError> {
+    if may_read(staff, kind) {
+        Ok(())
+    } else {
+        Err(HttpError::MissingRole { needed: case_readers(kind)[0], contact: contact.to_owned() })
     }
 }
 
@@ -168,7 +225,7 @@ mod tests {
     #[test]
     fn lookup_tells_unknown_paths_from_wrong_methods() {
         let router = Router::new().unwrap();
-        assert!(matches!(router.lookup(&Method::GET, "/"), Lookup::Found(r) if r.page == Page::Home));
+        assert!(matches!(router.lookup(&Method::GET, "/"), Lookup::Found(r, _) if r.page == Page::Home));
         assert!(matches!(router.lookup(&Method::GET, "/nope"), Lookup::NotFound));
         match router.lookup(&Method::POST, "/staff") {
             Lookup::MethodNotAllowed(allowed) => assert_eq!(allowed, [Method::GET]),
@@ -179,8 +236,8 @@ mod tests {
     #[test]
     fn roles_gate_routes_and_unrostered_certificates_reach_only_the_stylesheet() {
         let router = Router::new().unwrap();
-        let Lookup::Found(roster_page) = router.lookup(&Method::GET, "/staff") else { panic!() };
-        let Lookup::Found(css) = router.lookup(&Method::GET, "/static/style.css") else { panic!() };
+        let Lookup::Found(roster_page, _) = router.lookup(&Method::GET, "/staff") else { panic!() };
+        let Lookup::Found(css, _) = router.lookup(&Method::GET, "/static/style.css") else { panic!() };
         let auditor = Caller::Staff(staff(&[Role::Auditor]));
         let agent = Caller::Staff(staff(&[Role::Dmca]));
         let stranger = Caller::Unrostered(Fingerprint::of_certificate(b"x"));
@@ -197,7 +254,32 @@ mod tests {
     fn navigation_lists_only_what_the_person_may_open() {
         let labels =
             |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
-        assert_eq!(labels(&[Role::Dmca]), ["Home"]);
-        assert_eq!(labels(&[Role::Auditor]), ["Home", "Staff roster"]);
+        assert_eq!(labels(&[Role::Dmca]), ["Home", "Cases"]);
+        assert_eq!(labels(&[Role::Auditor]), ["Home", "Cases", "Staff roster"]);
+    }
+
+    #[test]
+    fn case_pages_carry_the_case_id_and_each_kind_opens_only_to_its_readers() {
+        let router = Router::new().unwrap();
+        let Lookup::Found(route, params) = router.lookup(&Method::POST, "/cases/00ff/export") else {
+            panic!()
+        };
+        assert_eq!((route.page, params), (Page::CaseExport, vec![("case".to_owned(), "00ff".to_owned())]));
+        let dmca = staff(&[Role::Dmca]);
+        let cp = staff(&[Role::ChildProtection]);
+        let approver = staff(&[Role::Approver]);
+        let exporter = staff(&[Role::Exporter]);
+        assert!(authorize_case(CaseKind::Dmca, &dmca, "c").is_ok());
+        assert!(matches!(
+            authorize_case(CaseKind::ChildProtection, &dmca, "c"),
+            Err(HttpError::MissingRole { needed: Role::ChildProtection, .. })
+        ));
+        assert!(authorize_case(CaseKind::Dmca, &cp, "c").is_err());
+        assert!(authorize_case(CaseKind::ChildProtection, &approver, "c").is_ok());
+        assert!(authorize_case(CaseKind::Log, &dmca, "c").is_err());
+        for kind in [CaseKind::Dmca, CaseKind::ChildProtection, CaseKind::Log] {
+            assert!(authorize_case(kind, &exporter, "c").is_ok());
+            assert!(!may_read(&staff(&[]), kind));
+        }
     }
 }

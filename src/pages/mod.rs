@@ -3,6 +3,7 @@
 //!
 //! maud escapes every interpolated value; nothing here uses `PreEscaped`.
 
+pub mod cases;
 pub mod errors;
 pub mod home;
 pub mod layout;

@@ -32,28 +32,31 @@ mkdir -p "$policy_dir"
 printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"%s\\",\\"filter\\":{}}"]}\n' "$origin" > "$policy"
 
 failures=0
-# Loads the page as `login`; leaves its DOM in $out/$login.html and a screenshot beside it.
+# Loads the page at path $2 (default /) as `login`; leaves its DOM in $out/$login$3.html and a
+# screenshot beside it.
 load() {
-    local login=$1 home="$work/home-$1"
-    mkdir -p "$home/.pki/nssdb"
-    certutil -N -d "sql:$home/.pki/nssdb" --empty-password
-    certutil -A -n takedown-demo-ca -t "C,," -i "$work/demo/pki/ca.crt" -d "sql:$home/.pki/nssdb"
-    pk12util -i "$work/demo/pki/staff/$login.p12" -d "sql:$home/.pki/nssdb" -W "$password" >/dev/null
+    local login=$1 path=${2:-/} name=$1${3:-} home="$work/home-$1"
+    if [ ! -d "$home/.pki/nssdb" ]; then
+        mkdir -p "$home/.pki/nssdb"
+        certutil -N -d "sql:$home/.pki/nssdb" --empty-password
+        certutil -A -n takedown-demo-ca -t "C,," -i "$work/demo/pki/ca.crt" -d "sql:$home/.pki/nssdb"
+        pk12util -i "$work/demo/pki/staff/$login.p12" -d "sql:$home/.pki/nssdb" -W "$password" >/dev/null
+    fi
     local flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
         --disable-background-networking --disable-component-update --disable-sync
         --user-data-dir="$home/profile" --window-size=1100,800)
-    HOME=$home timeout 60 chromium "${flags[@]}" --dump-dom "$url" > "$out/$login.html" 2>/dev/null || true
-    HOME=$home timeout 60 chromium "${flags[@]}" --screenshot="$out/$login.png" "$url" >/dev/null 2>&1 || true
+    HOME=$home timeout 60 chromium "${flags[@]}" --dump-dom "$origin$path" > "$out/$name.html" 2>/dev/null || true
+    HOME=$home timeout 60 chromium "${flags[@]}" --screenshot="$out/$name.png" "$origin$path" >/dev/null 2>&1 || true
 }
 
-# login, what the page must contain, what it must not contain
+# login, what the page must contain, what it must not contain[, path, file-name suffix]
 check() {
-    local login=$1 want=$2 refuse=$3
-    load "$login"
-    if grep -q -- "$want" "$out/$login.html" && ! grep -q -- "$refuse" "$out/$login.html"; then
-        echo "ok   $login: page shows \"$want\""
+    local login=$1 want=$2 refuse=$3 path=${4:-/} name=$1${5:-}
+    load "$login" "$path" "${5:-}"
+    if grep -q -- "$want" "$out/$name.html" && ! grep -q -- "$refuse" "$out/$name.html"; then
+        echo "ok   $login $path: page shows \"$want\""
     else
-        echo "FAIL $login: expected \"$want\" and not \"$refuse\"; page was:"; head -c 600 "$out/$login.html"; echo
+        echo "FAIL $login $path: expected \"$want\" and not \"$refuse\"; page was:"; head -c 600 "$out/$name.html"; echo
         failures=$((failures + 1))
     fi
 }
@@ -64,6 +67,12 @@ check approver    '<span class="role">approver</span>'    'Staff roster'
 check auditor     'href="/staff">Staff roster'            'not on the staff roster'
 check exporter    '<span class="role">exporter</span>'    'Staff roster'
 check outsider    'Your certificate is not on the staff roster' 'class="who"'
+# The demo's two sample cases: each person sees the kinds their roles open.
+check exporter    '<td>Child protection</td>'             'more case(s)'  /cases -cases
+check dmca-agent  '1 more case(s)'                        '<td>Child protection</td>' /cases -cases
+case_path=$(grep -o 'href="/cases/[0-9a-f]\{32\}"' "$out/exporter-cases.html" | head -1 | cut -d'"' -f2)
+check exporter    'Download encrypted export'             'No such case'  "${case_path:-/cases/none}" -case
+check auditor     'Your viewing of this page is recorded' 'Download encrypted export' "${case_path:-/cases/none}" -case
 # The revoked certificate never gets a page: the handshake fails and the server says why.
 load revoked
 if grep -q "TLS handshake refused: invalid peer certificate: Revoked" "$work/demo.err" \
@@ -76,4 +85,4 @@ fi
 
 echo "screenshots in $out"
 [ "$failures" -eq 0 ] || { echo "$failures browser check(s) failed"; exit 1; }
-echo "7 passed, 0 failed"
+echo "11 passed, 0 failed"

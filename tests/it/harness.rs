@@ -172,6 +172,10 @@ pub fn write_store_keys(dir: &Path) {
     pki::write_private(&dir.join("keys/index-key"), index.as_bytes()).unwrap();
 }
 
+/// The legal recipient in [`config_text`]: a public key whose identity no test holds; a test that
+/// opens a download replaces it with its own.
+pub const LEGAL_RECIPIENT: &str = "age1pc4nlnayu84g9gfstk9cw6ghjxj9dqqy9gt4xhvaxxzs2tmf5gnq9fwtwv";
+
 /// The config the harness writes; tests may replace parts of it.
 pub fn config_text() -> String {
     "[server]\nlisten = \"127.0.0.1:0\"\nheader_read_timeout_seconds = 1\n\n\
@@ -179,8 +183,9 @@ pub fn config_text() -> String {
      crls = [\"staff.crl\"]\n\n\
      [staff]\nroster = \"roster.toml\"\naccess_contact = \"the test administrators\"\n\n\
      [store]\ndata_dir = \"data\"\nidentity = { file = \"keys/store-identity\" }\n\
-     index_key = { file = \"keys/index-key\" }\nescrow_recipients = []\n"
-        .to_owned()
+     index_key = { file = \"keys/index-key\" }\nescrow_recipients = []\n\n\
+     [export]\nlegal_recipients = [\"LEGAL\"]\n"
+        .replace("LEGAL", LEGAL_RECIPIENT)
 }
 
 /// A running daemon.

@@ -1,0 +1,132 @@
+//! What the case routes do: list cases, show one (audited before anything is shown), and hand
+//! an exporter one case as an age file for legal counsel (audited before it is made).
+//!
+//! Store calls block (decryption, fsync), so they run on tokio's blocking pool.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use super::error::HttpError;
+use super::handlers::{RequestContext, html};
+use super::router;
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::CaseId;
+use crate::export::{self, Selection};
+use crate::identity::Role;
+use crate::pages::cases::{CaseRow, ExportOffer, render_case, render_list};
+use crate::store::{Store, StoreError};
+
+/// How many cases one page of the list shows.
+const CASES_PER_PAGE: usize = 50;
+
+/// `GET /cases`: the newest cases the viewer's roles open.
+pub(super) async fn list(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let viewer = context.viewer()?;
+    let before = context.query.get("before").and_then(|text| text.parse::<u64>().ok());
+    let (cases, older) = on_store(context, move |store| {
+        let (ids, older) = store.recent_cases(before, CASES_PER_PAGE)?;
+        Ok((store.cases(&ids)?, older))
+    })
+    .await?;
+    let total = cases.len();
+    let rows: Vec<CaseRow> = cases
+        .iter()
+        .filter_map(|(id, revisions)| CaseRow::summarise(*id, revisions))
+        .filter(|row| router::may_read(viewer.staff, row.kind))
+        .collect();
+    Ok(html(StatusCode::OK, render_list(viewer, &rows, total - rows.len(), older)))
+}
+
+/// `GET /cases/{case}`: one case. The view is audited first; if that fails nothing is shown.
+pub(super) async fn show(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let viewer = context.viewer()?;
+    let id = case_id(context)?;
+    let revisions = on_store(context, move |store| store.case(id)).await?;
+    let kind = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
+    router::authorize_case(kind, viewer.staff, &context.state.config.staff.access_contact)?;
+    audit(context, Action::ViewCase, id, Outcome::Done, "viewed the case page".to_owned()).await?;
+    let offer = viewer.staff.has_role(Role::Exporter).then(|| ExportOffer {
+        csrf_token: context.csrf_token().unwrap_or_default(),
+        recipients: &context.state.config.export.legal_recipients,
+    });
+    Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer)))
+}
+
+/// `POST /cases/{case}/export`: one case as an age file encrypted to legal counsel. Audited
+/// before it is made; a failure to make it is audited too.
+pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let id = case_id(context)?;
+    if !on_store(context, move |store| store.contains_case(id)).await? {
+        return Err(HttpError::UnknownCase);
+    }
+    let recipients = context.state.config.export.legal_recipients.clone();
+    let to: Vec<String> = recipients.iter().map(ToString::to_string).collect();
+    let details =
+        format!("downloaded an export of this case, encrypted to legal counsel ({})", to.join(", "));
+    audit(context, Action::Export, id, Outcome::Done, details.clone()).await?;
+    let made = on_store(context, move |store| {
+        let mut bundle = Vec::new();
+        export::write(store, &Selection::Cases(vec![id]), &recipients, &mut bundle)
+            .map_err(|err| StoreError::Format(err.to_string()))?;
+        Ok(bundle)
+    })
+    .await;
+    let bundle = match made {
+        Ok(bundle) => bundle,
+        Err(err) => {
+            audit(context, Action::Export, id, Outcome::Failed, format!("{details}: failed, nothing sent"))
+                .await?;
+            return Err(err);
+        }
+    };
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut response = Response::new(Full::new(Bytes::from(bundle)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    let disposition = format!("attachment; filename=\"takedown-case-{id}-{stamp}.age\"");
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).map_err(|e| HttpError::Internal(e.to_string()))?,
+    );
+    Ok(response)
+}
+
+fn case_id(context: &RequestContext<'_>) -> Result<CaseId, HttpError> {
+    context.param("case").and_then(|text| text.parse().ok()).ok_or(HttpError::UnknownCase)
+}
+
+/// Appends an audit entry by the viewer about `case`; if it cannot be written, the action must
+/// not happen, and the caller returns the error.
+async fn audit(
+    context: &RequestContext<'_>,
+    action: Action,
+    case: CaseId,
+    outcome: Outcome,
+    details: String,
+) -> Result<(), HttpError> {
+    let viewer = context.viewer()?;
+    let entry =
+        AuditEntry::now(Actor::Staff(viewer.staff.id.to_string()), action, Some(case), outcome, details);
+    let store = context.state.store.clone();
+    match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(HttpError::AuditUnavailable(err.to_string())),
+        Err(err) => Err(HttpError::AuditUnavailable(err.to_string())),
+    }
+}
+
+/// Runs `work` on the store on the blocking pool; an unknown case becomes a 404.
+async fn on_store<T: Send + 'static>(
+    context: &RequestContext<'_>,
+    work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, HttpError> {
+    let store = context.state.store.clone();
+    match tokio::task::spawn_blocking(move || work(&store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(StoreError::UnknownCase(_))) => Err(HttpError::UnknownCase),
+        Ok(Err(err)) => Err(HttpError::Internal(err.to_string())),
+        Err(err) => Err(HttpError::Internal(err.to_string())),
+    }
+}

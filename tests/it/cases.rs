@@ -1,0 +1,183 @@
+//! The case pages against the real daemon: each kind opens only to its readers, every view is
+//! audited before anything is shown (and nothing is shown if it cannot be), and an exporter's
+//! download is an age file that only legal counsel's key opens.
+
+use std::process::Command;
+
+use redb::{ReadableTable, TableDefinition};
+use takedown::audit::{Action, Actor, AuditEntry, Outcome};
+use takedown::cases::{CaseId, CaseKind};
+use takedown::store::crypt::AgeIdentity;
+use takedown::store::index::IndexKey;
+use takedown::store::{FILE_NAME, Store, StoreKeys, read_audit};
+
+use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Opens the running daemon's store beside it (the store is multi-process).
+fn store_of(daemon: &Daemon) -> Store {
+    let keys = daemon.dir.0.join("keys");
+    let identity = AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap()).unwrap();
+    let index = IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
+    Store::open(&daemon.dir.0.join("data"), StoreKeys::new(identity, &[], index), 1000).unwrap()
+}
+
+fn create(store: &Store, kind: CaseKind, secret: &str) -> CaseId {
+    store
+        .commit(|batch| {
+            let case = batch.create_case(kind, "test", serde_json::json!({ "notice": secret }))?;
+            batch.audit(&AuditEntry::now(
+                Actor::System,
+                Action::CreateCase,
+                Some(case),
+                Outcome::Done,
+                "test",
+            ))?;
+            Ok(case)
+        })
+        .unwrap()
+}
+
+fn audit_log(daemon: &Daemon) -> Vec<AuditEntry> {
+    let identity =
+        AgeIdentity::parse(&std::fs::read(daemon.dir.0.join("keys/store-identity")).unwrap()).unwrap();
+    read_audit(&daemon.dir.0.join("data"), &identity, None).unwrap().into_iter().map(|(_, _, e)| e).collect()
+}
+
+async fn get(daemon: &Daemon, login: &str, path: &str) -> (u16, String) {
+    let response = daemon.client(login).get(daemon.url(path)).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn csrf_token(page: &str) -> String {
+    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn each_kind_of_case_opens_only_to_its_readers_and_every_view_is_audited() {
+    let daemon = Daemon::start();
+    let store = store_of(&daemon);
+    let dmca = create(&store, CaseKind::Dmca, "sentinel-dmca-notice");
+    let child = create(&store, CaseKind::ChildProtection, "sentinel-cp-report");
+
+    let (status, list) = get(&daemon, "dmca-agent", "/cases").await;
+    assert_eq!(status, 200);
+    assert!(list.contains(&dmca.to_string()) && !list.contains(&child.to_string()), "{list}");
+    assert!(list.contains("1 more case(s)"), "{list}");
+    let (_, list) = get(&daemon, "exporter", "/cases").await;
+    assert!(list.contains(&dmca.to_string()) && list.contains(&child.to_string()), "{list}");
+
+    let (status, page) = get(&daemon, "dmca-agent", &format!("/cases/{dmca}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("sentinel-dmca-notice") && !page.contains("/export"), "{page}");
+    let (status, page) = get(&daemon, "dmca-agent", &format!("/cases/{child}")).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("child-protection role") && !page.contains("sentinel-cp-report"), "{page}");
+    assert_eq!(get(&daemon, "approver", &format!("/cases/{child}")).await.0, 200);
+    assert_eq!(get(&daemon, "dmca-agent", &format!("/cases/{}", CaseId::generate())).await.0, 404);
+    assert_eq!(get(&daemon, "dmca-agent", "/cases/not-an-id").await.0, 404);
+
+    let log = audit_log(&daemon);
+    let views: Vec<(&Actor, Option<CaseId>)> =
+        log.iter().filter(|e| e.action == Action::ViewCase).map(|e| (&e.actor, e.case)).collect();
+    assert_eq!(
+        views,
+        [(&Actor::Staff("dmca-agent".into()), Some(dmca)), (&Actor::Staff("approver".into()), Some(child))]
+    );
+    let denied = log.iter().find(|e| e.action == Action::AccessDenied).expect("the refused view");
+    assert!(denied.details.contains(&child.to_string()), "{}", denied.details);
+}
+
+#[tokio::test]
+async fn a_case_is_not_shown_when_its_view_cannot_be_audited() {
+    let daemon = Daemon::start();
+    let store = store_of(&daemon);
+    let case = create(&store, CaseKind::Dmca, "sentinel-unaudited");
+    drop(store);
+    // Damage the newest audit record: the next append cannot find the link to extend.
+    {
+        const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .open(daemon.dir.0.join("data").join(FILE_NAME))
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(AUDIT).unwrap();
+            let last = table.last().unwrap().map(|(k, _)| k.value()).unwrap();
+            table.insert(last, [0u8; 3].as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let (status, page) = get(&daemon, "dmca-agent", &format!("/cases/{case}")).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("audit log could not record it") && !page.contains("sentinel-unaudited"), "{page}");
+}
+
+#[tokio::test]
+async fn an_exporter_downloads_one_case_that_only_legal_counsel_can_open() {
+    let scratch = ScratchDir::new("counsel");
+    let counsel = AgeIdentity::generate();
+    let counsel_key = scratch.0.join("counsel.key");
+    std::fs::write(&counsel_key, counsel.to_file_text().as_bytes()).unwrap();
+    let daemon =
+        Daemon::start_with(|config| config.replace(LEGAL_RECIPIENT, &counsel.recipient().to_string()));
+    let store = store_of(&daemon);
+    let case = create(&store, CaseKind::Dmca, "sentinel-exported");
+    let other = create(&store, CaseKind::Dmca, "sentinel-not-exported");
+    drop(store);
+
+    let (status, page) = get(&daemon, "exporter", &format!("/cases/{case}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&counsel.recipient().to_string()), "{page}");
+    let token = csrf_token(&page);
+    let export = |login: &'static str, body: String| {
+        daemon
+            .client(login)
+            .post(daemon.url(&format!("/cases/{case}/export")))
+            .header("content-type", FORM)
+            .body(body)
+            .send()
+    };
+    assert_eq!(export("exporter", String::new()).await.unwrap().status().as_u16(), 403, "no CSRF token");
+    assert_eq!(export("dmca-agent", "csrf_token=x".into()).await.unwrap().status().as_u16(), 403);
+
+    let response = export("exporter", format!("csrf_token={token}")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"takedown-case-{case}-")),
+        "{disposition}"
+    );
+    let bundle = response.bytes().await.unwrap();
+    let store_identity =
+        AgeIdentity::parse(&std::fs::read(daemon.dir.0.join("keys/store-identity")).unwrap()).unwrap();
+    assert!(store_identity.open(&bundle).is_err(), "the appliance's own key must not open a download");
+
+    // Legal counsel opens it with the stock tools and checks the manifest.
+    let file = scratch.0.join("case.age");
+    std::fs::write(&file, &bundle).unwrap();
+    let unpacked = scratch.0.join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let shell = format!(
+        "age -d -i {} {} | tar x -C {} && cd {}/takedown-export-* && sha256sum -c --quiet MANIFEST.sha256 && cat cases/*.json audit.jsonl",
+        counsel_key.display(),
+        file.display(),
+        unpacked.display(),
+        unpacked.display()
+    );
+    let output = Command::new("sh").arg("-c").arg(&shell).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("sentinel-exported") && !text.contains("sentinel-not-exported"), "{text}");
+    assert!(text.contains("\"action\":\"export\""), "the export's own audit entry travels with it: {text}");
+    assert!(!text.contains(&other.to_string()));
+
+    let exports: Vec<AuditEntry> =
+        audit_log(&daemon).into_iter().filter(|e| e.action == Action::Export).collect();
+    assert_eq!(exports.len(), 1, "one export, audited once");
+    assert_eq!((&exports[0].actor, exports[0].case), (&Actor::Staff("exporter".into()), Some(case)));
+    assert!(exports[0].details.contains(&counsel.recipient().to_string()));
+}
