@@ -161,6 +161,8 @@ pub struct StoreKey(Zeroizing<[u8; 32]>);
 const STORE_STANZA: &str = "takedown-store";
 /// HKDF label of the per-value wrapping key.
 const STORE_WRAP_LABEL: &[u8] = b"takedown.store.v1 file key";
+/// HKDF label of the key's public name.
+const STORE_KEY_ID_LABEL: &[u8] = b"takedown.store.v1 key id";
 
 impl StoreKey {
     /// A fresh random key.
@@ -179,6 +181,12 @@ impl StoreKey {
     /// Decrypts one value sealed with this key.
     pub fn open(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptError> {
         open_with(self, ciphertext)
+    }
+
+    /// A public name for this key (HKDF of it, so it reveals nothing): stored in clear so that
+    /// a process still holding a rotated-away key notices before it writes anything.
+    pub fn id(&self) -> [u8; 32] {
+        hkdf(&[], STORE_KEY_ID_LABEL, self.0.as_ref())
     }
 
     fn wrapping_key(&self, salt: &[u8]) -> Zeroizing<[u8; 32]> {

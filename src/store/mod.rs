@@ -40,6 +40,8 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// The `meta` key of the keyring (the store key, age-encrypted to identity and escrow).
 pub const KEYRING: &str = "keyring";
+/// The `meta` key of the store key's public name ([`StoreKey::id`]).
+const KEY_ID: &str = "key-id";
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 /// Creation order → case: lets cases be listed without decrypting anything.
@@ -84,6 +86,15 @@ pub enum StoreError {
     /// No such case.
     #[error("no case {0} in the store")]
     UnknownCase(CaseId),
+    /// Another process rotated the keys since this one opened the store.
+    #[error(
+        "{path}: the store keys were rotated (takedown keys rotate) since this process opened it; \
+         nothing was written. Restart it with the new store identity"
+    )]
+    KeysRotated {
+        /// The store file.
+        path: PathBuf,
+    },
     /// The identity given does not open the keyring.
     #[error(
         "{path}: this identity does not open the store's keyring; use the identity the store was \
@@ -173,6 +184,11 @@ impl Store {
     ) -> Result<T, StoreError> {
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
+        // Checked inside the write transaction: a rotation cannot slip in between.
+        let current = tx.open_table(META).at(p)?.get(KEY_ID).at(p)?.map(|id| id.value().to_vec());
+        if current.as_deref() != Some(self.key.id().as_slice()) {
+            return Err(StoreError::KeysRotated { path: self.path.clone() });
+        }
         let mut batch =
             Batch { tx: &tx, keys: &self.keys, key: &self.key, path: &self.path, heads: Vec::new() };
         let result = work(&mut batch)?;
@@ -318,7 +334,16 @@ impl Store {
         let p: &Path = &path;
         let tx = begin_durable(&db, p)?;
         let keyring = Keyring { key: new_key.clone(), recipients: new_keys.recipients.clone() };
-        tx.open_table(META).at(p)?.insert(KEYRING, keyring.seal()?.as_slice()).at(p)?;
+        {
+            let mut meta = tx.open_table(META).at(p)?;
+            if meta.get(KEY_ID).at(p)?.map(|id| id.value().to_vec()).as_deref()
+                != Some(old_key.id().as_slice())
+            {
+                return Err(StoreError::KeysRotated { path: path.clone() });
+            }
+            meta.insert(KEYRING, keyring.seal()?.as_slice()).at(p)?;
+            meta.insert(KEY_ID, new_key.id().as_slice()).at(p)?;
+        }
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
         {
@@ -642,7 +667,11 @@ fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreE
                 let keyring = keyring?;
                 (keyring.key, Some(keyring.recipients))
             }
-            None => (StoreKey::generate(), None),
+            None => {
+                let key = StoreKey::generate();
+                meta.insert(KEY_ID, key.id().as_slice()).at(p)?;
+                (key, None)
+            }
         };
         let rewrapped_from = match previous {
             Some(previous) if previous == keys.recipients => None,

@@ -482,6 +482,23 @@ fn after_rotation_everything_opens_with_the_new_identity_and_nothing_with_the_ol
     assert_ne!(code, 0, "the old identity must no longer read the log");
 }
 
+#[test]
+fn a_process_still_holding_the_rotated_away_key_writes_nothing() {
+    let fixture = Fixture::new("stale-key");
+    let running = fixture.open(); // as the daemon would hold it
+    fill(&running, 1, "before");
+    let (rotated, _) =
+        fixture.open().rotate(AgeIdentity::generate(), &[], Actor::Operator("op".into())).unwrap();
+    let head = rotated.head().unwrap();
+    let entry = AuditEntry::now(Actor::System, Action::CreateCase, None, Outcome::Done, "after");
+    let Err(err) = running.audit(&entry) else {
+        panic!("a stale key sealed a value the keyring cannot open")
+    };
+    assert!(matches!(err, StoreError::KeysRotated { .. }), "{err}");
+    assert!(err.to_string().contains("Restart it with the new store identity"), "{err}");
+    assert_eq!(rotated.head().unwrap(), head, "nothing was appended");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_refuses_to_start_on_a_broken_audit_chain() {
     let mut daemon = Daemon::start();
