@@ -10,6 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::audit::chain::{ChainVerifier, Link, StoredRecord};
 use crate::cases::CaseId;
 use crate::config::Config;
+use crate::egress::policy::{Denied, Policy, Service};
 use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
 use crate::roster::Roster;
@@ -26,7 +27,36 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("csrf_token", csrf_token),
     ("audit_record", audit_record),
     ("key_and_id_text", key_and_id_text),
+    ("policy_parse", policy_parse),
 ];
+
+/// Egress policy text: either a policy that allows the requests it names itself, or problems
+/// that each name a field.
+pub fn policy_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Policy::parse("policy.toml", text) {
+        Ok(policy) => {
+            for service in Service::ALL {
+                let Some(rule) = policy.rule(service) else { continue };
+                let Some((method, url)) = rule.example_request() else { continue };
+                if let Err(denied) = policy.check(service, &method, &url) {
+                    // The URL parser may normalise what the rule spelled (a path, a default
+                    // port); only a refusal of the host or method is a bug.
+                    assert!(
+                        !matches!(denied, Denied::Host(..) | Denied::Method(..) | Denied::NoRule(..)),
+                        "{url} for {service}: {denied}"
+                    );
+                }
+            }
+        }
+        Err(problems) => {
+            assert!(!problems.0.is_empty());
+            for problem in &problems.0 {
+                assert!(!problem.message.is_empty(), "{problem:?}");
+            }
+        }
+    }
+}
 
 /// Config text: either a config, or problems that each name a field and say something.
 pub fn config_parse(data: &[u8]) {

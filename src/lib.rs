@@ -20,6 +20,7 @@
 //! | the encrypted redb store, its keys and lookup indexes | [`store`] |
 //! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
 //! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
+//! | the egress allowlist (`policy/egress.toml`) and the post-DNS address rule | [`egress`] |
 //! | log output | [`telemetry`] |
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
@@ -30,6 +31,7 @@ pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod egress;
 pub mod export;
 pub mod fuzzing;
 pub mod http;

@@ -91,6 +91,52 @@ impl<'t> Section<'t> {
         }
     }
 
+    /// A boolean that may be left out.
+    pub(crate) fn optional_bool(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<bool> {
+        match self.value(key)? {
+            Value::Boolean(b) => Some(*b),
+            other => {
+                problems.push(wrong_type(self.field(key), "true or false", other));
+                None
+            }
+        }
+    }
+
+    /// A non-empty array of integers from 1 to `max` that must be present.
+    pub(crate) fn counts(&mut self, key: &str, max: u64, problems: &mut Vec<Problem>) -> Option<Vec<u64>> {
+        let field = self.field(key);
+        match self.value(key) {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                let mut counts = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::Integer(n) if u64::try_from(*n).is_ok_and(|n| (1..=max).contains(&n)) => {
+                            counts.push(u64::try_from(*n).unwrap_or_default())
+                        }
+                        Value::Integer(n) => problems.push(Problem::new(
+                            format!("{field}[{i}]"),
+                            format!("{n} is out of range; use 1 to {max}"),
+                        )),
+                        other => problems.push(wrong_type(format!("{field}[{i}]"), "an integer", other)),
+                    }
+                }
+                Some(counts)
+            }
+            Some(Value::Array(_)) => {
+                problems.push(Problem::new(field, "is empty; list at least one"));
+                None
+            }
+            Some(other) => {
+                problems.push(wrong_type(field, "an array of integers", other));
+                None
+            }
+            None => {
+                problems.push(Problem::new(field, "missing; this field is required"));
+                None
+            }
+        }
+    }
+
     /// An array of non-empty strings that must be present (it may be empty).
     pub(crate) fn strings(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<&'t str>> {
         let field = self.field(key);
