@@ -200,11 +200,11 @@ fn read(path: &Path) -> Result<String, PkiError> {
 }
 
 /// Adds two made-up sample cases (one DMCA, one child protection, neither with any real data or
-/// image) to an empty store, so that the case pages have something to show; returns whether it
-/// did. Each is audited as created by the appliance itself.
-pub fn seed_sample_cases(store: &Store) -> Result<bool, StoreError> {
+/// image) to an empty store, so that the case pages have something to show. Each is audited as
+/// created by the appliance itself.
+pub fn seed_sample_cases(store: &Store) -> Result<(), StoreError> {
     if !store.case_ids()?.is_empty() {
-        return Ok(false);
+        return Ok(());
     }
     let samples = [
         (
@@ -240,6 +240,6 @@ pub fn seed_sample_cases(store: &Store) -> Result<bool, StoreError> {
                 "sample case created by `takedown demo`",
             ))?;
         }
-        Ok(true)
+        Ok(())
     })
 }

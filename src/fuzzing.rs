@@ -14,7 +14,7 @@ use crate::egress::policy::{Denied, Policy, Service};
 use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
 use crate::roster::Roster;
-use crate::store::crypt::AgeIdentity;
+use crate::store::crypt::{AgeIdentity, Keyring};
 use crate::store::index::IndexKey;
 
 /// A fuzz target's body: arbitrary bytes in, a panic on a broken invariant.
@@ -108,7 +108,7 @@ pub fn audit_record(data: &[u8]) {
 }
 
 /// Values an operator passes on the command line or keeps in key files (audit heads, case IDs,
-/// age identities, index keys): anything accepted prints back to text that parses to the same
+/// age identities, index keys, the keyring's plaintext): anything accepted prints back to text that parses to the same
 /// value, and nothing panics.
 pub fn key_and_id_text(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -123,4 +123,8 @@ pub fn key_and_id_text(data: &[u8]) {
         assert!(again.is_ok_and(|again| again.recipient() == identity.recipient()));
     }
     let _ = IndexKey::parse(data);
+    if let Some(keyring) = Keyring::parse(data) {
+        let again = Keyring::parse(keyring.to_text().as_bytes());
+        assert!(again.is_some_and(|again| again.same_as(&keyring)), "a keyring must read back as written");
+    }
 }

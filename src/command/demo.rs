@@ -22,7 +22,7 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         Err(code) => return code,
     };
     match super::open_store(&config).map(|store| demo::seed_sample_cases(&store)) {
-        Ok(Ok(_)) => {}
+        Ok(Ok(())) => {}
         Ok(Err(err)) => {
             error!("cannot add the sample cases: {err}");
             return exit::RUNTIME;

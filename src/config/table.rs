@@ -110,13 +110,13 @@ impl<'t> Section<'t> {
                 let mut counts = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     match item {
-                        Value::Integer(n) if u64::try_from(*n).is_ok_and(|n| (1..=max).contains(&n)) => {
-                            counts.push(u64::try_from(*n).unwrap_or_default())
-                        }
-                        Value::Integer(n) => problems.push(Problem::new(
-                            format!("{field}[{i}]"),
-                            format!("{n} is out of range; use 1 to {max}"),
-                        )),
+                        Value::Integer(n) => match u64::try_from(*n) {
+                            Ok(count) if (1..=max).contains(&count) => counts.push(count),
+                            _ => problems.push(Problem::new(
+                                format!("{field}[{i}]"),
+                                format!("{n} is out of range; use 1 to {max}"),
+                            )),
+                        },
                         other => problems.push(wrong_type(format!("{field}[{i}]"), "an integer", other)),
                     }
                 }

@@ -13,7 +13,7 @@ use super::handlers::{RequestContext, html};
 use super::router;
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseId;
-use crate::export::{self, Selection};
+use crate::export::{self, ExportError, Selection};
 use crate::identity::Role;
 use crate::pages::cases::{CaseRow, ExportOffer, render_case, render_list};
 use crate::store::{Store, StoreError};
@@ -27,7 +27,7 @@ pub(super) async fn list(context: &RequestContext<'_>) -> Result<Response<Full<B
     let before = context.query.get("before").and_then(|text| text.parse::<u64>().ok());
     let (cases, older) = on_store(context, move |store| {
         let (ids, older) = store.recent_cases(before, CASES_PER_PAGE)?;
-        Ok((store.cases(&ids)?, older))
+        Ok::<_, StoreError>((store.cases(&ids)?, older))
     })
     .await?;
     let total = cases.len();
@@ -68,9 +68,8 @@ pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full
     audit(context, Action::Export, id, Outcome::Done, details.clone()).await?;
     let made = on_store(context, move |store| {
         let mut bundle = Vec::new();
-        export::write(store, &Selection::Cases(vec![id]), &recipients, &mut bundle)
-            .map_err(|err| StoreError::Format(err.to_string()))?;
-        Ok(bundle)
+        export::write(store, &Selection::Cases(vec![id]), &recipients, &mut bundle)?;
+        Ok::<_, ExportError>(bundle)
     })
     .await;
     let bundle = match made {
@@ -118,15 +117,31 @@ async fn audit(
 }
 
 /// Runs `work` on the store on the blocking pool; an unknown case becomes a 404.
-async fn on_store<T: Send + 'static>(
+async fn on_store<T: Send + 'static, E: Into<HttpError> + Send + 'static>(
     context: &RequestContext<'_>,
-    work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
 ) -> Result<T, HttpError> {
     let store = context.state.store.clone();
     match tokio::task::spawn_blocking(move || work(&store)).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(StoreError::UnknownCase(_))) => Err(HttpError::UnknownCase),
-        Ok(Err(err)) => Err(HttpError::Internal(err.to_string())),
+        Ok(result) => result.map_err(Into::into),
         Err(err) => Err(HttpError::Internal(err.to_string())),
+    }
+}
+
+impl From<StoreError> for HttpError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UnknownCase(_) => HttpError::UnknownCase,
+            other => HttpError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ExportError> for HttpError {
+    fn from(err: ExportError) -> Self {
+        match err {
+            ExportError::Store(err) => err.into(),
+            other => HttpError::Internal(other.to_string()),
+        }
     }
 }

@@ -245,6 +245,11 @@ const KEYRING_HEADER: &str = "takedown store keyring v1";
 impl Keyring {
     /// Encrypts the keyring to its recipients (a standard age X25519 file).
     pub fn seal(&self) -> Result<Vec<u8>, CryptError> {
+        seal(&self.recipients, self.to_text().as_bytes())
+    }
+
+    /// The keyring's plaintext form, read back by [`Keyring::parse`].
+    pub(crate) fn to_text(&self) -> Zeroizing<String> {
         let mut key_hex = Zeroizing::new([0u8; 64]);
         hex::encode_to_slice(self.key.0.as_slice(), key_hex.as_mut()).expect("64 hex digits for 32 bytes");
         // Sized up front so that no reallocation leaves a copy of the key behind.
@@ -256,7 +261,7 @@ impl Keyring {
         for recipient in &self.recipients {
             text.push_str(&format!("recipient {recipient}\n"));
         }
-        seal(&self.recipients, text.as_bytes())
+        text
     }
 
     /// Decrypts a keyring with `identity` (the appliance's or an escrow identity).
@@ -266,7 +271,8 @@ impl Keyring {
             .ok_or_else(|| CryptError::Decrypt("the keyring is not in this version's format".into()))
     }
 
-    fn parse(plaintext: &[u8]) -> Option<Keyring> {
+    /// Reads a keyring's plaintext; `None` if it is not exactly what [`Keyring::to_text`] writes.
+    pub(crate) fn parse(plaintext: &[u8]) -> Option<Keyring> {
         let text = std::str::from_utf8(plaintext).ok()?;
         let mut lines = text.lines();
         if lines.next()? != KEYRING_HEADER {
@@ -278,6 +284,11 @@ impl Keyring {
             .map(|line| line.strip_prefix("recipient ")?.parse().ok())
             .collect::<Option<Vec<AgeRecipient>>>()?;
         Some(Keyring { key: StoreKey(key), recipients })
+    }
+
+    /// Whether two keyrings hold the same key for the same recipients.
+    pub(crate) fn same_as(&self, other: &Keyring) -> bool {
+        self.key.0 == other.key.0 && self.recipients == other.recipients
     }
 }
 
@@ -316,6 +327,21 @@ mod tests {
             assert_eq!(opened.recipients, keyring.recipients);
         }
         assert!(Keyring::open(&stranger, &sealed_ring).is_err());
+    }
+
+    #[test]
+    fn keyring_text_reads_back_and_anything_else_is_refused() {
+        let keyring =
+            Keyring { key: StoreKey::generate(), recipients: vec![AgeIdentity::generate().recipient()] };
+        let text = keyring.to_text();
+        assert!(Keyring::parse(text.as_bytes()).is_some_and(|again| again.same_as(&keyring)));
+        let seed = include_bytes!("../../fuzz/corpus/key_and_id_text/keyring-throwaway");
+        assert!(Keyring::parse(seed).is_some(), "the fuzz seed must reach the keyring parser");
+        for broken in
+            [text.replace("v1", "v2"), text.replace("key ", "kee "), format!("{}x\n", text.as_str())]
+        {
+            assert!(Keyring::parse(broken.as_bytes()).is_none(), "{broken}");
+        }
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! What is in clear: the schema version, opaque case IDs (random), revision numbers, audit
 //! sequence numbers with their chain hashes, and HMAC lookup keys. Everything else — case data,
 //! audit entries — is ciphertext under the store key, and the store key itself is in the
-//! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]). The API only appends: there is no update or delete
-//! of a revision or an audit entry, and every write goes through [`Store::commit`], whose
-//! transaction also carries the audit entry of the action, so the two happen together or not
-//! at all.
+//! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]).
+//! The API only appends: there is no update or delete of a revision or an audit entry, and
+//! every write goes through [`Store::commit`], whose transaction also carries the audit entry
+//! of the action, so the two happen together or not at all.
 //!
 //! The file is opened in redb's multi-writer mode, so the CLI (`takedown export`, `takedown
 //! audit …`) can read it, and append its own audit entries, while the daemon runs.
@@ -110,16 +110,16 @@ pub enum StoreError {
 
 /// The keys a store is opened with.
 pub struct StoreKeys {
-    /// Decrypts values.
+    /// Opens the keyring (and so the store key).
     pub identity: AgeIdentity,
-    /// Everyone values are encrypted to: the identity's own recipient first, then escrow.
+    /// Everyone the keyring is encrypted to: the identity's own recipient first, then escrow.
     pub recipients: Vec<AgeRecipient>,
     /// Makes lookup keys.
     pub index: IndexKey,
 }
 
 impl StoreKeys {
-    /// Keys for `identity`, encrypting to it and to `escrow`.
+    /// Keys for `identity`, with the keyring encrypted to it and to `escrow`.
     pub fn new(identity: AgeIdentity, escrow: &[AgeRecipient], index: IndexKey) -> Self {
         let mut recipients = vec![identity.recipient()];
         recipients.extend(escrow.iter().filter(|r| **r != identity.recipient()).cloned());
@@ -184,11 +184,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
-        // Checked inside the write transaction: a rotation cannot slip in between.
-        let current = tx.open_table(META).at(p)?.get(KEY_ID).at(p)?.map(|id| id.value().to_vec());
-        if current.as_deref() != Some(self.key.id().as_slice()) {
-            return Err(StoreError::KeysRotated { path: self.path.clone() });
-        }
+        ensure_current_key(&tx, p, &self.key)?;
         let mut batch =
             Batch { tx: &tx, keys: &self.keys, key: &self.key, path: &self.path, heads: Vec::new() };
         let result = work(&mut batch)?;
@@ -334,13 +330,9 @@ impl Store {
         let p: &Path = &path;
         let tx = begin_durable(&db, p)?;
         let keyring = Keyring { key: new_key.clone(), recipients: new_keys.recipients.clone() };
+        ensure_current_key(&tx, p, &old_key)?;
         {
             let mut meta = tx.open_table(META).at(p)?;
-            if meta.get(KEY_ID).at(p)?.map(|id| id.value().to_vec()).as_deref()
-                != Some(old_key.id().as_slice())
-            {
-                return Err(StoreError::KeysRotated { path: path.clone() });
-            }
             meta.insert(KEYRING, keyring.seal()?.as_slice()).at(p)?;
             meta.insert(KEY_ID, new_key.id().as_slice()).at(p)?;
         }
@@ -702,6 +694,18 @@ fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreE
     }
     tx.commit().at(p)?;
     Ok(key)
+}
+
+/// Refuses to write with `key` if the file's store key is another one (a rotation by another
+/// process). Checked inside the write transaction, so a rotation cannot slip in between.
+fn ensure_current_key(tx: &WriteTransaction, p: &Path, key: &StoreKey) -> Result<(), StoreError> {
+    let meta = tx.open_table(META).at(p)?;
+    let current = meta.get(KEY_ID).at(p)?;
+    if current.as_ref().map(|id| id.value()) == Some(key.id().as_slice()) {
+        Ok(())
+    } else {
+        Err(StoreError::KeysRotated { path: p.to_owned() })
+    }
 }
 
 fn unlock(p: &Path, identity: &AgeIdentity, sealed: &[u8]) -> Result<Keyring, StoreError> {
