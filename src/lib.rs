@@ -21,6 +21,7 @@
 //! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
 //! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
 //! | the egress allowlist (`policy/egress.toml`) and the post-DNS address rule | [`egress`] |
+//! | Lumen, NCMEC, Salesforce, the wikis: pure wire modules and their clients | [`services`] |
 //! | log output | [`telemetry`] |
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
@@ -39,6 +40,7 @@ pub mod identity;
 pub mod pages;
 pub mod pki;
 pub mod roster;
+pub mod services;
 pub mod state;
 pub mod store;
 pub mod telemetry;

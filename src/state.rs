@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Config, Problem, Problems};
+use crate::egress::client::EgressClient;
 use crate::http::csrf::CsrfKey;
 use crate::roster::Roster;
 use crate::store::Store;
@@ -53,17 +54,26 @@ pub struct AppState {
     pub csrf: CsrfKey,
     /// Cases and the audit log.
     pub store: Arc<Store>,
+    /// The only way out: every request to Lumen, NCMEC, Salesforce and the wikis.
+    pub egress: Arc<EgressClient>,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
 
 impl AppState {
     /// The state for a daemon that has loaded `live` from `config`.
-    pub fn new(config: Config, credentials_dir: Option<PathBuf>, live: Live, store: Store) -> Self {
+    pub fn new(
+        config: Config,
+        credentials_dir: Option<PathBuf>,
+        live: Live,
+        store: Arc<Store>,
+        egress: EgressClient,
+    ) -> Self {
         Self {
             config,
             csrf: CsrfKey::generate(),
-            store: Arc::new(store),
+            store,
+            egress: Arc::new(egress),
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

@@ -7,10 +7,19 @@ use tracing::error;
 
 use crate::cli::exit;
 use crate::demo;
+use crate::demo::services::SimulatedServices;
 
 /// Prepares `dir` and serves on `listen` until SIGTERM or Ctrl-C.
 pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
-    let workspace = match demo::prepare(dir, listen) {
+    // Started first: the config names their ports. They stop when this function returns.
+    let services = match SimulatedServices::start(dir) {
+        Ok(services) => services,
+        Err(err) => {
+            error!("{err}");
+            return exit::RUNTIME;
+        }
+    };
+    let workspace = match demo::prepare(dir, listen, &services.egress_section("takedown-demo@example.org")) {
         Ok(workspace) => workspace,
         Err(err) => {
             error!("cannot prepare the demo directory {}: {err}", dir.display());
@@ -32,6 +41,11 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
     let staff_dir = workspace.staff_dir.display().to_string();
     let password = workspace.p12_password.clone();
     let created = workspace.created;
+    let ports = takedown_peers::PeerService::ALL
+        .iter()
+        .map(|s| format!("{} {}", s.name(), services.peers.address(*s).port()))
+        .collect::<Vec<_>>()
+        .join(", ");
     super::serve::run_with(config, move |address| {
         println!("ready https://{address}/");
         println!();
@@ -56,6 +70,8 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         );
         println!("Cases: https://{address}/cases (two made-up samples). The exporter's download opens with");
         println!("  age -d -i keys/legal-counsel-identity FILE.age | tar x");
+        println!("Simulated services (made-up data; each request is journalled in peers/<service>.jsonl):");
+        println!("  Lumen, NCMEC, Salesforce and MediaWiki on 127.0.0.1 ports {ports}");
         println!("Stop with Ctrl-C.");
     })
 }

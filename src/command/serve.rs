@@ -10,9 +10,10 @@ use tracing::{error, info};
 
 use crate::cli::exit;
 use crate::config::Config;
+use crate::egress::client::EgressClient;
 use crate::http;
 use crate::state::{AppState, Live};
-use crate::store;
+use crate::store::Store;
 
 /// Runs the daemon with the config at `path`.
 pub(super) fn run(path: &Path) -> u8 {
@@ -42,6 +43,11 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::AUDIT_BROKEN;
         }
     }
+    let store = Arc::new(store);
+    let egress = match EgressClient::from_settings(&config.egress, store.clone()) {
+        Ok(egress) => egress,
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -49,7 +55,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, on_ready)) {
+    match runtime.block_on(serve(config, credentials_dir, live, store, egress, on_ready)) {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -62,7 +68,8 @@ async fn serve(
     config: Config,
     credentials_dir: Option<PathBuf>,
     live: Live,
-    store: store::Store,
+    store: Arc<Store>,
+    egress: EgressClient,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -75,7 +82,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let state = Arc::new(AppState::new(config, credentials_dir, live, store));
+    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
 

@@ -30,6 +30,12 @@
 //!
 //! [export]
 //! legal_recipients = ["age1…"]                   # whom case downloads are encrypted to
+//!
+//! [egress]
+//! contact = "trust-and-safety@example.org"       # in every User-Agent: how the services reach us
+//! # policy = "/etc/takedown/egress.toml"         # optional; default: policy/egress.toml, compiled in
+//! # trust_roots = "peers-ca.crt"                 # optional; default: the system's roots
+//! # resolve = { "lumen.test" = "127.0.0.1" }     # optional static DNS; the address rule still applies
 //! ```
 
 mod problem;
@@ -62,6 +68,22 @@ pub struct Config {
     pub store: StoreSettings,
     /// Exports made from the web pages.
     pub export: ExportSettings,
+    /// Outbound requests.
+    pub egress: EgressSettings,
+}
+
+/// `[egress]`
+#[derive(Clone, Debug)]
+pub struct EgressSettings {
+    /// How the services can reach the operator (an e-mail address or URL), sent in every
+    /// User-Agent: Wikimedia refuses clients that give none.
+    pub contact: String,
+    /// A policy file replacing the compiled-in `policy/egress.toml` (demo and test setups).
+    pub policy: Option<PathBuf>,
+    /// A PEM file of the only CAs trusted for outbound TLS; default: the system's roots.
+    pub trust_roots: Option<PathBuf>,
+    /// Static DNS answers (host, address); the post-DNS address rule applies to them too.
+    pub resolve: Vec<(String, std::net::IpAddr)>,
 }
 
 /// `[export]`
@@ -238,10 +260,45 @@ impl Config {
             Some(ExportSettings { legal_recipients: legal_recipients? })
         });
 
+        let egress = root.table("egress", &mut problems).and_then(|mut s| {
+            let contact = s.string("contact", &mut problems).and_then(|text| {
+                // It goes into a header: a line break would let the config inject headers.
+                if text.chars().any(char::is_control) || !text.is_ascii() {
+                    problems.push(Problem::new(
+                        s.field("contact"),
+                        "use printable ASCII only (an e-mail address or URL); it is sent as a header",
+                    ));
+                    return None;
+                }
+                Some(text.to_owned())
+            });
+            let policy = s.optional_string("policy", &mut problems).map(|p| base.join(p));
+            let trust_roots = s.optional_string("trust_roots", &mut problems).map(|p| base.join(p));
+            let field = s.field("resolve");
+            let resolve = s
+                .optional_string_map("resolve", &mut problems)
+                .into_iter()
+                .filter_map(|(host, address)| match address.parse() {
+                    Ok(ip) => Some((host.to_ascii_lowercase(), ip)),
+                    Err(_) => {
+                        problems.push(Problem::new(
+                            format!("{field}.{host}"),
+                            format!("{address:?} is not an IP address; write e.g. \"127.0.0.1\""),
+                        ));
+                        None
+                    }
+                })
+                .collect();
+            s.finish(&mut problems);
+            Some(EgressSettings { contact: contact?, policy, trust_roots, resolve })
+        });
+
         root.finish(&mut problems);
-        match (server, tls, staff, store, export) {
-            (Some(server), Some(tls), Some(staff), Some(store), Some(export)) if problems.is_empty() => {
-                Ok(Config { source: path.to_owned(), server, tls, staff, store, export })
+        match (server, tls, staff, store, export, egress) {
+            (Some(server), Some(tls), Some(staff), Some(store), Some(export), Some(egress))
+                if problems.is_empty() =>
+            {
+                Ok(Config { source: path.to_owned(), server, tls, staff, store, export, egress })
             }
             _ => Err(Problems(problems)),
         }
@@ -290,6 +347,8 @@ index_key = { file = "index.key" }
 escrow_recipients = []
 [export]
 legal_recipients = ["age1pc4nlnayu84g9gfstk9cw6ghjxj9dqqy9gt4xhvaxxzs2tmf5gnq9fwtwv"]
+[egress]
+contact = "ts-tools@example.org"
 "#;
 
     #[test]
@@ -365,6 +424,6 @@ legal_recipients = ["age1pc4nlnayu84g9gfstk9cw6ghjxj9dqqy9gt4xhvaxxzs2tmf5gnq9fw
         let problems =
             Config::parse(Path::new("t.toml"), "[server]\nlisten = \"0.0.0.0:1\"\n").unwrap_err().0;
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["tls", "staff", "store", "export"]);
+        assert_eq!(fields, ["tls", "staff", "store", "export", "egress"]);
     }
 }

@@ -137,6 +137,44 @@ impl<'t> Section<'t> {
         }
     }
 
+    /// A non-empty string that may be absent.
+    pub(crate) fn optional_string(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<&'t str> {
+        match self.value(key) {
+            None => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+            Some(other) => {
+                problems.push(wrong_type(self.field(key), "a non-empty string", other));
+                None
+            }
+        }
+    }
+
+    /// A table of non-empty strings keyed by name (`{ a = "x", b = "y" }`) that may be absent.
+    pub(crate) fn optional_string_map(
+        &mut self,
+        key: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<(&'t str, &'t str)> {
+        let field = self.field(key);
+        match self.value(key) {
+            None => Vec::new(),
+            Some(Value::Table(table)) => table
+                .iter()
+                .filter_map(|(name, value)| match value {
+                    Value::String(s) if !s.trim().is_empty() => Some((name.as_str(), s.as_str())),
+                    other => {
+                        problems.push(wrong_type(format!("{field}.{name}"), "a non-empty string", other));
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                problems.push(wrong_type(field, "a table of strings", other));
+                Vec::new()
+            }
+        }
+    }
+
     /// An array of non-empty strings that must be present (it may be empty).
     pub(crate) fn strings(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<&'t str>> {
         let field = self.field(key);

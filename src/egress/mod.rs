@@ -1,6 +1,15 @@
-//! Egress: the only way out of the process. This first piece is the allowlist itself
-//! ([`policy`]), read from the reviewed file `policy/egress.toml`, and the address rule applied
-//! after DNS ([`address`]). The client that enforces both on every request builds on them.
+//! Egress: the only way out of the process.
+//!
+//! | piece | module |
+//! |---|---|
+//! | the allowlist, read from the reviewed file `policy/egress.toml` | [`policy`] |
+//! | which addresses count as the public internet | [`address`] |
+//! | DNS with that rule applied to every answer | [`resolve`] |
+//! | the request/response shapes the pure API modules build and parse | [`wire`] |
+//! | the one client that sends, enforcing all of the above and auditing each call | [`client`] |
 
 pub mod address;
+pub mod client;
 pub mod policy;
+pub mod resolve;
+pub mod wire;

@@ -144,6 +144,16 @@ pub struct ServiceRule {
 }
 
 impl ServiceRule {
+    /// The allowed path prefixes, as written.
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// The allowed methods.
+    pub fn methods(&self) -> &[String] {
+        &self.methods
+    }
+
     /// A request this rule allows, built from its first exact host, port, path and method (for
     /// the fuzz invariant that a parsed policy allows what it names); `None` if it names only
     /// `*.` hosts.
@@ -183,6 +193,21 @@ pub enum Denied {
     /// The method is not allowed.
     #[error("{0}: method {1} is not in the egress policy")]
     Method(Service, String),
+}
+
+impl Denied {
+    /// The service the request was for.
+    pub fn service(&self) -> Service {
+        match self {
+            Denied::NoRule(s)
+            | Denied::Scheme(s, _)
+            | Denied::UrlParts(s)
+            | Denied::Host(s, _)
+            | Denied::Port(s, _)
+            | Denied::Path(s, _)
+            | Denied::Method(s, _) => *s,
+        }
+    }
 }
 
 /// The whole allowlist.

@@ -184,7 +184,8 @@ pub fn config_text() -> String {
      [staff]\nroster = \"roster.toml\"\naccess_contact = \"the test administrators\"\n\n\
      [store]\ndata_dir = \"data\"\nidentity = { file = \"keys/store-identity\" }\n\
      index_key = { file = \"keys/index-key\" }\nescrow_recipients = []\n\n\
-     [export]\nlegal_recipients = [\"LEGAL\"]\n"
+     [export]\nlegal_recipients = [\"LEGAL\"]\n\n\
+     [egress]\ncontact = \"takedown-tests@example.org\"\n"
         .replace("LEGAL", LEGAL_RECIPIENT)
 }
 

@@ -20,7 +20,18 @@ use crate::store::index::IndexKey;
 /// A fuzz target's body: arbitrary bytes in, a panic on a broken invariant.
 pub type FuzzTarget = fn(&[u8]);
 
-/// The fuzz targets by name, for the corpus replay.
+pub mod lumen;
+pub mod ncmec;
+pub mod salesforce;
+pub mod wiki;
+
+/// Every fuzz target by name, for the corpus replay: the appliance's own formats and each
+/// service's parsers.
+pub fn all_targets() -> impl Iterator<Item = &'static (&'static str, FuzzTarget)> {
+    TARGETS.iter().chain(lumen::TARGETS).chain(ncmec::TARGETS).chain(salesforce::TARGETS).chain(wiki::TARGETS)
+}
+
+/// The fuzz targets of the appliance's own formats, by name.
 pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("config_parse", config_parse),
     ("roster_parse", roster_parse),

@@ -19,6 +19,8 @@ use crate::store::crypt::{AgeIdentity, AgeRecipient};
 use crate::store::index::IndexKey;
 use crate::store::{Store, StoreError};
 
+pub mod services;
+
 /// A demo person: login, name, roles, and whether the roster lists them.
 struct Person {
     login: &'static str,
@@ -77,10 +79,14 @@ pub enum DemoError {
     /// Making or reading the PKI failed.
     #[error("{0}")]
     Pki(#[from] PkiError),
+    /// The simulated services could not start.
+    #[error("cannot start the simulated services: {0}")]
+    Peers(String),
 }
 
 /// Creates or reuses the demo directory `dir` for a server on `listen`.
-pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, DemoError> {
+/// `egress_section` is the config's `[egress]` section (see [`services::SimulatedServices`]).
+pub fn prepare(dir: &Path, listen: SocketAddr, egress_section: &str) -> Result<Workspace, DemoError> {
     let pki_dir = dir.join("pki");
     let staff_dir = pki_dir.join("staff");
     let ca_cert = pki_dir.join("ca.crt");
@@ -103,7 +109,10 @@ pub fn prepare(dir: &Path, listen: SocketAddr) -> Result<Workspace, DemoError> {
     )?;
     pki::write_public(&pki_dir.join("staff.crl"), crl.as_bytes())?;
     let (escrow, counsel) = prepare_store_keys(dir)?;
-    pki::write_public(&dir.join("takedown.toml"), config_text(listen, &escrow, &counsel).as_bytes())?;
+    pki::write_public(
+        &dir.join("takedown.toml"),
+        config_text(listen, &escrow, &counsel, egress_section).as_bytes(),
+    )?;
     let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
     Ok(Workspace { config: dir.join("takedown.toml"), staff_dir, p12_password, created })
 }
@@ -177,7 +186,7 @@ fn prepare_store_keys(dir: &Path) -> Result<(AgeRecipient, AgeRecipient), DemoEr
     Ok((recipient("legal-escrow-identity")?, recipient("legal-counsel-identity")?))
 }
 
-fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient) -> String {
+fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient, egress: &str) -> String {
     format!(
         "# Written by `takedown demo` on every start; edits are overwritten.\n\
          [server]\nlisten = \"{listen}\"\n\n\
@@ -191,7 +200,9 @@ fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient
          escrow_recipients = [\"{escrow}\"]\n\n\
          [export]\n\
          # The demo's stand-in for legal counsel: keys/legal-counsel-identity opens case downloads.\n\
-         legal_recipients = [\"{counsel}\"]\n"
+         legal_recipients = [\"{counsel}\"]\n\n\
+         # The simulated Lumen, NCMEC, Salesforce and wiki (takedown-peers) on loopback.\n\
+         {egress}"
     )
 }
 

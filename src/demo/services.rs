@@ -1,0 +1,153 @@
+//! The simulated services for the demo and the tests: starts the peers of `takedown-peers`
+//! behind a throw-away CA, and writes what points the appliance at them — that CA as the only
+//! trust root, an egress policy naming their loopback ports, and static DNS answers for their
+//! made-up `.test` host names.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use takedown_peers::{Credentials, Options, PeerService, Peers};
+use zeroize::Zeroizing;
+
+use super::DemoError;
+use crate::pki::{self, Authority, Validity};
+
+/// The host names each simulated service answers to (all resolve to 127.0.0.1).
+pub const HOSTS: [(PeerService, &[&str]); 4] = [
+    (PeerService::Lumen, &["lumen.test"]),
+    (PeerService::Ncmec, &["ncmec.test"]),
+    (PeerService::Salesforce, &["login.salesforce.test", "example.my.salesforce.test"]),
+    (PeerService::Wiki, &["meta.wiki.test", "commons.wiki.test", "en.wiki.test"]),
+];
+
+/// The Salesforce instance host the simulated token endpoint hands out.
+pub const SALESFORCE_INSTANCE: &str = "example.my.salesforce.test";
+
+/// The made-up credentials both sides use.
+pub fn credentials(salesforce_public_key_der: Vec<u8>) -> Credentials {
+    Credentials {
+        lumen_submitter_tokens: vec!["demo-lumen-submitter-token".into()],
+        lumen_other_tokens: vec!["demo-lumen-reader-token".into()],
+        ncmec_user: ("demo-esp".into(), "demo-ncmec-password".into()),
+        salesforce_client_id: "demo-consumer-key".into(),
+        salesforce_username: "takedown@example.org.demo".into(),
+        salesforce_public_key_der,
+        wiki_oauth_client: ("demo-oauth-client".into(), "demo-oauth-secret".into()),
+        wiki_bot_passwords: vec![("TakedownBot@takedown".into(), "0123456789abcdefghijklmnopqrstuv".into())],
+        wiki_users: vec!["Dana Mercer (WMF)".into(), "UploaderName".into(), "Another Uploader".into()],
+    }
+}
+
+/// The running simulated services and the files that point the appliance at them.
+pub struct SimulatedServices {
+    /// The peers (stopped when this is dropped).
+    pub peers: Peers,
+    /// The CA that signed the peers' certificate (the appliance's only trust root in the demo).
+    pub ca_path: PathBuf,
+    /// The policy file allowing the peers' ports.
+    pub policy_path: PathBuf,
+    /// The Salesforce JWT signing key (PKCS#8 PEM) whose public half the peer trusts.
+    pub salesforce_key_path: PathBuf,
+}
+
+impl SimulatedServices {
+    /// Starts the peers, journalling to `dir/peers/`, and writes `dir/peers/{ca.crt,egress.toml,salesforce-jwt.key}`.
+    pub fn start(dir: &Path) -> Result<SimulatedServices, DemoError> {
+        let peers_dir = dir.join("peers");
+        pki::create_private_dir(&peers_dir)?;
+        let authority = Authority::create("Takedown simulated services CA", Validity::days_from_now(2))?;
+        let names: Vec<&str> = HOSTS.iter().flat_map(|(_, hosts)| hosts.iter().copied()).collect();
+        let server = authority.issue_server(&names, Validity::days_from_now(1))?;
+        let signing = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| DemoError::Peers("cannot generate an RSA key".into()))?;
+        let pkcs8 = signing.as_der().map_err(|_| DemoError::Peers("cannot encode the RSA key".into()))?;
+        let public = signing
+            .public_key()
+            .as_der()
+            .map_err(|_| DemoError::Peers("cannot encode the RSA key".into()))?;
+        let key_pem = Zeroizing::new(pem("PRIVATE KEY", pkcs8.as_ref()));
+        let options = Options {
+            dir: dir.to_owned(),
+            certificate_pem: server.certificate_pem.clone(),
+            key_pem: server.key_pem.to_string(),
+            credentials: credentials(public.as_ref().to_vec()),
+            salesforce_instance_host: SALESFORCE_INSTANCE.into(),
+            ncmec_open_for: Duration::from_secs(24 * 3600),
+            ncmec_idle_for: Duration::from_secs(3600),
+        };
+        let peers = Peers::start(options).map_err(|err| DemoError::Peers(err.to_string()))?;
+        let services = SimulatedServices {
+            peers,
+            ca_path: peers_dir.join("ca.crt"),
+            policy_path: peers_dir.join("egress.toml"),
+            salesforce_key_path: peers_dir.join("salesforce-jwt.key"),
+        };
+        pki::write_public(&services.ca_path, authority.certificate_pem().as_bytes())?;
+        pki::write_private(&services.salesforce_key_path, key_pem.as_bytes())?;
+        pki::write_public(&services.policy_path, services.policy_text(60, 8 << 20).as_bytes())?;
+        Ok(services)
+    }
+
+    /// An egress policy for the peers: the production policy's paths and methods, their
+    /// `.test` hosts and loopback ports, non-global addresses allowed, and the given limits.
+    pub fn policy_text(&self, timeout_seconds: u64, max_response_bytes: u64) -> String {
+        let production = crate::egress::policy::Policy::production();
+        let mut text = String::from(
+            "# Written by the demo for its simulated services: loopback ports, made-up hosts.\n\
+             # Never use it in production: it allows non-global addresses.\n",
+        );
+        for (service, hosts) in HOSTS {
+            let name = service.name();
+            let (paths, methods) = production
+                .rule(name.parse().unwrap_or(crate::egress::policy::Service::Lumen))
+                .map(|rule| (rule.paths().to_vec(), rule.methods().to_vec()))
+                .unwrap_or_default();
+            let quoted =
+                |items: &[String]| items.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>().join(", ");
+            let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+            text.push_str(&format!(
+                "\n[[service]]\nname = \"{name}\"\nhosts = [{}]\nports = [{}]\npaths = [{}]\nmethods = [{}]\n\
+                 max_response_bytes = {max_response_bytes}\ntimeout_seconds = {timeout_seconds}\n\
+                 allow_non_global_addresses = true\n",
+                quoted(&hosts),
+                self.peers.address(service).port(),
+                quoted(&paths),
+                quoted(&methods),
+            ));
+        }
+        text
+    }
+
+    /// The `[egress]` section pointing the appliance at the peers, for a config file in the
+    /// directory the services were started in (its paths are relative to that directory).
+    pub fn egress_section(&self, contact: &str) -> String {
+        let resolve: Vec<String> = HOSTS
+            .iter()
+            .flat_map(|(_, hosts)| hosts.iter())
+            .map(|host| format!("\"{host}\" = \"{}\"", IpAddr::V4(Ipv4Addr::LOCALHOST)))
+            .collect();
+        format!(
+            "[egress]\ncontact = \"{contact}\"\npolicy = \"peers/egress.toml\"\n\
+             trust_roots = \"peers/ca.crt\"\nresolve = {{ {} }}\n",
+            resolve.join(", ")
+        )
+    }
+
+    /// The base URL of a service as the appliance addresses it (`https://lumen.test:PORT`).
+    pub fn base_url(&self, service: PeerService) -> String {
+        let host = HOSTS.iter().find(|(s, _)| *s == service).map_or("localhost", |(_, hosts)| hosts[0]);
+        format!("https://{host}:{}", self.peers.address(service).port())
+    }
+}
+
+/// PEM text of DER bytes under `label`.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}

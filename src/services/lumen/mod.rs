@@ -1,0 +1,3 @@
+//! lumen: see [`wire`] for the messages.
+
+pub mod wire;

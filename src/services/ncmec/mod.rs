@@ -1,0 +1,13 @@
+//! ncmec: NCMEC's CyberTipline reporting API. [`wire`] builds the requests and re-exports the
+//! rest: [`report`] types the report, [`writer`] writes its XML, [`response`] reads NCMEC's
+//! answers (their codes are in [`code`]), and [`xml`] is the safe XML reader underneath.
+
+pub mod code;
+pub mod report;
+pub mod response;
+pub mod wire;
+pub mod writer;
+pub mod xml;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! salesforce: see [`wire`] for the messages.
+
+pub mod wire;

@@ -1,0 +1,3 @@
+//! wiki: see [`wire`] for the messages.
+
+pub mod wire;

@@ -1,0 +1,265 @@
+//! The wiki wire module and the egress client against a real MediaWiki (Debian's package, PHP's
+//! built-in server, SQLite; started by `tests/mediawiki/start.sh` behind a TLS front), and the
+//! simulated wiki held to the same observations.
+//!
+//! These need the `mediawiki` package, so they are `#[ignore]`d in a plain `cargo test`;
+//! `.ci/run` installs the package and runs them with `--ignored`.
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use takedown::config::EgressSettings;
+use takedown::egress::client::{CallContext, EgressClient};
+use takedown::egress::policy::Service;
+use takedown::egress::wire::{WireRequest, WireResponse};
+use takedown::pki::{Authority, Validity};
+use takedown::services::wiki::wire::{
+    self as wiki, CreatePolicy, Delete, Edit, EditMode, EditOutcome, FileStatus, Limit, SessionCookies,
+    WikiAuth,
+};
+use takedown::store::crypt::AgeIdentity;
+use takedown::store::index::IndexKey;
+use takedown::store::{Store, StoreKeys};
+use takedown_peers::{PeerService, TlsFront};
+use url::Url;
+
+use crate::harness::ScratchDir;
+
+const HOST: &str = "wiki.local.test";
+
+/// A real MediaWiki behind TLS, and an egress client allowed to reach it.
+struct RealWiki {
+    api: Url,
+    bot_user: String,
+    bot_password: String,
+    client: EgressClient,
+    _front: TlsFront,
+    php_pid: u32,
+    _dir: ScratchDir,
+}
+
+impl RealWiki {
+    fn start() -> Self {
+        let dir = ScratchDir::new("mediawiki");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mediawiki/start.sh");
+        let output =
+            Command::new("bash").arg(script).arg(dir.0.join("wiki")).arg(port.to_string()).output().unwrap();
+        assert!(
+            output.status.success(),
+            "tests/mediawiki/start.sh failed (is Debian's mediawiki installed?): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let values: Vec<(String, String)> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        let value = |key: &str| values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap();
+        let authority = Authority::create("Takedown real-wiki test CA", Validity::days_from_now(1)).unwrap();
+        let server = authority.issue_server(&[HOST], Validity::days_from_now(1)).unwrap();
+        let front = TlsFront::start(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            &server.certificate_pem,
+            &server.key_pem,
+        )
+        .unwrap();
+        std::fs::write(dir.0.join("ca.crt"), authority.certificate_pem()).unwrap();
+        let policy = format!(
+            "[[service]]\nname = \"wiki\"\nhosts = [\"{HOST}\"]\nports = [{}]\npaths = [\"/w/api.php\"]\n\
+             methods = [\"GET\", \"POST\"]\ntimeout_seconds = 30\nallow_non_global_addresses = true\n",
+            front.address().port()
+        );
+        std::fs::write(dir.0.join("policy.toml"), policy).unwrap();
+        let settings = EgressSettings {
+            contact: "takedown-tests@example.org".into(),
+            policy: Some(dir.0.join("policy.toml")),
+            trust_roots: Some(dir.0.join("ca.crt")),
+            resolve: vec![(HOST.into(), "127.0.0.1".parse().unwrap())],
+        };
+        let client = EgressClient::from_settings(&settings, test_store(&dir)).unwrap();
+        let api = Url::parse(&format!("https://{HOST}:{}/w/api.php", front.address().port())).unwrap();
+        let php_pid = value("pid").parse().unwrap();
+        Self {
+            api,
+            bot_user: value("bot_user"),
+            bot_password: value("bot_password"),
+            client,
+            _front: front,
+            php_pid,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RealWiki {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.php_pid.to_string()).status();
+    }
+}
+
+fn test_store(dir: &ScratchDir) -> Arc<Store> {
+    let index = IndexKey::parse(IndexKey::generate_file_text().as_bytes()).unwrap();
+    Arc::new(
+        Store::open(&dir.0.join("data"), StoreKeys::new(AgeIdentity::generate(), &[], index), 1000).unwrap(),
+    )
+}
+
+/// One bot-password session through the egress client.
+struct Session<'a> {
+    client: &'a EgressClient,
+    api: &'a Url,
+    cookies: SessionCookies,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<'a> Session<'a> {
+    fn login(client: &'a EgressClient, api: &'a Url, user: &str, password: &str) -> (Self, String) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut session = Session { client, api, cookies: SessionCookies::new(), runtime };
+        let response = session.send(wiki::build_login_token(api).unwrap());
+        let token = wiki::parse_login_token(&response).unwrap();
+        let cookie = session.cookies.header_value();
+        let login = wiki::build_login(api, WikiAuth::Cookies(&cookie), user, password, token.expose_secret())
+            .unwrap();
+        let outcome = wiki::parse_login(&session.send(login)).unwrap();
+        (session, outcome.user_name)
+    }
+
+    fn send(&mut self, request: WireRequest) -> WireResponse {
+        let response =
+            self.runtime.block_on(self.client.send(Service::Wiki, request, &CallContext::system())).unwrap();
+        self.cookies.absorb(&response);
+        response
+    }
+
+    fn csrf(&mut self) -> String {
+        let cookie = self.cookies.header_value();
+        let response = self.send(wiki::build_csrf_token(self.api, WikiAuth::Cookies(&cookie)).unwrap());
+        wiki::parse_csrf_token(&response).unwrap().expose_secret().to_owned()
+    }
+
+    fn file(&mut self, title: &str) -> wiki::FileInfo {
+        let cookie = self.cookies.header_value();
+        let request =
+            wiki::build_imageinfo(self.api, WikiAuth::Cookies(&cookie), &[title], Limit::Max, None).unwrap();
+        wiki::parse_imageinfo(&self.send(request)).unwrap().files.remove(0)
+    }
+
+    fn edit(&mut self, title: &str, mode: EditMode<'_>) -> EditOutcome {
+        let token = self.csrf();
+        let cookie = self.cookies.header_value();
+        let edit = Edit {
+            title,
+            mode,
+            summary: "Takedown test",
+            captcha: None,
+            base_revision: None,
+            create: CreatePolicy::default(),
+        };
+        let request = wiki::build_edit(self.api, WikiAuth::Cookies(&cookie), &token, &edit).unwrap();
+        wiki::parse_edit(&self.send(request)).unwrap()
+    }
+}
+
+/// The observations both wikis must agree on: bot-password login, CSRF token, a page created by
+/// appending, appended to again, a new section, and imageinfo of a file that does not exist.
+fn common_observations(
+    client: &EgressClient,
+    api: &Url,
+    user: &str,
+    password: &str,
+    page: &str,
+) -> Vec<String> {
+    let (mut session, _) = Session::login(client, api, user, password);
+    let mut seen = Vec::new();
+    let describe = |outcome: EditOutcome| match outcome {
+        EditOutcome::Saved(saved) => format!(
+            "saved new_page={} new_rev={} old_rev={}",
+            saved.new_page,
+            saved.new_rev.is_some(),
+            saved.old_rev.is_some_and(|r| r > 0)
+        ),
+        other => format!("{other:?}"),
+    };
+    seen.push(describe(session.edit(page, EditMode::Append { text: "First line." })));
+    seen.push(describe(session.edit(page, EditMode::Append { text: "\nSecond line." })));
+    seen.push(describe(session.edit(page, EditMode::NewSection { title: "Notice", text: "A new section." })));
+    seen.push(format!("imageinfo {:?}", session.file("File:No such file here.png").status));
+    seen
+}
+
+#[test]
+#[ignore = "needs Debian's mediawiki package; .ci/run installs it and runs this with --ignored"]
+fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
+    let wiki = RealWiki::start();
+    let (mut session, user) = Session::login(&wiki.client, &wiki.api, &wiki.bot_user, &wiki.bot_password);
+    assert_eq!(user, "Admin");
+    let EditOutcome::Saved(first) = session.edit("Takedown test page", EditMode::Append { text: "Hello." })
+    else {
+        panic!("the first edit was not saved")
+    };
+    assert!(first.new_page && first.new_rev.is_some());
+    let EditOutcome::Saved(section) = session
+        .edit("User talk:Admin", EditMode::NewSection { title: "Notice of upload removal", text: "Text." })
+    else {
+        panic!("the new section was not saved")
+    };
+    assert!(section.new_rev.is_some());
+
+    // A small PNG (1x1) whose SHA-1 the wiki must report back.
+    let png = Bytes::from_static(&[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0,
+        0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c,
+        0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0, 5, 0, 1, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0, 0, 0, 0, 0x49, 0x45,
+        0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ]);
+    let expected_sha1 =
+        hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &png));
+    let token = session.csrf();
+    let cookie = session.cookies.header_value();
+    let upload =
+        wiki::build_upload(&wiki.api, WikiAuth::Cookies(&cookie), &token, "Takedown test.png", png, "test")
+            .unwrap();
+    let uploaded = wiki::parse_upload(&session.send(upload)).unwrap();
+    assert_eq!(uploaded.file_name, "Takedown_test.png");
+
+    let file = session.file("File:Takedown test.png");
+    assert_eq!(file.status, FileStatus::Local);
+    assert_eq!(file.versions[0].sha1.as_deref(), Some(expected_sha1.as_str()));
+    assert_eq!(file.versions[0].user.as_deref(), Some("Admin"));
+
+    let token = session.csrf();
+    let cookie = session.cookies.header_value();
+    let delete = Delete { title: "File:Takedown test.png", reason: "Takedown test", old_image: None };
+    let request = wiki::build_delete(&wiki.api, WikiAuth::Cookies(&cookie), &token, &delete).unwrap();
+    let deleted = wiki::parse_delete(&session.send(request)).unwrap();
+    assert!(deleted.log_id.is_some());
+    assert_eq!(session.file("File:Takedown test.png").status, FileStatus::Missing);
+}
+
+#[test]
+#[ignore = "needs Debian's mediawiki package; .ci/run installs it and runs this with --ignored"]
+fn the_simulated_wiki_agrees_with_the_real_one() {
+    let real = RealWiki::start();
+    let seen_real =
+        common_observations(&real.client, &real.api, &real.bot_user, &real.bot_password, "Agreement");
+
+    let dir = ScratchDir::new("agreement");
+    let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
+    let settings = EgressSettings {
+        contact: "takedown-tests@example.org".into(),
+        policy: Some(services.policy_path.clone()),
+        trust_roots: Some(services.ca_path.clone()),
+        resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
+    };
+    let client = EgressClient::from_settings(&settings, test_store(&dir)).unwrap();
+    let api =
+        Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
+            .unwrap();
+    let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
+    let seen_simulated = common_observations(&client, &api, user, password, "Agreement");
+    assert_eq!(seen_simulated, seen_real);
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Starts a throw-away MediaWiki (Debian's `mediawiki` package, SQLite, PHP's built-in server) on
+# loopback for the real-wiki tests, and prints what the tests need, one `key=value` per line:
+#   api=http://127.0.0.1:PORT/w/api.php   dir=DIR   pid=PID   bot_user=Admin@takedown   bot_password=...
+# Usage: tests/mediawiki/start.sh DIR PORT      (stop it with: kill PID; rm -rf DIR)
+# Needs: apt-get install mediawiki php-cli php-sqlite3 php-mbstring php-intl php-xml
+set -euo pipefail
+dir=$1 port=$2
+mw=/usr/share/mediawiki
+[ -f "$mw/maintenance/install.php" ] || { echo "Debian's mediawiki package is not installed" >&2; exit 3; }
+mkdir -p "$dir/data" "$dir/images" "$dir/www"
+# Served under /w/ like Wikimedia's wikis (https://host/w/api.php), which the egress policy expects.
+ln -sfn "$mw" "$dir/www/w"
+php "$mw/maintenance/install.php" --dbtype=sqlite --dbpath="$dir/data" --dbname=testwiki \
+    --server="http://127.0.0.1:$port" --scriptpath=/w --confpath="$dir" --lang=en \
+    --pass='Adm1n-Passw0rd-For-Tests!' TestWiki Admin >"$dir/install.log" 2>&1
+cat >>"$dir/LocalSettings.php" <<PHP
+# Added for Takedown's tests: nobody edits anonymously (an edit that silently went out logged
+# out would otherwise "succeed"); uploads on, into this scratch directory.
+\$wgGroupPermissions['*']['edit'] = false;
+\$wgGroupPermissions['*']['createpage'] = false;
+\$wgEnableUploads = true;
+\$wgUploadDirectory = '$dir/images';
+\$wgUploadPath = '/w/images';
+\$wgFileExtensions[] = 'png';
+\$wgMaxUploadSize = 10 * 1024 * 1024;
+PHP
+# A bot password must match ^[0-9a-w]{32,}$, or action=login silently treats it as a main
+# account password and fails with "Incorrect username or password".
+bot_password=$(head -c 4096 /dev/urandom | tr -dc '0-9a-w' | head -c 32)
+MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createBotPassword.php" \
+    --appid=takedown --grants=basic,editpage,createeditmovepage,highvolume,uploadfile,delete \
+    Admin "$bot_password" >>"$dir/install.log" 2>&1
+MW_CONFIG_FILE="$dir/LocalSettings.php" nohup php -S "127.0.0.1:$port" -t "$dir/www" >"$dir/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do
+    if php -r "exit(@file_get_contents('http://127.0.0.1:$port/w/api.php?action=query&meta=siteinfo&format=json') ? 0 : 1);"; then
+        break
+    fi
+    sleep 0.1
+done
+echo "api=http://127.0.0.1:$port/w/api.php"
+echo "dir=$dir"
+echo "pid=$pid"
+echo "bot_user=Admin@takedown"
+echo "bot_password=$bot_password"
