@@ -228,7 +228,9 @@ pub fn wiki_sitematrix_response(data: &[u8]) {
             if let Some(api) = site.api_url() {
                 assert_eq!(api.scheme(), "https");
                 assert_eq!(api.path(), "/w/api.php");
-                assert!(site.url.contains(api.host_str().unwrap_or("\u{0}")));
+                // The URL parser lower-cases and IDNA-encodes hosts; compare what it reads.
+                let site_host = Url::parse(&site.url).ok().and_then(|u| u.host_str().map(str::to_owned));
+                assert_eq!(api.host_str(), site_host.as_deref());
             }
         }
     }
@@ -431,8 +433,10 @@ mod tests {
             ("wiki_revisiondelete_response", |r| parse_revision_delete(r, &["1", "20200315101010"]).is_ok()),
             ("wiki_api_envelope", |r| check_envelope(r, "test").is_ok()),
         ];
+        // Hand-written seeds are named `<ok|bad|err|http|…>_<case>`; inputs the fuzzer added are
+        // named by their hash and prove nothing here.
         for (target, parses) in cases {
-            for (name, data) in corpus(target) {
+            for (name, data) in corpus(target).into_iter().filter(|(name, _)| name.contains('_')) {
                 let (response, _) = response(&data);
                 assert_eq!(parses(&response), name.starts_with("ok_"), "{target}/{name}");
             }
