@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::cli::exit;
+use crate::egress::client::EgressFiles;
 use crate::state::Live;
 
 /// Validates the config at `path`; prints a summary or every problem.
@@ -14,22 +15,25 @@ pub(super) fn run(path: &Path) -> u8 {
     let credentials_dir = super::credentials_dir();
     let live = Live::load(&config, credentials_dir.as_deref());
     let keys = crate::store::keys_from_config(&config.store, credentials_dir.as_deref());
-    let live = match (live, keys) {
-        (Ok(live), Ok(_)) => Ok(live),
-        (live, keys) => {
+    let egress = EgressFiles::load(&config.egress);
+    let loaded = match (live, keys, egress) {
+        (Ok(live), Ok(_), Ok(egress)) => Ok((live, egress)),
+        (live, keys, egress) => {
             let mut all = live.err().map(|p| p.0).unwrap_or_default();
             all.extend(keys.err().map(|p| p.0).unwrap_or_default());
+            all.extend(egress.err().map(|p| p.0).unwrap_or_default());
             Err(crate::config::Problems(all))
         }
     };
-    match live {
-        Ok(live) => {
+    match loaded {
+        Ok((live, egress)) => {
             println!(
-                "{}: valid; {} staff on the roster, {} CRL file(s), listening on {} when served",
+                "{}: valid; {} staff on the roster, {} CRL file(s), listening on {} when served; {}",
                 path.display(),
                 live.roster.staff().len(),
                 config.tls.crls.len(),
-                config.server.listen
+                config.server.listen,
+                egress.describe(&config.egress)
             );
             exit::OK
         }

@@ -11,9 +11,9 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
 use takedown_peers::{Credentials, Options, PeerService, Peers};
-use zeroize::Zeroizing;
 
 use super::DemoError;
+use crate::egress::policy::{Policy, Service};
 use crate::pki::{self, Authority, Validity};
 
 /// The host names each simulated service answers to (all resolve to 127.0.0.1).
@@ -50,12 +50,12 @@ pub struct SimulatedServices {
     pub ca_path: PathBuf,
     /// The policy file allowing the peers' ports.
     pub policy_path: PathBuf,
-    /// The Salesforce JWT signing key (PKCS#8 PEM) whose public half the peer trusts.
-    pub salesforce_key_path: PathBuf,
 }
 
 impl SimulatedServices {
-    /// Starts the peers, journalling to `dir/peers/`, and writes `dir/peers/{ca.crt,egress.toml,salesforce-jwt.key}`.
+    /// Starts the peers, journalling to `dir/peers/`, and writes `dir/peers/{ca.crt,egress.toml}`.
+    /// The Salesforce peer trusts a fresh RSA key whose private half is dropped here: the
+    /// Salesforce client that will sign with it does not exist yet.
     pub fn start(dir: &Path) -> Result<SimulatedServices, DemoError> {
         let peers_dir = dir.join("peers");
         pki::create_private_dir(&peers_dir)?;
@@ -64,12 +64,10 @@ impl SimulatedServices {
         let server = authority.issue_server(&names, Validity::days_from_now(1))?;
         let signing = KeyPair::generate(KeySize::Rsa2048)
             .map_err(|_| DemoError::Peers("cannot generate an RSA key".into()))?;
-        let pkcs8 = signing.as_der().map_err(|_| DemoError::Peers("cannot encode the RSA key".into()))?;
         let public = signing
             .public_key()
             .as_der()
             .map_err(|_| DemoError::Peers("cannot encode the RSA key".into()))?;
-        let key_pem = Zeroizing::new(pem("PRIVATE KEY", pkcs8.as_ref()));
         let options = Options {
             dir: dir.to_owned(),
             certificate_pem: server.certificate_pem.clone(),
@@ -84,10 +82,8 @@ impl SimulatedServices {
             peers,
             ca_path: peers_dir.join("ca.crt"),
             policy_path: peers_dir.join("egress.toml"),
-            salesforce_key_path: peers_dir.join("salesforce-jwt.key"),
         };
         pki::write_public(&services.ca_path, authority.certificate_pem().as_bytes())?;
-        pki::write_private(&services.salesforce_key_path, key_pem.as_bytes())?;
         pki::write_public(&services.policy_path, services.policy_text(60, 8 << 20).as_bytes())?;
         Ok(services)
     }
@@ -95,7 +91,7 @@ impl SimulatedServices {
     /// An egress policy for the peers: the production policy's paths and methods, their
     /// `.test` hosts and loopback ports, non-global addresses allowed, and the given limits.
     pub fn policy_text(&self, timeout_seconds: u64, max_response_bytes: u64) -> String {
-        let production = crate::egress::policy::Policy::production();
+        let production = Policy::production();
         let mut text = String::from(
             "# Written by the demo for its simulated services: loopback ports, made-up hosts.\n\
              # Never use it in production: it allows non-global addresses.\n",
@@ -103,7 +99,7 @@ impl SimulatedServices {
         for (service, hosts) in HOSTS {
             let name = service.name();
             let (paths, methods) = production
-                .rule(name.parse().unwrap_or(crate::egress::policy::Service::Lumen))
+                .rule(egress_service(service))
                 .map(|rule| (rule.paths().to_vec(), rule.methods().to_vec()))
                 .unwrap_or_default();
             let quoted =
@@ -144,10 +140,13 @@ impl SimulatedServices {
     }
 }
 
-/// PEM text of DER bytes under `label`.
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+/// The appliance's name for a simulated service (the peers crate has its own enum: it shares no
+/// code with the appliance).
+pub fn egress_service(peer: PeerService) -> Service {
+    match peer {
+        PeerService::Lumen => Service::Lumen,
+        PeerService::Ncmec => Service::Ncmec,
+        PeerService::Salesforce => Service::Salesforce,
+        PeerService::Wiki => Service::Wiki,
+    }
 }

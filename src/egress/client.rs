@@ -151,6 +151,61 @@ impl CallContext {
     }
 }
 
+/// The files `[egress]` names, read and checked: the policy (the compiled-in one unless the
+/// config names a file) and the trust roots (the system's unless it names a file).
+/// `check-config` loads them the same way the daemon does.
+pub struct EgressFiles {
+    /// The policy in force.
+    pub policy: Policy,
+    roots: Option<Vec<reqwest::Certificate>>,
+}
+
+impl EgressFiles {
+    /// Reads both; every problem names its config field.
+    pub fn load(settings: &EgressSettings) -> Result<Self, Problems> {
+        let mut problems = Vec::new();
+        let policy = match &settings.policy {
+            None => Some(Policy::production()),
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Policy::parse(&path.display().to_string(), &text)
+                    .map_err(|found| problems.extend(found.0))
+                    .ok(),
+                Err(err) => {
+                    problems.push(Problem::new(
+                        "egress.policy",
+                        format!("cannot read {}: {err}", path.display()),
+                    ));
+                    None
+                }
+            },
+        };
+        let roots = match &settings.trust_roots {
+            None => Some(None),
+            Some(path) => read_roots(path)
+                .map(Some)
+                .map_err(|m| problems.push(Problem::new("egress.trust_roots", m)))
+                .ok(),
+        };
+        match (policy, roots) {
+            (Some(policy), Some(roots)) if problems.is_empty() => Ok(Self { policy, roots }),
+            _ => Err(Problems(problems)),
+        }
+    }
+
+    /// One line for `check-config`: which policy and roots are in force.
+    pub fn describe(&self, settings: &EgressSettings) -> String {
+        let policy = match &settings.policy {
+            None => "the reviewed policy compiled in (policy/egress.toml)".to_owned(),
+            Some(path) => format!("the policy in {} (NOT the reviewed production policy)", path.display()),
+        };
+        let roots = match &self.roots {
+            None => "the system's trust roots".to_owned(),
+            Some(roots) => format!("{} trust root(s) from the config", roots.len()),
+        };
+        format!("egress to {policy}, {roots}")
+    }
+}
+
 /// The one outbound HTTP client.
 pub struct EgressClient {
     policy: Policy,
@@ -169,24 +224,7 @@ impl EgressClient {
     /// names a file), the trust roots, static DNS answers and the contact for the User-Agent.
     /// Problems name the config field.
     pub fn from_settings(settings: &EgressSettings, store: Arc<Store>) -> Result<Self, Problems> {
-        let policy = match &settings.policy {
-            None => Policy::production(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|err| {
-                    Problems(vec![Problem::new(
-                        "egress.policy",
-                        format!("cannot read {}: {err}", path.display()),
-                    )])
-                })?;
-                Policy::parse(&path.display().to_string(), &text)?
-            }
-        };
-        let roots = match &settings.trust_roots {
-            None => None,
-            Some(path) => {
-                Some(read_roots(path).map_err(|m| Problems(vec![Problem::new("egress.trust_roots", m)]))?)
-            }
-        };
+        let EgressFiles { policy, roots } = EgressFiles::load(settings)?;
         let mut fixed: HashMap<String, Vec<IpAddr>> = HashMap::new();
         for (host, ip) in &settings.resolve {
             fixed.entry(host.clone()).or_default().push(*ip);
@@ -204,11 +242,6 @@ impl EgressClient {
             clients.insert(service, client);
         }
         Ok(Self { policy, clients, store })
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
     }
 
     /// Sends one request to `service` and returns its answer (any status except a redirect;

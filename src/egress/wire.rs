@@ -208,23 +208,3 @@ impl fmt::Debug for WireResponse {
         write!(f, "{} ({} bytes)", self.status, self.body.len())
     }
 }
-
-/// Arbitrary bytes as a response for a fuzz target: the first byte picks a status from the
-/// ones the services use, the rest is the body; `headers` are added as given.
-pub fn fuzz_response(data: &[u8], headers: &[(&'static str, &'static str)]) -> WireResponse {
-    const STATUSES: [u16; 16] =
-        [200, 201, 204, 302, 400, 401, 403, 404, 405, 415, 422, 429, 500, 502, 503, 504];
-    let (status, body) = match data.split_first() {
-        Some((first, rest)) => (STATUSES[usize::from(*first) % STATUSES.len()], rest),
-        None => (200, data),
-    };
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        map.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
-    }
-    WireResponse::new(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        map,
-        Bytes::copy_from_slice(body),
-    )
-}

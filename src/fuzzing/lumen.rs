@@ -14,8 +14,8 @@ use serde_json::Value;
 use time::Date;
 use url::Url;
 
-use super::FuzzTarget;
-use crate::egress::wire::{Body, WireResponse, fuzz_response};
+use super::{FuzzTarget, fuzz_response};
+use crate::egress::wire::{Body, WireResponse};
 use crate::services::lumen::wire::{
     ActionTaken, Attachment, AttachmentKind, Entity, EntityKind, EntityRole, LumenError, Notice, NoticeType,
     Role, TOKEN_HEADER, Work, build_create_notice, parse_create_notice,

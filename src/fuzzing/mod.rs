@@ -7,10 +7,15 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
 use crate::audit::chain::{ChainVerifier, Link, StoredRecord};
 use crate::cases::CaseId;
 use crate::config::Config;
 use crate::egress::policy::{Denied, Policy, Service};
+use crate::egress::wire::WireResponse;
 use crate::http::csrf::CsrfKey;
 use crate::identity::StaffId;
 use crate::roster::Roster;
@@ -138,4 +143,24 @@ pub fn key_and_id_text(data: &[u8]) {
         let again = Keyring::parse(keyring.to_text().as_bytes());
         assert!(again.is_some_and(|again| again.same_as(&keyring)), "a keyring must read back as written");
     }
+}
+
+/// Arbitrary bytes as a response for a fuzz target: the first byte picks a status from the
+/// ones the services use, the rest is the body; `headers` are added as given.
+pub fn fuzz_response(data: &[u8], headers: &[(&'static str, &'static str)]) -> WireResponse {
+    const STATUSES: [u16; 16] =
+        [200, 201, 204, 302, 400, 401, 403, 404, 405, 415, 422, 429, 500, 502, 503, 504];
+    let (status, body) = match data.split_first() {
+        Some((first, rest)) => (STATUSES[usize::from(*first) % STATUSES.len()], rest),
+        None => (200, data),
+    };
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    WireResponse::new(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        map,
+        Bytes::copy_from_slice(body),
+    )
 }

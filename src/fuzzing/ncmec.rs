@@ -8,8 +8,8 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-use super::FuzzTarget;
-use crate::egress::wire::{WireResponse, fuzz_response};
+use super::{FuzzTarget, fuzz_response};
+use crate::egress::wire::WireResponse;
 use crate::services::ncmec::wire::{
     AccountPermanentlyDisabled, AccountTemporarilyDisabled, BuildError, DoneResponse, Email, EmailKind,
     FileAnnotations, FileDetails, FileHash, FileRelevance, IncidentSummary, IncidentType, IpCaptureEvent,

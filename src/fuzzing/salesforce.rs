@@ -6,11 +6,11 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::FuzzTarget;
-use crate::egress::wire::{Body, WireResponse, fuzz_response};
+use super::{FuzzTarget, fuzz_response};
+use crate::egress::wire::{Body, WireResponse};
 use crate::services::salesforce::wire::{
     AccessToken, CaseRecord, SalesforceError, SalesforceId, build_upsert_case, parse_case_lookup,
-    parse_create_record, parse_rest_error, parse_token_response, parse_upsert_case,
+    parse_create_record, parse_limit_info, parse_rest_error, parse_token_response, parse_upsert_case,
 };
 
 /// This service's fuzz targets by name (`salesforce_<message>`).
@@ -129,6 +129,19 @@ pub fn salesforce_error_body(data: &[u8]) {
     };
     assert!(expected, "HTTP {} read as {error:?}", response.status);
     check_error(&error);
+
+    // The same bytes as a `Sforce-Limit-Info` value: read only as two numbers, never a panic.
+    if let Ok(value) = http::HeaderValue::from_bytes(body) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("sforce-limit-info", value);
+        if let Some(usage) = parse_limit_info(&headers) {
+            let text = String::from_utf8_lossy(body);
+            assert!(
+                text.contains(&usage.used.to_string()) && text.contains(&usage.limit.to_string()),
+                "{text:?}"
+            );
+        }
+    }
 }
 
 /// Builds an upsert from fuzz bytes (`<external id>\n<description>`) and reads it back.

@@ -11,15 +11,15 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use super::FuzzTarget;
-use crate::egress::wire::{Body, WireRequest, WireResponse, fuzz_response};
+use super::{FuzzTarget, fuzz_response};
+use crate::egress::wire::{Body, WireRequest, WireResponse};
 use crate::services::wiki::wire::{
     CaptchaAnswer, Continue, CreatePolicy, Edit, EditMode, EditOutcome, FileStatus, GlobalUserInfo,
     SessionCookies, WikiAuth, WikiError, authorize_url, build_edit, build_token_exchange, check_envelope,
     parse_callback, parse_csrf_token, parse_delete, parse_edit, parse_exturlusage, parse_filearchive,
     parse_globaluserinfo, parse_imageinfo, parse_login, parse_login_token, parse_profile,
-    parse_revision_delete, parse_search, parse_sitematrix, parse_token_response, pkce_challenge,
-    validate_archive_name,
+    parse_revision_delete, parse_search, parse_sitematrix, parse_token_response, parse_upload,
+    pkce_challenge, validate_archive_name,
 };
 
 /// This service's fuzz targets by name (`wiki_<message>`).
@@ -353,7 +353,7 @@ pub fn wiki_revisiondelete_response(data: &[u8]) {
 }
 
 /// The other api.php readers (exturlusage, search, globaluserinfo, filearchive, delete, the
-/// CSRF token): flagged responses are never a success, digests are lowercase hex, the
+/// CSRF token, upload): flagged responses are never a success, digests are lowercase hex, the
 /// anonymous token is never returned, continuations are continuation names.
 pub fn wiki_query_response(data: &[u8]) {
     let (response, error_header) = response(data);
@@ -388,6 +388,12 @@ pub fn wiki_query_response(data: &[u8]) {
     if let Ok(token) = token {
         let token = token.expose_secret();
         assert!(token != "+\\" && token.ends_with("+\\"));
+    }
+    let upload = parse_upload(&response);
+    check_api_result(&upload, &response, error_header);
+    if let Ok(uploaded) = upload {
+        assert!(!uploaded.file_name.is_empty());
+        assert!(uploaded.sha1.iter().all(|sha1| is_sha1(sha1)), "{uploaded:?}");
     }
 }
 

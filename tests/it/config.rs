@@ -59,6 +59,33 @@ fn a_valid_config_checks_clean() {
     let (code, stdout, stderr) = run(&["check-config", "--config"], &daemon.dir.0.join("takedown.toml"));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("valid; 7 staff on the roster"), "{stdout}");
+    assert!(stdout.contains("egress to the reviewed policy compiled in"), "{stdout}");
+}
+
+#[test]
+fn a_broken_egress_policy_or_trust_root_file_stops_the_daemon_naming_the_field() {
+    let daemon = Daemon::start();
+    let dir = &daemon.dir.0;
+    std::fs::write(dir.join("policy.toml"), "[[service]]\nname = \"lumen\"\nhosts = [\"*.org\"]\n").unwrap();
+    let config = dir.join("broken-egress.toml");
+    let text = config_text()
+        .replace("[egress]\n", "[egress]\npolicy = \"policy.toml\"\ntrust_roots = \"no-such-ca.crt\"\n");
+    std::fs::write(&config, text).unwrap();
+    for command in ["check-config", "serve"] {
+        let (code, stdout, stderr) = run(&[command, "--config"], &config);
+        assert_eq!(code, 78, "{command}: {stderr}");
+        assert!(stderr.contains("error: egress.trust_roots: cannot read "), "{command}: {stderr}");
+        assert!(stderr.contains("covers a whole top-level domain"), "{command}: {stderr}");
+        assert!(!stdout.contains("ready"), "{command} started anyway: {stdout}");
+    }
+    // A policy that parses is shown as what it is: not the reviewed one.
+    let policy = takedown::egress::policy::PRODUCTION;
+    std::fs::write(dir.join("policy.toml"), policy).unwrap();
+    std::fs::write(&config, config_text().replace("[egress]\n", "[egress]\npolicy = \"policy.toml\"\n"))
+        .unwrap();
+    let (code, stdout, stderr) = run(&["check-config", "--config"], &config);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("policy.toml (NOT the reviewed production policy)"), "{stdout}");
 }
 
 #[test]

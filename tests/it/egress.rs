@@ -151,7 +151,7 @@ fn requests_outside_the_policy_never_leave_and_each_refusal_names_the_service() 
                 | ("scheme", Denied::Scheme(..))
         );
         assert!(matches, "{what}: {denied}");
-        assert!(err.to_string().starts_with("lumen: "), "{err}");
+        assert!(err.to_string().starts_with("lumen: ") && err.service() == Service::Lumen, "{err}");
         assert!(!err.may_have_arrived());
     }
     // A Lumen request sent as another service is judged by that service's rule.

@@ -75,8 +75,9 @@ const MAX_ATTRIBUTE_CHARS: usize = 100;
 
 // === Input ===
 
-/// A notice to file with Lumen (a DMCA takedown, usually).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A notice to file with Lumen (a DMCA takedown, usually). Its `Debug` shows the shape only:
+/// the complaint and the people in it are personal data.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Notice {
     /// The kind of notice; Lumen files anything unknown as DMCA.
     pub notice_type: NoticeType,
@@ -199,7 +200,9 @@ pub enum Role {
 }
 
 /// A person or organisation. Every field is at most 255 characters; empty ones are not sent.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Its `Debug` names the kind and which fields are filled, not what they hold (addresses,
+/// telephone numbers and e-mail addresses are personal data).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entity {
     /// Required.
     pub name: String,
@@ -937,6 +940,41 @@ impl AttachmentKind {
 
 // === impl Attachment, FieldError, LocationProblem ===
 
+impl fmt::Debug for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notice")
+            .field("notice_type", &self.notice_type)
+            .field("title_chars", &self.title.chars().count())
+            .field("body_chars", &self.body.chars().count())
+            .field("works", &self.works.len())
+            .field("entity_roles", &self.entity_roles.iter().map(|r| r.role).collect::<Vec<_>>())
+            .field("attachments", &self.attachments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let filled: Vec<&str> = [
+            ("name", &self.name),
+            ("address_line_1", &self.address_line_1),
+            ("address_line_2", &self.address_line_2),
+            ("city", &self.city),
+            ("state", &self.state),
+            ("zip", &self.zip),
+            ("country_code", &self.country_code),
+            ("phone", &self.phone),
+            ("email", &self.email),
+            ("url", &self.url),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(field, _)| field)
+        .collect();
+        f.debug_struct("Entity").field("kind", &self.kind).field("filled", &filled).finish()
+    }
+}
+
 impl fmt::Debug for Attachment {
     /// The file's size, not its bytes: attachments are evidence and may be large.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -993,6 +1031,17 @@ mod tests {
     }
 
     /// The notice of the protocol notes' happy-path exchange.
+    #[test]
+    fn debug_shows_the_shape_of_a_notice_not_the_people_in_it() {
+        let mut notice = sample();
+        notice.entity_roles[1].entity.email = "jane@agent.example".to_owned();
+        let printed = format!("{notice:?} {:?}", notice.entity_roles[1]);
+        for secret in ["Jane Agent", "jane@agent.example", "Example Org", "lighthouse", "GB"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("Sender") && printed.contains("email"), "{printed}");
+    }
+
     fn sample() -> Notice {
         Notice {
             title: "DMCA notice to Example Org".to_owned(),

@@ -1,4 +1,4 @@
-//! ncmec: NCMEC's CyberTipline reporting API. [`wire`] builds the requests and re-exports the
+//! NCMEC's CyberTipline reporting API. [`wire`] builds the requests and re-exports the
 //! rest: [`report`] types the report, [`writer`] writes its XML, [`response`] reads NCMEC's
 //! answers (their codes are in [`code`]), and [`xml`] is the safe XML reader underneath.
 

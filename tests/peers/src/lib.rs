@@ -61,8 +61,8 @@ impl PeerService {
 }
 
 /// The made-up credentials the peers accept. The demo and the tests configure Takedown with
-/// the same values.
-#[derive(Clone, Debug)]
+/// the same values. No `Debug`: it holds passwords (made-up ones, but printed nonetheless).
+#[derive(Clone)]
 pub struct Credentials {
     /// Lumen tokens whose user holds the submitter role.
     pub lumen_submitter_tokens: Vec<String>,
@@ -85,8 +85,8 @@ pub struct Credentials {
     pub wiki_users: Vec<String>,
 }
 
-/// What the peers need to start.
-#[derive(Clone, Debug)]
+/// What the peers need to start. No `Debug`: it holds a private key.
+#[derive(Clone)]
 pub struct Options {
     /// The journal directory's parent: journals go to `dir/peers/<service>.jsonl`.
     pub dir: PathBuf,
