@@ -955,22 +955,12 @@ impl fmt::Debug for Notice {
 
 impl fmt::Debug for Entity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let filled: Vec<&str> = [
-            ("name", &self.name),
-            ("address_line_1", &self.address_line_1),
-            ("address_line_2", &self.address_line_2),
-            ("city", &self.city),
-            ("state", &self.state),
-            ("zip", &self.zip),
-            ("country_code", &self.country_code),
-            ("phone", &self.phone),
-            ("email", &self.email),
-            ("url", &self.url),
-        ]
-        .into_iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(field, _)| field)
-        .collect();
+        let filled: Vec<&str> = self
+            .text_fields()
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(field, _)| field)
+            .collect();
         f.debug_struct("Entity").field("kind", &self.kind).field("filled", &filled).finish()
     }
 }
