@@ -13,6 +13,7 @@ use crate::config::{Config, Problem, Problems};
 use crate::egress::client::EgressClient;
 use crate::http::csrf::CsrfKey;
 use crate::roster::Roster;
+use crate::services::clients::Services;
 use crate::store::Store;
 use crate::tls::{ServerTls, TlsMaterial, describe_read_error};
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The only way out: every request to Lumen, NCMEC, Salesforce and the wikis.
     pub egress: Arc<EgressClient>,
+    /// The clients of the configured services, and what is known of their health.
+    pub services: Services,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
@@ -67,13 +70,15 @@ impl AppState {
         credentials_dir: Option<PathBuf>,
         live: Live,
         store: Arc<Store>,
-        egress: EgressClient,
+        egress: Arc<EgressClient>,
+        services: Services,
     ) -> Self {
         Self {
             config,
             csrf: CsrfKey::generate(),
             store,
-            egress: Arc::new(egress),
+            egress,
+            services,
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

@@ -50,6 +50,8 @@ pub enum Action {
     RotateKeys,
     /// An outbound call to an external service.
     EgressCall,
+    /// A staff member connected (or tried to connect) their wiki account by OAuth.
+    ConnectWiki,
 }
 
 /// How it ended.

@@ -19,7 +19,12 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
             return exit::RUNTIME;
         }
     };
-    let workspace = match demo::prepare(dir, listen, &services.egress_section("takedown-demo@example.org")) {
+    let sections = format!(
+        "{}\n{}",
+        services.egress_section("takedown-demo@example.org"),
+        services.service_sections(&format!("https://{listen}"))
+    );
+    let workspace = match demo::prepare(dir, listen, &sections) {
         Ok(workspace) => workspace,
         Err(err) => {
             error!("cannot prepare the demo directory {}: {err}", dir.display());
@@ -71,7 +76,10 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!("Cases: https://{address}/cases (two made-up samples). The exporter's download opens with");
         println!("  age -d -i keys/legal-counsel-identity FILE.age | tar x");
         println!("Simulated services (made-up data; each request is journalled in peers/<service>.jsonl):");
-        println!("  Lumen, NCMEC, Salesforce and MediaWiki on 127.0.0.1 ports {ports}");
+        println!("  Lumen, NCMEC, Salesforce and MediaWiki on 127.0.0.1 ports {ports};");
+        println!("  the home page shows their state. Their made-up host names (*.test) resolve only inside");
+        println!("  the appliance: to try \"Connect your wiki account\" in a browser, map meta.wiki.test to");
+        println!("  127.0.0.1 in /etc/hosts and trust peers/ca.crt as well.");
         println!("Stop with Ctrl-C.");
     })
 }

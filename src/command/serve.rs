@@ -12,6 +12,7 @@ use crate::cli::exit;
 use crate::config::Config;
 use crate::egress::client::EgressClient;
 use crate::http;
+use crate::services::clients::{CHECK_INTERVAL, Services};
 use crate::state::{AppState, Live};
 use crate::store::Store;
 
@@ -45,7 +46,11 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
     }
     let store = Arc::new(store);
     let egress = match EgressClient::from_settings(&config.egress, store.clone()) {
-        Ok(egress) => egress,
+        Ok(egress) => Arc::new(egress),
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
+    let services = match Services::build(&config.services, credentials_dir.as_deref(), egress.clone()) {
+        Ok(services) => services,
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -55,7 +60,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, egress, on_ready)) {
+    match runtime.block_on(serve(config, credentials_dir, live, store, (egress, services), on_ready)) {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -69,7 +74,7 @@ async fn serve(
     credentials_dir: Option<PathBuf>,
     live: Live,
     store: Arc<Store>,
-    egress: EgressClient,
+    (egress, services): (Arc<EgressClient>, Services),
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -82,9 +87,17 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress));
+    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress, services));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
+
+    let checker = state.clone();
+    tokio::spawn(async move {
+        loop {
+            checker.services.check_all().await;
+            tokio::time::sleep(CHECK_INTERVAL).await;
+        }
+    });
 
     let reloader = state.clone();
     tokio::spawn(async move {

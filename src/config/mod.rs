@@ -36,10 +36,13 @@
 //! # policy = "/etc/takedown/egress.toml"         # optional; default: policy/egress.toml, compiled in
 //! # trust_roots = "peers-ca.crt"                 # optional; default: the system's roots
 //! # resolve = { "lumen.test" = "127.0.0.1" }     # optional static DNS; the address rule still applies
+//!
+//! # [lumen], [ncmec], [salesforce], [wiki]: see crate::config::services
 //! ```
 
 mod problem;
 mod secret;
+pub mod services;
 pub(crate) mod table;
 
 use std::net::SocketAddr;
@@ -48,6 +51,7 @@ use std::time::Duration;
 
 pub use problem::{Problem, Problems};
 pub use secret::SecretSource;
+pub use services::ServiceSettings;
 use table::Section;
 
 use crate::http::limits;
@@ -70,6 +74,8 @@ pub struct Config {
     pub export: ExportSettings,
     /// Outbound requests.
     pub egress: EgressSettings,
+    /// The external services' endpoints and credentials (each may be left out).
+    pub services: ServiceSettings,
 }
 
 /// `[egress]`
@@ -293,12 +299,14 @@ impl Config {
             Some(EgressSettings { contact: contact?, policy, trust_roots, resolve })
         });
 
+        let services = services::parse(&mut root, base, &mut problems);
+
         root.finish(&mut problems);
         match (server, tls, staff, store, export, egress) {
             (Some(server), Some(tls), Some(staff), Some(store), Some(export), Some(egress))
                 if problems.is_empty() =>
             {
-                Ok(Config { source: path.to_owned(), server, tls, staff, store, export, egress })
+                Ok(Config { source: path.to_owned(), server, tls, staff, store, export, egress, services })
             }
             _ => Err(Problems(problems)),
         }

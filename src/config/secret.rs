@@ -82,6 +82,19 @@ impl SecretSource {
     }
 }
 
+impl SecretSource {
+    /// Reads a secret that is one line of text (a token, a password): surrounding whitespace,
+    /// such as the newline an editor adds, is dropped; an empty or non-UTF-8 secret is an error.
+    pub fn read_text(&self, credentials_dir: Option<&Path>) -> Result<Zeroizing<String>, String> {
+        let bytes = self.read(credentials_dir)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| "is not UTF-8 text".to_owned())?.trim();
+        if text.is_empty() {
+            return Err("is empty; write the secret into the file".to_owned());
+        }
+        Ok(Zeroizing::new(text.to_owned()))
+    }
+}
+
 fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/')
 }

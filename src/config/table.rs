@@ -54,6 +54,19 @@ impl<'t> Section<'t> {
         }
     }
 
+    /// Whether the table holds `key` at all (to tell "left out" from "given but wrong").
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
+    /// A sub-table that may be absent (a service the deployment does not use).
+    pub(crate) fn optional_table(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<Section<'t>> {
+        match self.value(key) {
+            None => None,
+            Some(_) => self.table(key, problems),
+        }
+    }
+
     /// A string that must be present and non-empty.
     pub(crate) fn string(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<&'t str> {
         match self.value(key) {

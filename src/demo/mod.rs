@@ -85,8 +85,9 @@ pub enum DemoError {
 }
 
 /// Creates or reuses the demo directory `dir` for a server on `listen`.
-/// `egress_section` is the config's `[egress]` section (see [`services::SimulatedServices`]).
-pub fn prepare(dir: &Path, listen: SocketAddr, egress_section: &str) -> Result<Workspace, DemoError> {
+/// `service_sections` is the config's `[egress]` section and the services' sections (see
+/// [`services::SimulatedServices`]).
+pub fn prepare(dir: &Path, listen: SocketAddr, service_sections: &str) -> Result<Workspace, DemoError> {
     let pki_dir = dir.join("pki");
     let staff_dir = pki_dir.join("staff");
     let ca_cert = pki_dir.join("ca.crt");
@@ -111,7 +112,7 @@ pub fn prepare(dir: &Path, listen: SocketAddr, egress_section: &str) -> Result<W
     let (escrow, counsel) = prepare_store_keys(dir)?;
     pki::write_public(
         &dir.join("takedown.toml"),
-        config_text(listen, &escrow, &counsel, egress_section).as_bytes(),
+        config_text(listen, &escrow, &counsel, service_sections).as_bytes(),
     )?;
     let p12_password = Zeroizing::new(read(&pki_dir.join("p12-password"))?.trim().to_owned());
     Ok(Workspace { config: dir.join("takedown.toml"), staff_dir, p12_password, created })

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
 use takedown_peers::{Credentials, Options, PeerService, Peers};
@@ -52,10 +52,19 @@ pub struct SimulatedServices {
     pub policy_path: PathBuf,
 }
 
+/// The made-up secrets the appliance's config names, written into `peers/secrets/` (mode 0600).
+pub const SECRET_FILES: [(&str, &str); 4] = [
+    ("lumen-token", "demo-lumen-submitter-token"),
+    ("ncmec-password", "demo-ncmec-password"),
+    ("wiki-oauth-secret", "demo-oauth-secret"),
+    ("wiki-bot-password", "0123456789abcdefghijklmnopqrstuv"),
+];
+
 impl SimulatedServices {
-    /// Starts the peers, journalling to `dir/peers/`, and writes `dir/peers/{ca.crt,egress.toml}`.
-    /// The Salesforce peer trusts a fresh RSA key whose private half is dropped here: the
-    /// Salesforce client that will sign with it does not exist yet.
+    /// Starts the peers, journalling to `dir/peers/`, and writes `dir/peers/{ca.crt,egress.toml}`
+    /// and the appliance's side of the made-up credentials in `dir/peers/secrets/`: the
+    /// Salesforce peer trusts a fresh RSA key whose private half goes to
+    /// `secrets/salesforce-jwt.key`.
     pub fn start(dir: &Path) -> Result<SimulatedServices, DemoError> {
         let peers_dir = dir.join("peers");
         pki::create_private_dir(&peers_dir)?;
@@ -78,6 +87,20 @@ impl SimulatedServices {
             ncmec_idle_for: Duration::from_secs(3600),
         };
         let peers = Peers::start(options).map_err(|err| DemoError::Peers(err.to_string()))?;
+        let secrets = peers_dir.join("secrets");
+        pki::create_private_dir(&secrets)?;
+        for (name, value) in SECRET_FILES {
+            pki::write_private(&secrets.join(name), value.as_bytes())?;
+        }
+        let private = AsDer::<Pkcs8V1Der<'_>>::as_der(&signing)
+            .map_err(|_| DemoError::Peers("cannot encode the RSA key".into()))?;
+        let pem = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+            &rustls_pki_types::PrivatePkcs8KeyDer::from(private.as_ref()),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .map_err(|err| DemoError::Peers(format!("cannot write the RSA key as PEM: {err}")))?
+        .serialize_pem();
+        pki::write_private(&secrets.join("salesforce-jwt.key"), pem.as_bytes())?;
         let services = SimulatedServices {
             peers,
             ca_path: peers_dir.join("ca.crt"),
@@ -130,6 +153,36 @@ impl SimulatedServices {
             "[egress]\ncontact = \"{contact}\"\npolicy = \"peers/egress.toml\"\n\
              trust_roots = \"peers/ca.crt\"\nresolve = {{ {} }}\n",
             resolve.join(", ")
+        )
+    }
+
+    /// The `[lumen]`, `[ncmec]`, `[salesforce]` and `[wiki]` sections pointing the appliance at
+    /// the peers with the made-up credentials, for a config in the directory the services were
+    /// started in. `origin` is the appliance's own address (`https://127.0.0.1:8443`): the wiki
+    /// sends staff back to its `/wiki/callback`.
+    pub fn service_sections(&self, origin: &str) -> String {
+        let credentials = credentials(Vec::new());
+        let (ncmec_user, _) = &credentials.ncmec_user;
+        let (bot_user, _) = &credentials.wiki_bot_passwords[0];
+        let wiki = self.base_url(PeerService::Wiki);
+        format!(
+            "[lumen]\nbase_url = \"{lumen}\"\ntoken = {{ file = \"peers/secrets/lumen-token\" }}\n\n\
+             [ncmec]\nenvironment = \"test\"\n[ncmec.test]\nbase_url = \"{ncmec}/ispws\"\nusername = \"{ncmec_user}\"\n\
+             password = {{ file = \"peers/secrets/ncmec-password\" }}\n\n\
+             [salesforce]\nlogin_url = \"{salesforce}\"\naudience = \"https://login.salesforce.com\"\n\
+             client_id = \"{client_id}\"\nusername = \"{sf_user}\"\n\
+             private_key = {{ file = \"peers/secrets/salesforce-jwt.key\" }}\napi_version = \"67.0\"\n\
+             case_external_id_field = \"Takedown_Case__c\"\n\n\
+             [wiki]\nmeta_api = \"{wiki}/w/api.php\"\nmeta_rest = \"{wiki}/w/rest.php\"\n\
+             oauth_client_id = \"{oauth_client}\"\noauth_client_secret = {{ file = \"peers/secrets/wiki-oauth-secret\" }}\n\
+             oauth_redirect = \"{origin}/wiki/callback\"\nbot_user = \"{bot_user}\"\n\
+             bot_password = {{ file = \"peers/secrets/wiki-bot-password\" }}\n",
+            lumen = self.base_url(PeerService::Lumen),
+            ncmec = self.base_url(PeerService::Ncmec),
+            salesforce = self.base_url(PeerService::Salesforce),
+            client_id = credentials.salesforce_client_id,
+            sf_user = credentials.salesforce_username,
+            oauth_client = credentials.wiki_oauth_client.0,
         )
     }
 

@@ -244,6 +244,12 @@ impl EgressClient {
         Ok(Self { policy, clients, store })
     }
 
+    /// The policy in force (the service clients check their configured URLs against it at
+    /// start, so a URL the policy would refuse stops the daemon instead of failing every call).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// Sends one request to `service` and returns its answer (any status except a redirect;
     /// the wire module's parser judges it). One audit entry is appended whatever happens; if
     /// that append fails the error is logged and the answer still returned, because the call

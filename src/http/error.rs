@@ -63,6 +63,13 @@ pub enum HttpError {
     /// A form was sent in an encoding this route does not read.
     #[error("unsupported body type")]
     UnsupportedMediaType,
+    /// An external service refused or failed; the message (which names the service and says
+    /// what to do) is shown.
+    #[error("external service: {0}")]
+    Upstream(String),
+    /// The page needs a service the config leaves out.
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
 }
 
 /// What an error page says: a status, a title and paragraphs of explanation.
@@ -188,6 +195,18 @@ impl HttpError {
                 "Form encoding not accepted",
                 vec!["Submit the form from the appliance's own page.".to_owned()],
             ),
+            HttpError::Upstream(message) => (
+                StatusCode::BAD_GATEWAY,
+                "An external service did not do it",
+                vec![message.clone(), "Nothing else was changed here.".to_owned()],
+            ),
+            HttpError::NotConfigured(service) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This service is not set up",
+                vec![format!(
+                    "The configuration has no [{service}] section, so nothing can be sent to it. Ask the tools team."
+                )],
+            ),
         };
         ErrorPage { status, title, paragraphs }
     }
@@ -212,6 +231,8 @@ mod tests {
             (HttpError::RequestTimeout, 408, "submit again"),
             (HttpError::Unrostered { fingerprint, contact: "Kim".into() }, 403, "Ask Kim"),
             (HttpError::UnsupportedMediaType, 415, "appliance's own page"),
+            (HttpError::Upstream("wiki: refused; try again".into()), 502, "try again"),
+            (HttpError::NotConfigured("wiki"), 503, "ask the tools team"),
         ];
         for (error, status, advice) in cases {
             let page = error.page();

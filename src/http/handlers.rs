@@ -11,11 +11,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use maud::Markup;
 
-use super::case_handlers;
 use super::csrf::CsrfKey;
 use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
+use super::{case_handlers, wiki_handlers};
 use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
@@ -30,6 +30,15 @@ impl Form {
     /// Parses `application/x-www-form-urlencoded` bytes.
     pub fn parse(body: &[u8]) -> Self {
         Self { fields: form_urlencoded::parse(body).into_owned().collect() }
+    }
+
+    /// The fields encoded again (`a=1&b=2`), in order, repeats kept.
+    pub fn encoded(&self) -> String {
+        let mut encoder = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.fields {
+            encoder.append_pair(name, value);
+        }
+        encoder.finish()
     }
 
     /// The first value of field `name`.
@@ -83,8 +92,19 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
         Page::Cases => case_handlers::list(context).await,
         Page::Case => case_handlers::show(context).await,
         Page::CaseExport => case_handlers::export(context).await,
+        Page::WikiConnect => wiki_handlers::connect(context).await,
+        Page::WikiCallback => wiki_handlers::callback(context).await,
         Page::Home => {
-            Ok(html(StatusCode::OK, pages::home::render(context.viewer()?, &context.peer.fingerprint)))
+            let viewer = context.viewer()?;
+            let services = &context.state.services;
+            let wiki = services.wiki.as_ref().map(|w| w.connection(&viewer.staff.id.to_string()));
+            let home = pages::home::Home {
+                fingerprint: &context.peer.fingerprint,
+                services: services.board.snapshot(),
+                wiki,
+                csrf_token: context.csrf_token(),
+            };
+            Ok(html(StatusCode::OK, pages::home::render(viewer, &home)))
         }
         Page::Roster => {
             Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster)))
@@ -98,6 +118,15 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
 /// An HTML response.
 pub fn html(status: StatusCode, markup: Markup) -> Response<Full<Bytes>> {
     with_type(status, "text/html; charset=utf-8", markup.into_string().into())
+}
+
+/// A `303 See Other` to `location`.
+pub fn see_other(location: &str) -> Result<Response<Full<Bytes>>, HttpError> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    let value = HeaderValue::from_str(location).map_err(|e| HttpError::Internal(e.to_string()))?;
+    response.headers_mut().insert(header::LOCATION, value);
+    Ok(response)
 }
 
 fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {

@@ -17,3 +17,4 @@ pub mod limits;
 pub mod pipeline;
 pub mod router;
 pub mod server;
+pub mod wiki_handlers;

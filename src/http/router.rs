@@ -23,6 +23,10 @@ pub enum Page {
     Case,
     /// `POST /cases/{case}/export`: an export of one case, encrypted to legal counsel.
     CaseExport,
+    /// `POST /wiki/connect`: sends the browser to the meta wiki to grant the appliance access.
+    WikiConnect,
+    /// `/wiki/callback`: where the meta wiki sends the browser back with the grant.
+    WikiCallback,
     /// `/static/style.css`: the stylesheet, compiled into the binary.
     Stylesheet,
 }
@@ -91,6 +95,20 @@ pub const ROUTES: &[Route] = &[
         page: Page::Roster,
         access: Access::Role(Role::Auditor),
         nav_label: Some("Staff roster"),
+    },
+    Route {
+        method: Method::POST,
+        path: "/wiki/connect",
+        page: Page::WikiConnect,
+        access: Access::AnyStaff,
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
+        path: "/wiki/callback",
+        page: Page::WikiCallback,
+        access: Access::AnyStaff,
+        nav_label: None,
     },
     Route {
         method: Method::GET,

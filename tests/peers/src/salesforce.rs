@@ -19,7 +19,8 @@
 //! - Cases (`500…` ids): create (`POST sobjects/Case/`), upsert by any `*__c` external-ID field
 //!   (`PATCH sobjects/Case/<Field__c>/<value>`: 201 `created:true`, 200 `created:false` with the
 //!   fields merged, 300 with the matching record URLs when several Cases hold the value), read
-//!   (`GET sobjects/Case/<id>`, `?fields=` honoured). Field checks: JSON only (415), `Id` or the
+//!   (`GET sobjects/Case/<id>`, `?fields=` honoured; `GET sobjects/Case/<Field__c>/<value>` the
+//!   same record by external ID, 404 `NOT_FOUND` when no Case holds it). Field checks: JSON only (415), `Id` or the
 //!   URL's external-ID field in the body, unknown names and read-only names (400
 //!   `INVALID_FIELD` / `INVALID_FIELD_FOR_INSERT_UPDATE` with `fields`), objects or arrays as
 //!   values (`JSON_PARSER_ERROR`), `Priority` outside High/Medium/Low
@@ -49,7 +50,7 @@
 //! `instance_url`) are for fault switches with a `body`.
 //!
 //! Endpoint names for faults: `token`, `revoke`, `versions`, `resources` (`GET
-//! /services/data/v67.0/`), `case-create`, `case-upsert`, `case-get`, `content-version`,
+//! /services/data/v67.0/`), `case-create`, `case-upsert`, `case-lookup` (`GET` by external ID), `case-get`, `content-version`,
 //! `content-version-get`, and `other` for every unknown path.
 //!
 //! Journal (`received`): for `token` the grant type and a verdict per check (never the assertion
@@ -240,6 +241,7 @@ impl Peer for Salesforce {
             Route::Rest { resource, .. } => match resource {
                 Resource::Root => "resources",
                 Resource::Cases => "case-create",
+                Resource::CaseByExternalId { .. } if request.method == Method::GET => "case-lookup",
                 Resource::CaseByExternalId { .. } => "case-upsert",
                 Resource::Case(_) => "case-get",
                 Resource::ContentVersions => "content-version",

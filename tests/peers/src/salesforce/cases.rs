@@ -113,9 +113,12 @@ impl Salesforce {
             received["outcome"] = json!("refused");
             return (one_error(404, "NOT_FOUND", &message, None), received);
         }
+        if request.method == Method::GET {
+            return self.case_by_external_id(state, request, field, value);
+        }
         if request.method != Method::PATCH {
             received["outcome"] = json!("refused");
-            return (method_not_allowed(&request.method, "PATCH"), received);
+            return (method_not_allowed(&request.method, "GET, PATCH"), received);
         }
         let body = match json_object(request) {
             Ok(body) => body,
@@ -176,6 +179,41 @@ impl Salesforce {
         received["id"] = json!(id);
         let body = json!({"id": id, "success": true, "errors": [], "created": created});
         (PeerResponse::json(status, &body), received)
+    }
+
+    /// `GET sobjects/Case/<Field__c>/<value>`: the record with that external ID, as
+    /// `GET sobjects/Case/<id>` gives it; 404 `NOT_FOUND` when none has it, 300 when several do.
+    fn case_by_external_id(
+        &self,
+        state: &mut State,
+        request: &PeerRequest,
+        field: &str,
+        value: &str,
+    ) -> (PeerResponse, Value) {
+        let matching: Vec<String> = state
+            .cases
+            .iter()
+            .filter(|case| {
+                case.fields
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(field) && text_of(v).as_deref() == Some(value))
+            })
+            .map(|case| case.id.clone())
+            .collect();
+        match matching.as_slice() {
+            [] => (
+                not_found(),
+                json!({"external_id_field": field, "external_id": value, "outcome": "not found"}),
+            ),
+            [id] => {
+                let id = id.clone();
+                self.case_get(state, request, &id)
+            }
+            several => {
+                let urls: Vec<String> = several.iter().map(|id| sobject_url("Case", id)).collect();
+                (PeerResponse::json(300, &json!(urls)), json!({"outcome": "several records match"}))
+            }
+        }
     }
 
     /// `GET sobjects/Case/<id>`.

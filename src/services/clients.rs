@@ -1,0 +1,200 @@
+//! The configured service clients, built once at start, and the background status check.
+//!
+//! Building fails closed: an unreadable secret, an unusable key, or a configured URL that the
+//! egress policy would refuse stops the daemon with the config field named (`check-config`
+//! runs the same checks through [`preflight`]). A service the config leaves out has no client
+//! and is shown as not configured.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use url::Url;
+
+use super::call::Channel;
+use super::lumen::client::LumenClient;
+use super::ncmec::client::NcmecClient;
+use super::ncmec::wire::Environment;
+use super::salesforce::client::SalesforceClient;
+use super::status::StatusBoard;
+use super::wiki::client::WikiClient;
+use crate::config::services::ServiceSettings;
+use crate::config::{Problem, Problems};
+use crate::egress::client::{CallContext, EgressClient};
+use crate::egress::policy::{Policy, Service};
+
+/// How often the background check runs.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The clients of the configured services and their status board.
+pub struct Services {
+    /// What is known of each service's health.
+    pub board: Arc<StatusBoard>,
+    /// Lumen, if configured.
+    pub lumen: Option<LumenClient>,
+    /// NCMEC, if configured.
+    pub ncmec: Option<NcmecClient>,
+    /// Salesforce, if configured.
+    pub salesforce: Option<SalesforceClient>,
+    /// The wikis, if configured.
+    pub wiki: Option<WikiClient>,
+}
+
+impl Services {
+    /// Builds a client for every configured service; all problems are reported together.
+    pub fn build(
+        settings: &ServiceSettings,
+        credentials_dir: Option<&Path>,
+        egress: Arc<EgressClient>,
+    ) -> Result<Self, Problems> {
+        let mut problems = check_urls(settings, egress.policy());
+        let board = Arc::new(StatusBoard::new(|service| describe(settings, service)));
+        let channel = Channel::new(egress, board.clone());
+        let lumen = settings
+            .lumen
+            .as_ref()
+            .and_then(|s| keep(&mut problems, LumenClient::new(s, credentials_dir, channel.clone())));
+        let ncmec = settings
+            .ncmec
+            .as_ref()
+            .and_then(|s| keep(&mut problems, NcmecClient::new(s, credentials_dir, channel.clone())));
+        let salesforce = settings
+            .salesforce
+            .as_ref()
+            .and_then(|s| keep(&mut problems, SalesforceClient::new(s, credentials_dir, channel.clone())));
+        let wiki = settings
+            .wiki
+            .as_ref()
+            .and_then(|s| keep(&mut problems, WikiClient::new(s, credentials_dir, channel.clone())));
+        if problems.is_empty() {
+            Ok(Self { board, lumen, ncmec, salesforce, wiki })
+        } else {
+            Err(Problems(problems))
+        }
+    }
+
+    /// Checks every configured service once, at the same time, with its cheapest honest call:
+    /// NCMEC `status`; a Salesforce token and the lookup of a Case no one has; the meta wiki's
+    /// site matrix and, with a bot account, a token in its session. Lumen has no such call: its
+    /// state is that of the last real one. Results go to the board; errors are also logged.
+    pub async fn check_all(&self) {
+        let context = CallContext::system();
+        let ncmec = async {
+            if let Some(client) = &self.ncmec
+                && let Err(err) = client.status(&context).await
+            {
+                tracing::warn!("status check: {err}");
+            }
+        };
+        let salesforce = async {
+            if let Some(client) = &self.salesforce
+                && let Err(err) = client.check(&context).await
+            {
+                tracing::warn!("status check: {err}");
+            }
+        };
+        let wiki = async {
+            if let Some(client) = &self.wiki
+                && let Err(err) = client.check(&context).await
+            {
+                tracing::warn!("status check: {err}");
+            }
+        };
+        tokio::join!(ncmec, salesforce, wiki);
+    }
+}
+
+fn keep<T>(problems: &mut Vec<Problem>, result: Result<T, Problems>) -> Option<T> {
+    result.map_err(|found| problems.extend(found.0)).ok()
+}
+
+/// What `check-config` checks beyond the config's own shape: the secrets can be read and used,
+/// and the configured URLs are ones the policy lets out.
+pub fn preflight(
+    settings: &ServiceSettings,
+    credentials_dir: Option<&Path>,
+    policy: &Policy,
+) -> Vec<Problem> {
+    let mut problems = check_urls(settings, policy);
+    if let Some(s) = &settings.lumen {
+        keep(&mut problems, LumenClient::read_token(s, credentials_dir));
+    }
+    if let Some(s) = &settings.ncmec {
+        keep(&mut problems, NcmecClient::read_credentials(s, credentials_dir));
+    }
+    if let Some(s) = &settings.salesforce {
+        keep(&mut problems, SalesforceClient::read_key(s, credentials_dir));
+    }
+    if let Some(s) = &settings.wiki {
+        keep(&mut problems, WikiClient::read_secrets(s, credentials_dir));
+    }
+    problems
+}
+
+/// One line per service for the home page: what the config points it at.
+fn describe(settings: &ServiceSettings, service: Service) -> Option<String> {
+    let host = |url: &Url| url.host_str().unwrap_or_default().to_owned();
+    match service {
+        Service::Lumen => {
+            settings.lumen.as_ref().map(|s| format!("{}, checked by each notice sent", host(&s.base_url)))
+        }
+        Service::Ncmec => settings.ncmec.as_ref().map(|s| {
+            let environment = match s.environment {
+                Environment::Production => "production",
+                Environment::Test => "test (reports are discarded)",
+            };
+            format!(
+                "{environment} environment at {}, account {}",
+                host(&s.account.base_url),
+                s.account.username
+            )
+        }),
+        Service::Salesforce => settings
+            .salesforce
+            .as_ref()
+            .map(|s| format!("{} via {}, API {}", s.username, host(&s.login_url), s.api_version)),
+        Service::Wiki => settings.wiki.as_ref().map(|s| {
+            let bot = s.bot.as_ref().map_or("no bot account".to_owned(), |(user, _)| format!("bot {user}"));
+            format!("meta wiki {}, staff sign in with OAuth, {bot}", host(&s.meta_api))
+        }),
+    }
+}
+
+/// Each configured URL, as the client will use it, against the policy.
+fn check_urls(settings: &ServiceSettings, policy: &Policy) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut check = |service: Service, field: &str, method: Method, url: Option<Url>| {
+        if let Some(url) = url
+            && let Err(denied) = policy.check(service, method.as_str(), &url)
+        {
+            problems.push(Problem::new(field, format!("the egress policy refuses it: {denied}")));
+        }
+    };
+    let join = |base: &Url, path: &str| {
+        let mut url = base.clone();
+        let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url
+    };
+    if let Some(s) = &settings.lumen {
+        check(Service::Lumen, "lumen.base_url", Method::POST, Some(join(&s.base_url, "notices")));
+    }
+    if let Some(s) = &settings.ncmec {
+        let field = match s.environment {
+            Environment::Production => "ncmec.production.base_url",
+            Environment::Test => "ncmec.test.base_url",
+        };
+        check(Service::Ncmec, field, Method::POST, Some(join(&s.account.base_url, "submit")));
+    }
+    if let Some(s) = &settings.salesforce {
+        let mut token = s.login_url.clone();
+        token.set_path("/services/oauth2/token");
+        check(Service::Salesforce, "salesforce.login_url", Method::POST, Some(token));
+    }
+    if let Some(s) = &settings.wiki {
+        check(Service::Wiki, "wiki.meta_api", Method::POST, Some(s.meta_api.clone()));
+        check(Service::Wiki, "wiki.meta_rest", Method::POST, Some(join(&s.meta_rest, "oauth2/access_token")));
+    }
+    problems
+}

@@ -1,0 +1,162 @@
+//! NCMEC's CyberTipline calls, one method per endpoint, for the environment the config selects
+//! (production or test, each with its own account). The multi-step report (submit, upload and
+//! fileinfo per file, finish — or retract) is driven by the child-protection workflow, which
+//! records each step's outcome before taking the next; this client only takes single steps.
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use url::Url;
+
+use super::code::ResponseCode;
+use super::wire::{
+    BuildError, Credentials, DoneResponse, Environment, FileDetails, NcmecError, Report, ReportResponse,
+    SubmitResponse, UploadResponse, build_fileinfo, build_finish, build_retract, build_status, build_submit,
+    build_upload, parse_done_response, parse_report_response, parse_submit_response, parse_upload_response,
+};
+use crate::config::services::NcmecSettings;
+use crate::config::{Problem, Problems};
+use crate::egress::client::CallContext;
+use crate::egress::policy::Service;
+use crate::egress::wire::WireRequest;
+use crate::services::call::{CallError, Channel, ServiceFailure};
+
+impl ServiceFailure for NcmecError {
+    fn is_auth_failure(&self) -> bool {
+        matches!(self, NcmecError::Rejected { code: ResponseCode::AuthenticationRequired, .. })
+    }
+
+    fn may_have_acted(&self) -> bool {
+        matches!(self, NcmecError::SuccessWithoutReportId { .. } | NcmecError::SuccessWithoutFileId { .. })
+    }
+}
+
+/// The NCMEC client for one environment.
+pub struct NcmecClient {
+    channel: Channel,
+    environment: Environment,
+    base: Url,
+    credentials: Credentials,
+}
+
+impl NcmecClient {
+    /// Reads the selected environment's password.
+    pub fn new(
+        settings: &NcmecSettings,
+        credentials_dir: Option<&std::path::Path>,
+        channel: Channel,
+    ) -> Result<Self, Problems> {
+        let credentials = Self::read_credentials(settings, credentials_dir)?;
+        Ok(Self {
+            channel,
+            environment: settings.environment,
+            base: settings.account.base_url.clone(),
+            credentials,
+        })
+    }
+
+    /// Reads the selected environment's password (also what `check-config` does).
+    pub(crate) fn read_credentials(
+        settings: &NcmecSettings,
+        credentials_dir: Option<&std::path::Path>,
+    ) -> Result<Credentials, Problems> {
+        let section = match settings.environment {
+            Environment::Production => "ncmec.production",
+            Environment::Test => "ncmec.test",
+        };
+        let account = &settings.account;
+        let password = account
+            .password
+            .read_text(credentials_dir)
+            .map_err(|m| Problems(vec![Problem::new(format!("{section}.password"), m)]))?;
+        Credentials::new(&account.username, &password)
+            .map_err(|e| Problems(vec![Problem::new(format!("{section}.username"), e.to_string())]))
+    }
+
+    /// Which environment reports go to.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// `/status`: proves the service is up and the credentials work.
+    pub async fn status(&self, context: &CallContext) -> Result<ReportResponse, CallError<NcmecError>> {
+        let request = self.built(build_status(&self.base, &self.credentials))?;
+        self.send(context, request, |r| parse_report_response(r).and_then(ReportResponse::into_success)).await
+    }
+
+    /// `/submit`: opens a report. Not idempotent: a failure that may have arrived must not be
+    /// followed by another submit of the same report (check NCMEC first, or retract).
+    pub async fn submit(
+        &self,
+        context: &CallContext,
+        report: &Report,
+    ) -> Result<SubmitResponse, CallError<NcmecError>> {
+        let request = self.built(build_submit(&self.base, &self.credentials, report))?;
+        self.send(context, request, parse_submit_response).await
+    }
+
+    /// `/upload`: one file for an open report. The answer's MD5 is checked against the bytes
+    /// sent.
+    pub async fn upload(
+        &self,
+        context: &CallContext,
+        report_id: u64,
+        file_name: &str,
+        content_type: &'static str,
+        data: Bytes,
+    ) -> Result<UploadResponse, CallError<NcmecError>> {
+        let md5 = hex::encode(Md5::digest(&data));
+        let request = self.built(build_upload(
+            &self.base,
+            &self.credentials,
+            report_id,
+            file_name,
+            content_type,
+            data,
+        ))?;
+        self.send(context, request, |r| parse_upload_response(r, &md5)).await
+    }
+
+    /// `/fileinfo`: the details of an uploaded file.
+    pub async fn fileinfo(
+        &self,
+        context: &CallContext,
+        details: &FileDetails,
+    ) -> Result<ReportResponse, CallError<NcmecError>> {
+        let request = self.built(build_fileinfo(&self.base, &self.credentials, details))?;
+        self.send(context, request, |r| parse_report_response(r).and_then(ReportResponse::into_success)).await
+    }
+
+    /// `/finish`: files the report; it can no longer be retracted.
+    pub async fn finish(
+        &self,
+        context: &CallContext,
+        report_id: u64,
+    ) -> Result<DoneResponse, CallError<NcmecError>> {
+        let request = self.built(build_finish(&self.base, &self.credentials, report_id))?;
+        self.send(context, request, parse_done_response).await
+    }
+
+    /// `/retract`: cancels an unfinished report. The raw answer is returned so the caller can
+    /// tell "already retracted" (5101) and "already filed" (5102) from a failure.
+    pub async fn retract(
+        &self,
+        context: &CallContext,
+        report_id: u64,
+    ) -> Result<ReportResponse, CallError<NcmecError>> {
+        let request = self.built(build_retract(&self.base, &self.credentials, report_id))?;
+        self.send(context, request, parse_report_response).await
+    }
+
+    fn built(&self, request: Result<WireRequest, BuildError>) -> Result<WireRequest, CallError<NcmecError>> {
+        request.map_err(|err| self.channel.build_failed(Service::Ncmec, err.to_string()))
+    }
+
+    async fn send<T>(
+        &self,
+        context: &CallContext,
+        request: WireRequest,
+        parse: impl FnOnce(&crate::egress::wire::WireResponse) -> Result<T, NcmecError>,
+    ) -> Result<T, CallError<NcmecError>> {
+        self.channel.exchange(Service::Ncmec, context, request, true, parse).await
+    }
+}
