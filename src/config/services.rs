@@ -176,7 +176,16 @@ pub(crate) fn parse(root: &mut Section<'_>, base: &Path, problems: &mut Vec<Prob
         wiki: root.optional_table("wiki", problems).and_then(|mut s| {
             let meta_api = https_url(&mut s, "meta_api", problems);
             let meta_rest = https_url(&mut s, "meta_rest", problems);
-            let oauth_client_id = s.string("oauth_client_id", problems).map(str::to_owned);
+            let oauth_client_id = s.string("oauth_client_id", problems).and_then(|id| {
+                let ok = id.bytes().all(|b| b.is_ascii_alphanumeric());
+                if !ok {
+                    problems.push(Problem::new(
+                        s.field("oauth_client_id"),
+                        format!("{id:?} is not an OAuth 2 client id; copy the consumer key meta shows (letters and digits)"),
+                    ));
+                }
+                ok.then(|| id.to_owned())
+            });
             let oauth_client_secret = s.secret("oauth_client_secret", base, problems);
             let oauth_redirect = https_url(&mut s, "oauth_redirect", problems);
             let bot_user = s.optional_string("bot_user", problems);
@@ -278,5 +287,94 @@ fn https_url(s: &mut Section<'_>, key: &str, problems: &mut Vec<Problem>) -> Opt
             ));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::table::{Section, parse_document};
+
+    fn parse_text(text: &str) -> (ServiceSettings, Vec<Problem>) {
+        let document = parse_document("t.toml", text).unwrap();
+        let mut root = Section::root("", &document);
+        let mut problems = Vec::new();
+        let settings = parse(&mut root, Path::new("/etc/takedown"), &mut problems);
+        root.finish(&mut problems);
+        (settings, problems)
+    }
+
+    fn fields(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn left_out_services_are_none_and_complete_ones_parse() {
+        let (settings, problems) = parse_text("");
+        assert!(problems.is_empty() && settings.lumen.is_none() && settings.wiki.is_none());
+        let (settings, problems) = parse_text(
+            r#"
+[ncmec]
+environment = "test"
+[ncmec.test]
+username = "esp"
+password = { file = "ncmec.pw" }
+[salesforce]
+login_url = "https://login.salesforce.com/"
+client_id = "3MVG9"
+username = "takedown@example.org"
+private_key = { credential = "sf.key" }
+api_version = "67.0"
+case_external_id_field = "Takedown_Case__c"
+"#,
+        );
+        assert!(problems.is_empty(), "{problems:#?}");
+        let ncmec = settings.ncmec.unwrap();
+        assert_eq!(ncmec.account.base_url.as_str(), "https://exttest.cybertip.org/ispws");
+        assert_eq!(ncmec.account.password, SecretSource::File("/etc/takedown/ncmec.pw".into()));
+        assert_eq!(settings.salesforce.unwrap().audience, "https://login.salesforce.com");
+    }
+
+    #[test]
+    fn each_mistake_names_its_field() {
+        let (_, problems) = parse_text(
+            r#"
+[lumen]
+base_url = "http://lumendatabase.org"
+token = "inline-token"
+[ncmec]
+environment = "production"
+[ncmec.test]
+username = "esp"
+password = { file = "ncmec.pw" }
+[salesforce]
+login_url = "https://login.salesforce.com"
+client_id = "3MVG9"
+username = "u"
+private_key = { file = "k" }
+api_version = "v67"
+case_external_id_field = "Subject"
+[wiki]
+meta_api = "https://meta.wikimedia.org/w/api.php"
+meta_rest = "https://meta.wikimedia.org/w/rest.php"
+oauth_client_id = "not a key"
+oauth_client_secret = { file = "s" }
+oauth_redirect = "https://takedown.example.org/wiki/callback"
+bot_user = "TakedownBot"
+"#,
+        );
+        assert_eq!(
+            fields(&problems),
+            [
+                "lumen.base_url",
+                "lumen.token",
+                "ncmec.production",
+                "salesforce.api_version",
+                "salesforce.case_external_id_field",
+                "wiki.oauth_client_id",
+                "wiki.bot_password",
+            ],
+            "{problems:#?}"
+        );
     }
 }

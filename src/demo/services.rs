@@ -27,6 +27,9 @@ pub const HOSTS: [(PeerService, &[&str]); 4] = [
 /// The Salesforce instance host the simulated token endpoint hands out.
 pub const SALESFORCE_INSTANCE: &str = "example.my.salesforce.test";
 
+/// The simulated wiki's OAuth 2 consumer: a client id looks like meta's (32 hex digits).
+pub const WIKI_OAUTH_CLIENT_ID: &str = "0d3b1ab2c4e5f60718293a4b5c6d7e8f";
+
 /// The made-up credentials both sides use.
 pub fn credentials(salesforce_public_key_der: Vec<u8>) -> Credentials {
     Credentials {
@@ -36,7 +39,7 @@ pub fn credentials(salesforce_public_key_der: Vec<u8>) -> Credentials {
         salesforce_client_id: "demo-consumer-key".into(),
         salesforce_username: "takedown@example.org.demo".into(),
         salesforce_public_key_der,
-        wiki_oauth_client: ("demo-oauth-client".into(), "demo-oauth-secret".into()),
+        wiki_oauth_client: (WIKI_OAUTH_CLIENT_ID.into(), "demo-oauth-secret".into()),
         wiki_bot_passwords: vec![("TakedownBot@takedown".into(), "0123456789abcdefghijklmnopqrstuv".into())],
         wiki_users: vec!["Dana Mercer (WMF)".into(), "UploaderName".into(), "Another Uploader".into()],
     }

@@ -198,3 +198,33 @@ fn check_urls(settings: &ServiceSettings, policy: &Policy) -> Vec<Problem> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretSource;
+    use crate::config::services::LumenSettings;
+
+    #[test]
+    fn a_configured_url_the_production_policy_refuses_names_its_field() {
+        let lumen = |url: &str| ServiceSettings {
+            lumen: Some(LumenSettings {
+                base_url: Url::parse(url).unwrap(),
+                token: SecretSource::File("/nonexistent".into()),
+            }),
+            ..ServiceSettings::default()
+        };
+        let policy = Policy::production();
+        assert!(check_urls(&lumen("https://lumendatabase.org"), &policy).is_empty());
+        let problems = check_urls(&lumen("https://lumen.example.net"), &policy);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].field, "lumen.base_url");
+        assert!(problems[0].message.contains("egress policy"), "{}", problems[0]);
+        let problems = preflight(&lumen("https://lumendatabase.org"), None, &policy);
+        assert_eq!(fields(&problems), ["lumen.token"], "an unreadable secret is found before serving");
+    }
+
+    fn fields(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+}

@@ -31,6 +31,10 @@ fn start(dir: &std::path::Path) -> Demo {
 }
 
 fn client(dir: &std::path::Path, login: &str) -> reqwest::Client {
+    browser(dir, login).build().unwrap()
+}
+
+fn browser(dir: &std::path::Path, login: &str) -> reqwest::ClientBuilder {
     let pki = dir.join("pki");
     let mut identity = std::fs::read(pki.join(format!("staff/{login}.crt"))).unwrap();
     identity.extend(std::fs::read(pki.join(format!("staff/{login}.key"))).unwrap());
@@ -39,8 +43,6 @@ fn client(dir: &std::path::Path, login: &str) -> reqwest::Client {
             [reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.crt")).unwrap()).unwrap()],
         )
         .identity(reqwest::Identity::from_pem(&identity).unwrap())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -83,6 +85,7 @@ async fn the_demo_creates_a_pki_serves_each_role_and_reuses_it_on_a_second_run()
         assert!(response.text().await.unwrap().contains(needle), "{login}");
     }
     assert!(client(&dir, "revoked").get(&url).send().await.is_err(), "revoked must fail the handshake");
+    services_are_checked_and_the_wiki_connect_button_goes_to_meta(&dir, &url).await;
     let ca_before = std::fs::read(dir.join("pki/ca.crt")).unwrap();
     let _ = demo.child.kill();
     let _ = demo.child.wait();
@@ -94,4 +97,45 @@ async fn the_demo_creates_a_pki_serves_each_role_and_reuses_it_on_a_second_run()
     assert_eq!(client(&dir, "dmca-agent").get(&url).send().await.unwrap().status(), 200);
     let _ = second.child.kill();
     let _ = second.child.wait();
+}
+
+/// The background check reaches the simulated NCMEC, Salesforce and wiki with the demo's
+/// credentials, the home page shows it, and "Connect your wiki account" sends the browser to
+/// the meta wiki's consent page with PKCE.
+async fn services_are_checked_and_the_wiki_connect_button_goes_to_meta(dir: &std::path::Path, url: &str) {
+    let staff = client(dir, "dmca-agent");
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = staff.get(url).send().await.unwrap().text().await.unwrap();
+        if page.matches("<td>yes</td><td>yes</td><td>none</td>").count() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for service in ["ncmec", "salesforce", "wiki"] {
+        let row =
+            page.split(&format!("data-service=\"{service}\"")).nth(1).unwrap().split("</tr>").next().unwrap();
+        assert!(row.contains("<td>yes</td><td>yes</td><td>none</td>"), "{service}: {row}");
+    }
+    let lumen = page.split("data-service=\"lumen\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(lumen.contains("not checked yet"), "{lumen}");
+    let token = page.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let origin = url.trim_end_matches('/');
+    let no_redirects =
+        browser(dir, "dmca-agent").redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = no_redirects
+        .post(format!("{origin}/wiki/connect"))
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_urlencoded::Serializer::new(String::new()).append_pair("csrf_token", token).finish())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://meta.wiki.test:") && location.contains("/w/rest.php/oauth2/authorize?"),
+        "{location}"
+    );
+    assert!(location.contains("code_challenge_method=S256") && location.contains("state="), "{location}");
 }

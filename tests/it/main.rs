@@ -17,6 +17,8 @@ mod corpus;
 mod demo;
 #[cfg(feature = "demo")]
 mod egress;
+#[cfg(feature = "demo")]
+mod faults;
 mod forms;
 mod harness;
 mod lifecycle;

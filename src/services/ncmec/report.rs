@@ -368,6 +368,28 @@ pub struct FileDetails {
     pub additional_info: Option<String>,
 }
 
+impl FileDetails {
+    /// The details NCMEC requires (which report, which uploaded file) and nothing else.
+    pub fn new(report_id: u64, file_id: impl Into<String>) -> Self {
+        Self {
+            report_id,
+            file_id: file_id.into(),
+            file_name: None,
+            original_file_name: None,
+            uploaded_to_esp: None,
+            location_of_file: None,
+            file_viewed_by_esp: None,
+            exif_viewed_by_esp: None,
+            publicly_available: None,
+            file_relevance: None,
+            file_annotations: FileAnnotations::default(),
+            original_file_hashes: Vec::new(),
+            ip_capture_event: None,
+            additional_info: None,
+        }
+    }
+}
+
 /// The schema's file relevance values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileRelevance {

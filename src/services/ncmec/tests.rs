@@ -483,22 +483,7 @@ fn file_details_are_valid_against_the_schema() {
     assert_schema_valid(&text);
     assert!(text.contains("<uploadedToEspTimestamp>2026-05-01T11:58:00-05:30</uploadedToEspTimestamp>"));
     assert!(text.contains("<fileAnnotations><potentialMeme>true</potentialMeme><generativeAi>true</generativeAi></fileAnnotations>"));
-    let minimal = FileDetails {
-        report_id: 1,
-        file_id: "abc".into(),
-        file_name: None,
-        original_file_name: None,
-        uploaded_to_esp: None,
-        location_of_file: None,
-        file_viewed_by_esp: None,
-        exif_viewed_by_esp: None,
-        publicly_available: None,
-        file_relevance: None,
-        file_annotations: FileAnnotations::default(),
-        original_file_hashes: Vec::new(),
-        ip_capture_event: None,
-        additional_info: None,
-    };
+    let minimal = FileDetails::new(1, "abc");
     assert_schema_valid(&file_details_xml(&minimal).expect("xml"));
     for bad in ["", "a b", " abc", "abc\n"] {
         let details = FileDetails { file_id: bad.into(), ..minimal.clone() };

@@ -44,8 +44,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_ATTEMPTS: u32 = 3;
 /// How long a started authorization may take before its callback is refused.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
-/// What staff grant the appliance: editing pages and deleting/suppressing as their rights allow.
-const SCOPES: [&str; 4] = ["basic", "editpage", "delete", "suppress"];
+/// What staff grant the appliance: editing and creating pages (a talk page may not exist yet),
+/// and deleting and suppressing as their own rights allow (a grant never adds a right).
+const SCOPES: [&str; 5] = ["basic", "editpage", "createeditmovepage", "delete", "oversight"];
 
 type WikiResult<T> = Result<T, CallError<WikiError>>;
 

@@ -1,0 +1,666 @@
+//! The fault matrix: each service client (Lumen, NCMEC, Salesforce, wiki) against its simulated
+//! peer, under a server error, a timeout, a malformed answer, refused credentials, a slow answer
+//! and a multi-step flow broken half-way. Each failure must come back as a typed error naming
+//! the service, say truthfully whether the request may have arrived, reach the peer exactly as
+//! often as intended (never a silent second send), and show on the status board.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use takedown::config::EgressSettings;
+use takedown::config::SecretSource;
+use takedown::config::services::{
+    LumenSettings, NcmecAccount, NcmecSettings, SalesforceSettings, ServiceSettings, WikiSettings,
+};
+use takedown::demo::services::{HOSTS, SimulatedServices};
+use takedown::egress::client::{CallContext, EgressClient, EgressError};
+use takedown::egress::policy::Service;
+use takedown::services::call::CallError;
+use takedown::services::clients::Services;
+use takedown::services::lumen::wire::{
+    Attachment, AttachmentKind, Entity, EntityKind, EntityRole, LumenError, Notice, Role, Work,
+};
+use takedown::services::ncmec::code::ResponseCode;
+use takedown::services::ncmec::wire::{
+    Email, Environment, FileDetails, IncidentSummary, IncidentType, NcmecError, Person, Report,
+    ReportAnnotations, Reporter, WebPageIncident,
+};
+use takedown::services::salesforce::wire::SalesforceError;
+use takedown::services::wiki::client::{Acting, WikiConnection};
+use takedown::services::wiki::wire::{CreatePolicy, Edit, EditMode, EditOutcome, WikiError};
+use takedown::store::crypt::AgeIdentity;
+use takedown::store::index::IndexKey;
+use takedown::store::{Store, StoreKeys};
+use takedown_peers::{Fault, PeerService};
+use url::Url;
+
+use crate::harness::ScratchDir;
+
+/// The policy's time limit for every peer: a "slow" answer comes within it, a "timeout" after.
+const TIME_LIMIT_SECONDS: u64 = 2;
+const SLOW: Duration = Duration::from_millis(1000);
+const TOO_SLOW: Duration = Duration::from_millis(3500);
+
+struct World {
+    peers: SimulatedServices,
+    clients: Services,
+    runtime: tokio::runtime::Runtime,
+    dir: ScratchDir,
+}
+
+/// What a test may change in the configuration before the clients are built.
+#[derive(Default)]
+struct Tweaks {
+    lumen_token: Option<&'static str>,
+    ncmec_password: Option<&'static str>,
+    salesforce_client_id: Option<&'static str>,
+    wiki_bot_password: Option<&'static str>,
+}
+
+impl World {
+    fn start(tag: &str) -> Self {
+        Self::start_with(tag, Tweaks::default())
+    }
+
+    fn start_with(tag: &str, tweaks: Tweaks) -> Self {
+        let dir = ScratchDir::new(tag);
+        let peers = SimulatedServices::start(&dir.0).unwrap();
+        let policy = dir.0.join("policy.toml");
+        std::fs::write(&policy, peers.policy_text(TIME_LIMIT_SECONDS, 1 << 20)).unwrap();
+        let egress = EgressSettings {
+            contact: "takedown-tests@example.org".into(),
+            policy: Some(policy),
+            trust_roots: Some(peers.ca_path.clone()),
+            resolve: HOSTS
+                .iter()
+                .flat_map(|(_, hosts)| hosts.iter())
+                .map(|host| ((*host).to_owned(), "127.0.0.1".parse().unwrap()))
+                .collect(),
+        };
+        let index = IndexKey::parse(IndexKey::generate_file_text().as_bytes()).unwrap();
+        let store = Arc::new(
+            Store::open(&dir.0.join("data"), StoreKeys::new(AgeIdentity::generate(), &[], index), 1000)
+                .unwrap(),
+        );
+        let egress = Arc::new(EgressClient::from_settings(&egress, store).unwrap());
+        let secrets = dir.0.join("peers/secrets");
+        let secret = |name: &str, replacement: Option<&str>| {
+            if let Some(text) = replacement {
+                let path = secrets.join(format!("{name}.changed"));
+                std::fs::write(&path, text).unwrap();
+                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+                SecretSource::File(path)
+            } else {
+                SecretSource::File(secrets.join(name))
+            }
+        };
+        let url = |service: PeerService, path: &str| {
+            Url::parse(&format!("{}{path}", peers.base_url(service))).unwrap()
+        };
+        let settings = ServiceSettings {
+            lumen: Some(LumenSettings {
+                base_url: url(PeerService::Lumen, "/"),
+                token: secret("lumen-token", tweaks.lumen_token),
+            }),
+            ncmec: Some(NcmecSettings {
+                environment: Environment::Test,
+                account: NcmecAccount {
+                    base_url: url(PeerService::Ncmec, "/ispws"),
+                    username: "demo-esp".into(),
+                    password: secret("ncmec-password", tweaks.ncmec_password),
+                },
+            }),
+            salesforce: Some(SalesforceSettings {
+                login_url: url(PeerService::Salesforce, "/"),
+                audience: "https://login.salesforce.com".into(),
+                client_id: tweaks.salesforce_client_id.unwrap_or("demo-consumer-key").into(),
+                username: "takedown@example.org.demo".into(),
+                private_key: secret("salesforce-jwt.key", None),
+                api_version: "67.0".into(),
+                case_external_id_field: "Takedown_Case__c".into(),
+            }),
+            wiki: Some(WikiSettings {
+                meta_api: url(PeerService::Wiki, "/w/api.php"),
+                meta_rest: url(PeerService::Wiki, "/w/rest.php"),
+                oauth_client_id: takedown::demo::services::WIKI_OAUTH_CLIENT_ID.into(),
+                oauth_client_secret: secret("wiki-oauth-secret", None),
+                oauth_redirect: Url::parse("https://takedown.test/wiki/callback").unwrap(),
+                bot: Some((
+                    "TakedownBot@takedown".into(),
+                    secret("wiki-bot-password", tweaks.wiki_bot_password),
+                )),
+            }),
+        };
+        let clients = Services::build(&settings, None, egress).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        Self { peers, clients, runtime, dir }
+    }
+
+    fn fault(&self, service: PeerService, endpoint: &str, fault: Fault) {
+        self.peers.peers.set_fault(service, endpoint, fault);
+    }
+
+    /// How many requests the peer journalled for `endpoint`.
+    fn calls(&self, service: PeerService, endpoint: &str) -> usize {
+        self.peers.peers.journal(service).iter().filter(|e| e["endpoint"] == endpoint).count()
+    }
+
+    fn last_error(&self, service: Service) -> String {
+        self.clients.board.state(service).last_error.map(|(_, m)| m).unwrap_or_default()
+    }
+
+    fn lumen(&self, notice: &Notice) -> Result<(), CallError<LumenError>> {
+        let client = self.clients.lumen.as_ref().unwrap();
+        self.runtime.block_on(client.create_notice(&CallContext::system(), notice)).map(drop)
+    }
+
+    fn notices_stored(&self) -> usize {
+        self.peers.peers.snapshot(PeerService::Lumen)["notices"].as_array().map_or(0, Vec::len)
+    }
+
+    fn ncmec_reports(&self) -> Vec<serde_json::Value> {
+        self.peers.peers.snapshot(PeerService::Ncmec)["reports"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn upsert(&self, external_id: &str, subject: &str) -> Result<(String, bool), CallError<SalesforceError>> {
+        let client = self.clients.salesforce.as_ref().unwrap();
+        let mut fields = serde_json::Map::new();
+        fields.insert("Subject".into(), subject.into());
+        let record =
+            self.runtime.block_on(client.upsert_case(&CallContext::system(), external_id, &fields))?;
+        Ok((record.id().unwrap().as_str().to_owned(), record.created()))
+    }
+
+    fn bot_edit(&self, title: &str) -> Result<EditOutcome, CallError<WikiError>> {
+        let wiki = self.clients.wiki.as_ref().unwrap();
+        self.runtime.block_on(wiki.edit(&CallContext::system(), wiki.meta_api(), Acting::Bot, &edit(title)))
+    }
+}
+
+fn edit(title: &str) -> Edit<'_> {
+    Edit {
+        title,
+        mode: EditMode::Append { text: "\nA takedown notice." },
+        summary: "Takedown fault-matrix test",
+        captcha: None,
+        base_revision: None,
+        create: CreatePolicy::default(),
+    }
+}
+
+fn notice() -> Notice {
+    let entity =
+        |name: &str| Entity { name: name.into(), kind: EntityKind::Organization, ..Entity::default() };
+    Notice {
+        title: "DMCA notice to Example Org".into(),
+        subject: "Copyright complaint".into(),
+        language: "en".into(),
+        works: vec![Work {
+            description: "A photograph".into(),
+            copyrighted_urls: vec!["https://photographer.example/lighthouse".into()],
+            infringing_urls: vec!["https://commons.wiki.test/wiki/File:Lighthouse.jpg".into()],
+        }],
+        entity_roles: vec![
+            EntityRole { role: Role::Recipient, entity: entity("Example Org") },
+            EntityRole { role: Role::Sender, entity: entity("Photo Rights Ltd") },
+        ],
+        ..Notice::default()
+    }
+}
+
+fn report() -> Report {
+    Report {
+        incident_summary: IncidentSummary {
+            incident_type: IncidentType::ChildPornography,
+            platform: Some("Wikimedia Commons".into()),
+            escalate_to_high_priority: None,
+            report_annotations: ReportAnnotations::default(),
+            incident_date_time: time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+            incident_date_time_description: None,
+        },
+        internet_details: vec![WebPageIncident {
+            urls: vec!["https://commons.wiki.test/wiki/File:Example.jpg".into()],
+            additional_info: None,
+            third_party_hosted_content: None,
+        }],
+        reporter: Reporter {
+            reporting_person: Person {
+                first_name: Some("Chris".into()),
+                last_name: Some("Okafor".into()),
+                phones: Vec::new(),
+                emails: vec![Email { address: "tns@example.org".into(), kind: None, verified: None }],
+            },
+            contact_person: None,
+            terms_of_service: None,
+            legal_url: None,
+        },
+        persons_or_users_reported: Vec::new(),
+        additional_info: Some("Made-up fault-matrix report; no real media.".into()),
+    }
+}
+
+fn assert_names(error: &impl std::fmt::Display, name: &str) {
+    let text = error.to_string();
+    assert!(text.to_lowercase().contains(&name.to_lowercase()), "the error does not name {name}: {text}");
+}
+
+fn timed_out<E: takedown::services::call::ServiceFailure>(err: &CallError<E>) -> bool {
+    matches!(err, CallError::Egress(EgressError::Timeout { .. }))
+}
+
+// === Lumen ===
+
+#[test]
+fn lumen_server_error_is_reported_once_as_maybe_stored() {
+    let world = World::start("faults-lumen-500");
+    world.fault(PeerService::Lumen, "notices", Fault::status(500));
+    let err = world.lumen(&notice()).unwrap_err();
+    assert!(matches!(err, CallError::Service(LumenError::ServerError(500, _))), "{err:?}");
+    assert!(err.may_have_arrived(), "a 5xx from Lumen leaves the notice's fate unknown");
+    assert_names(&err, "Lumen");
+    assert_eq!(world.calls(PeerService::Lumen, "notices"), 1);
+    assert_eq!(world.clients.board.state(Service::Lumen).reachable, Some(true));
+    assert!(world.last_error(Service::Lumen).contains("HTTP 500"));
+}
+
+#[test]
+fn lumen_timeout_may_have_stored_the_notice_and_is_not_resent() {
+    let world = World::start("faults-lumen-timeout");
+    world.fault(PeerService::Lumen, "notices", Fault::delay(TOO_SLOW));
+    let err = world.lumen(&notice()).unwrap_err();
+    assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
+    assert_names(&err, "lumen");
+    assert_eq!(world.calls(PeerService::Lumen, "notices"), 1);
+    assert_eq!(world.notices_stored(), 1, "the peer stored it: this is why the error says to check first");
+    assert_eq!(world.clients.board.state(Service::Lumen).reachable, Some(false));
+}
+
+#[test]
+fn lumen_malformed_answer_is_a_typed_error() {
+    let world = World::start("faults-lumen-malformed");
+    // Lumen's answer to a stored notice is its status and Location; a garbled body beside them
+    // changes nothing.
+    world.fault(PeerService::Lumen, "notices", Fault { malformed: true, times: Some(1), ..Fault::default() });
+    world.lumen(&notice()).unwrap();
+    // A refusal whose body is not Lumen's JSON cannot be read as field errors.
+    let garbled = Fault {
+        status: Some(422),
+        body: Some("{\"notice\": [garbled".into()),
+        content_type: Some("application/json".into()),
+        ..Fault::default()
+    };
+    world.fault(PeerService::Lumen, "notices", garbled);
+    let err = world.lumen(&notice()).unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "Lumen");
+    assert_eq!(world.calls(PeerService::Lumen, "notices"), 2);
+    assert_eq!(world.notices_stored(), 1);
+}
+
+#[test]
+fn lumen_refused_token_shows_as_not_signed_in() {
+    let world = World::start_with(
+        "faults-lumen-auth",
+        Tweaks { lumen_token: Some("wrong-token"), ..Tweaks::default() },
+    );
+    let err = world.lumen(&notice()).unwrap_err();
+    assert!(matches!(err, CallError::Service(LumenError::TokenRefused)), "{err:?}");
+    assert!(err.is_auth_failure() && !err.may_have_arrived());
+    let state = world.clients.board.state(Service::Lumen);
+    assert_eq!((state.reachable, state.authenticated), (Some(true), Some(false)));
+    assert_eq!(world.notices_stored(), 0);
+}
+
+#[test]
+fn lumen_slow_answer_within_the_limit_succeeds() {
+    let world = World::start("faults-lumen-slow");
+    world.fault(PeerService::Lumen, "notices", Fault::delay(SLOW));
+    world.lumen(&notice()).unwrap();
+    let state = world.clients.board.state(Service::Lumen);
+    assert_eq!((state.reachable, state.authenticated), (Some(true), Some(true)));
+}
+
+#[test]
+fn lumen_upload_cut_off_half_way_may_have_arrived() {
+    let world = World::start("faults-lumen-partial");
+    world.fault(PeerService::Lumen, "notices", Fault { drop_connection: true, ..Fault::default() });
+    let mut notice = notice();
+    notice.attachments.push(Attachment {
+        kind: AttachmentKind::Original,
+        file_name: "notice.pdf".into(),
+        content_type: "application/pdf",
+        data: Bytes::from_static(b"%PDF-1.4 made-up notice"),
+    });
+    let err = world.lumen(&notice).unwrap_err();
+    assert!(matches!(err, CallError::Egress(EgressError::Interrupted { .. })), "{err:?}");
+    assert!(err.may_have_arrived());
+    assert_eq!(world.calls(PeerService::Lumen, "notices"), 1);
+    assert_eq!(world.notices_stored(), 1);
+}
+
+// === NCMEC ===
+
+#[test]
+fn ncmec_server_error_on_submit_opens_nothing_and_is_not_repeated() {
+    let world = World::start("faults-ncmec-500");
+    world.fault(PeerService::Ncmec, "submit", Fault::status(500));
+    let client = world.clients.ncmec.as_ref().unwrap();
+    let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
+    assert!(matches!(err, CallError::Service(NcmecError::HttpStatus { status: 500, .. })), "{err:?}");
+    assert_names(&err, "NCMEC");
+    assert_eq!(world.calls(PeerService::Ncmec, "submit"), 1);
+    assert!(world.ncmec_reports().is_empty());
+}
+
+#[test]
+fn ncmec_timeout_on_submit_leaves_an_open_report_to_retract() {
+    let world = World::start("faults-ncmec-timeout");
+    world.fault(PeerService::Ncmec, "submit", Fault::delay(TOO_SLOW));
+    let client = world.clients.ncmec.as_ref().unwrap();
+    let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
+    assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
+    assert_eq!(world.calls(PeerService::Ncmec, "submit"), 1);
+    assert_eq!(world.ncmec_reports().len(), 1, "the report exists at NCMEC though we never heard its id");
+}
+
+#[test]
+fn ncmec_malformed_status_answer_is_a_typed_error() {
+    let world = World::start("faults-ncmec-malformed");
+    world.fault(PeerService::Ncmec, "status", Fault { malformed: true, ..Fault::default() });
+    let client = world.clients.ncmec.as_ref().unwrap();
+    let err = world.runtime.block_on(client.status(&CallContext::system())).unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "NCMEC");
+    assert!(!world.last_error(Service::Ncmec).is_empty());
+}
+
+#[test]
+fn ncmec_wrong_password_shows_as_not_signed_in() {
+    let world =
+        World::start_with("faults-ncmec-auth", Tweaks { ncmec_password: Some("wrong"), ..Tweaks::default() });
+    world.runtime.block_on(world.clients.check_all());
+    let state = world.clients.board.state(Service::Ncmec);
+    assert_eq!((state.reachable, state.authenticated), (Some(true), Some(false)), "{state:?}");
+    let client = world.clients.ncmec.as_ref().unwrap();
+    let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CallError::Service(NcmecError::Rejected { code: ResponseCode::AuthenticationRequired, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(world.ncmec_reports().is_empty());
+}
+
+#[test]
+fn ncmec_slow_status_within_the_limit_succeeds() {
+    let world = World::start("faults-ncmec-slow");
+    world.fault(PeerService::Ncmec, "status", Fault::delay(SLOW));
+    world.runtime.block_on(world.clients.check_all());
+    let state = world.clients.board.state(Service::Ncmec);
+    assert_eq!((state.reachable, state.authenticated, state.last_error), (Some(true), Some(true), None));
+}
+
+#[test]
+fn ncmec_upload_broken_half_way_is_retracted_and_cannot_be_finished() {
+    let world = World::start("faults-ncmec-partial");
+    let client = world.clients.ncmec.as_ref().unwrap();
+    let context = CallContext::system();
+    let submitted = world.runtime.block_on(client.submit(&context, &report())).unwrap();
+    world.fault(PeerService::Ncmec, "upload", Fault { drop_connection: true, ..Fault::default() });
+    let image = Bytes::from_static(b"made-up image bytes, not media");
+    let err = world
+        .runtime
+        .block_on(client.upload(&context, submitted.report_id, "example.jpg", "image/jpeg", image.clone()))
+        .unwrap_err();
+    assert!(err.may_have_arrived(), "{err:?}");
+    assert_eq!(world.calls(PeerService::Ncmec, "upload"), 1);
+    let retracted = world.runtime.block_on(client.retract(&context, submitted.report_id)).unwrap();
+    assert_eq!(retracted.code, ResponseCode::Success);
+    let reports = world.ncmec_reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["state"], "retracted", "{reports:?}");
+    let err = world.runtime.block_on(client.finish(&context, submitted.report_id)).unwrap_err();
+    assert_names(&err, "NCMEC");
+    let details = FileDetails::new(submitted.report_id, "x");
+    assert!(world.runtime.block_on(client.fileinfo(&context, &details)).is_err());
+}
+
+// === Salesforce ===
+
+#[test]
+fn salesforce_server_error_is_reported_once() {
+    let world = World::start("faults-salesforce-500");
+    world.fault(PeerService::Salesforce, "case-upsert", Fault::status(500));
+    let err = world.upsert("TD-1", "A notice").unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "Salesforce");
+    assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 1);
+}
+
+#[test]
+fn salesforce_timeout_then_retry_updates_the_same_case() {
+    let world = World::start("faults-salesforce-timeout");
+    world.fault(
+        PeerService::Salesforce,
+        "case-upsert",
+        Fault { delay: Some(TOO_SLOW), times: Some(1), ..Fault::default() },
+    );
+    let err = world.upsert("TD-2", "A notice").unwrap_err();
+    assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
+    let (id, created) = world.upsert("TD-2", "A notice").unwrap();
+    assert!(!created, "the first upsert did create the Case; the retry must update it, not duplicate it");
+    let (again, _) = world.upsert("TD-2", "A notice, corrected").unwrap();
+    assert_eq!(id, again);
+    let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].as_array().unwrap().len();
+    assert_eq!(cases, 1);
+}
+
+#[test]
+fn salesforce_malformed_token_answer_stops_before_any_case_call() {
+    let world = World::start("faults-salesforce-malformed");
+    world.fault(PeerService::Salesforce, "token", Fault { malformed: true, ..Fault::default() });
+    let err = world.upsert("TD-3", "A notice").unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "Salesforce");
+    assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 0);
+}
+
+#[test]
+fn salesforce_expired_session_is_renewed_once_and_the_upsert_repeated() {
+    let world = World::start("faults-salesforce-session");
+    world.upsert("TD-4", "First").unwrap();
+    let body = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+    world.fault(
+        PeerService::Salesforce,
+        "case-upsert",
+        Fault {
+            status: Some(401),
+            body: Some(body.into()),
+            content_type: Some("application/json".into()),
+            times: Some(1),
+            ..Fault::default()
+        },
+    );
+    let (_, created) = world.upsert("TD-4", "Second").unwrap();
+    assert!(!created);
+    assert_eq!(world.calls(PeerService::Salesforce, "token"), 2, "one renewal");
+    assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 3, "first, refused, repeated");
+}
+
+#[test]
+fn salesforce_refused_grant_shows_as_not_signed_in() {
+    let world = World::start_with(
+        "faults-salesforce-auth",
+        Tweaks { salesforce_client_id: Some("not-our-consumer-key"), ..Tweaks::default() },
+    );
+    let err = world.upsert("TD-5", "A notice").unwrap_err();
+    assert!(matches!(err, CallError::Service(SalesforceError::OAuth { .. })), "{err:?}");
+    assert!(err.is_auth_failure());
+    let state = world.clients.board.state(Service::Salesforce);
+    assert_eq!((state.reachable, state.authenticated), (Some(true), Some(false)));
+    assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 0);
+}
+
+#[test]
+fn salesforce_slow_token_within_the_limit_succeeds() {
+    let world = World::start("faults-salesforce-slow");
+    world.fault(PeerService::Salesforce, "token", Fault::delay(SLOW));
+    world.runtime.block_on(world.clients.check_all());
+    let state = world.clients.board.state(Service::Salesforce);
+    assert_eq!((state.reachable, state.authenticated, state.last_error), (Some(true), Some(true), None));
+}
+
+#[test]
+fn salesforce_attachment_failing_after_the_case_leaves_one_case_and_one_file() {
+    let world = World::start("faults-salesforce-partial");
+    let (id, created) = world.upsert("TD-6", "A notice").unwrap();
+    assert!(created);
+    world.fault(
+        PeerService::Salesforce,
+        "content-version",
+        Fault { status: Some(503), times: Some(1), ..Fault::default() },
+    );
+    let client = world.clients.salesforce.as_ref().unwrap();
+    let case = takedown::services::salesforce::wire::SalesforceId::parse(&id).unwrap();
+    let pdf = Bytes::from_static(b"%PDF-1.4 made-up notice");
+    let err = world
+        .runtime
+        .block_on(client.attach_file(&CallContext::system(), &case, "Notice", "notice.pdf", pdf.clone()))
+        .unwrap_err();
+    assert_names(&err, "Salesforce");
+    // Resuming: the Case step is repeated (idempotent), the file step once more.
+    let (again, created) = world.upsert("TD-6", "A notice").unwrap();
+    assert_eq!((again.as_str(), created), (id.as_str(), false));
+    world
+        .runtime
+        .block_on(client.attach_file(&CallContext::system(), &case, "Notice", "notice.pdf", pdf))
+        .unwrap();
+    let snapshot = world.peers.peers.snapshot(PeerService::Salesforce);
+    assert_eq!(snapshot["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(snapshot["content_versions"].as_array().unwrap().len(), 1, "{snapshot}");
+}
+
+// === Wiki ===
+
+#[test]
+fn wiki_server_error_on_an_edit_is_not_repeated() {
+    let world = World::start("faults-wiki-500");
+    world.fault(PeerService::Wiki, "action=edit", Fault::status(500));
+    let err = world.bot_edit("Takedown fault 500").unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "wiki");
+    assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 1, "a write is never repeated after a 5xx");
+}
+
+#[test]
+fn wiki_timeout_on_an_edit_may_have_saved_it() {
+    let world = World::start("faults-wiki-timeout");
+    world.fault(PeerService::Wiki, "action=edit", Fault::delay(TOO_SLOW));
+    let err = world.bot_edit("Takedown fault timeout").unwrap_err();
+    assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
+    assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 1);
+}
+
+#[test]
+fn wiki_malformed_answer_to_a_read_is_a_typed_error() {
+    let world = World::start("faults-wiki-malformed");
+    world.fault(PeerService::Wiki, "action=query", Fault { malformed: true, ..Fault::default() });
+    let wiki = world.clients.wiki.as_ref().unwrap();
+    let err = world
+        .runtime
+        .block_on(wiki.file_info(&CallContext::system(), wiki.meta_api(), Acting::Anonymous, &["File:X.jpg"]))
+        .unwrap_err();
+    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert_names(&err, "wiki");
+}
+
+#[test]
+fn wiki_wrong_bot_password_and_unconnected_staff_are_refused() {
+    let world = World::start_with(
+        "faults-wiki-auth",
+        Tweaks { wiki_bot_password: Some("00000000000000000000000000000000"), ..Tweaks::default() },
+    );
+    let err = world.bot_edit("Takedown fault auth").unwrap_err();
+    assert!(matches!(err, CallError::Service(WikiError::Login(_))), "{err:?}");
+    assert!(err.is_auth_failure());
+    assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 0);
+    let state = world.clients.board.state(Service::Wiki);
+    assert_eq!(state.authenticated, Some(false));
+    let wiki = world.clients.wiki.as_ref().unwrap();
+    let before = world.peers.peers.journal(PeerService::Wiki).len();
+    let err = world
+        .runtime
+        .block_on(wiki.edit(&CallContext::system(), wiki.meta_api(), Acting::Staff("dmca-agent"), &edit("X")))
+        .unwrap_err();
+    assert!(matches!(err, CallError::Service(WikiError::Unauthorized { .. })), "{err:?}");
+    assert_eq!(world.peers.peers.journal(PeerService::Wiki).len(), before, "nothing sent without a grant");
+}
+
+#[test]
+fn wiki_slow_answers_within_the_limit_succeed() {
+    let world = World::start("faults-wiki-slow");
+    world.fault(PeerService::Wiki, "action=edit", Fault::delay(SLOW));
+    assert!(matches!(world.bot_edit("Takedown fault slow").unwrap(), EditOutcome::Saved(_)));
+}
+
+#[test]
+fn wiki_oauth_broken_at_the_token_step_can_be_started_again_and_then_edits_as_the_staff_member() {
+    let world = World::start("faults-wiki-partial");
+    let wiki = world.clients.wiki.as_ref().unwrap();
+    let staff = "dmca-agent";
+    let context = CallContext::system();
+    world.fault(
+        PeerService::Wiki,
+        "oauth2/access_token",
+        Fault { status: Some(500), times: Some(1), ..Fault::default() },
+    );
+    let query = approve(&world, &wiki.begin_authorization(staff).unwrap());
+    let err = world.runtime.block_on(wiki.complete_authorization(&context, staff, &query)).unwrap_err();
+    assert_names(&err, "wiki");
+    assert_eq!(wiki.connection(staff), WikiConnection::NotConnected);
+    // The same callback cannot be replayed: its authorization is spent.
+    assert!(world.runtime.block_on(wiki.complete_authorization(&context, staff, &query)).is_err());
+    let query = approve(&world, &wiki.begin_authorization(staff).unwrap());
+    let profile = world.runtime.block_on(wiki.complete_authorization(&context, staff, &query)).unwrap();
+    assert!(matches!(wiki.connection(staff), WikiConnection::Connected { .. }));
+    let outcome = world
+        .runtime
+        .block_on(wiki.edit(&context, wiki.meta_api(), Acting::Staff(staff), &edit("Takedown OAuth edit")))
+        .unwrap();
+    assert!(matches!(outcome, EditOutcome::Saved(_)), "{outcome:?}");
+    let edits: Vec<serde_json::Value> = world
+        .peers
+        .peers
+        .journal(PeerService::Wiki)
+        .into_iter()
+        .filter(|e| e["endpoint"] == "action=edit")
+        .collect();
+    assert_eq!(edits.len(), 1);
+    let text = edits[0].to_string();
+    assert!(
+        text.contains(profile.username.as_deref().unwrap()),
+        "the edit was made as the staff member: {text}"
+    );
+}
+
+/// Plays the browser at the meta wiki's consent page (the peer approves at once) and returns
+/// the query string it redirects back with.
+fn approve(world: &World, authorize: &Url) -> String {
+    let port = world.peers.peers.address(PeerService::Wiki).port();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&world.peers.ca_path).unwrap()).unwrap();
+    let browser = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve("meta.wiki.test", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = world.runtime.block_on(browser.get(authorize.clone()).send()).unwrap();
+    assert_eq!(response.status(), 302, "{response:?}");
+    let location = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with("https://takedown.test/wiki/callback?"), "{location}");
+    let _ = &world.dir;
+    location.query().unwrap().to_owned()
+}
