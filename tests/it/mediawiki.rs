@@ -1,4 +1,4 @@
-//! The wiki wire module and the egress client against a real MediaWiki (Debian's package, PHP's
+//! The wiki client (bot-password session, CSRF, edits, upload, imageinfo, delete) against a real MediaWiki (Debian's package, PHP's
 //! built-in server, SQLite; started by `tests/mediawiki/start.sh` behind a TLS front), and the
 //! simulated wiki held to the same observations.
 //!
@@ -11,13 +11,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use takedown::config::EgressSettings;
+use takedown::config::SecretSource;
+use takedown::config::services::WikiSettings;
 use takedown::egress::client::{CallContext, EgressClient};
-use takedown::egress::policy::Service;
 use takedown::egress::wire::{WireRequest, WireResponse};
 use takedown::pki::{Authority, Validity};
+use takedown::services::call::Channel;
+use takedown::services::status::StatusBoard;
+use takedown::services::wiki::client::{Acting, WikiClient};
 use takedown::services::wiki::wire::{
-    self as wiki, CreatePolicy, Delete, Edit, EditMode, EditOutcome, FileStatus, Limit, SessionCookies,
-    WikiAuth,
+    self as wiki, CreatePolicy, Delete, Edit, EditMode, EditOutcome, FileStatus, WikiAuth,
 };
 use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
@@ -34,7 +37,7 @@ struct RealWiki {
     api: Url,
     bot_user: String,
     bot_password: String,
-    client: EgressClient,
+    client: Arc<EgressClient>,
     _front: TlsFront,
     php_pid: u32,
     _dir: ScratchDir,
@@ -79,7 +82,7 @@ impl RealWiki {
             trust_roots: Some(dir.0.join("ca.crt")),
             resolve: vec![(HOST.into(), "127.0.0.1".parse().unwrap())],
         };
-        let client = EgressClient::from_settings(&settings, test_store(&dir)).unwrap();
+        let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
         let api = Url::parse(&format!("https://{HOST}:{}/w/api.php", front.address().port())).unwrap();
         let php_pid = value("pid").parse().unwrap();
         Self {
@@ -107,50 +110,48 @@ fn test_store(dir: &ScratchDir) -> Arc<Store> {
     )
 }
 
-/// One bot-password session through the egress client.
-struct Session<'a> {
-    client: &'a EgressClient,
-    api: &'a Url,
-    cookies: SessionCookies,
+/// The appliance's wiki client acting as the bot-password account on one api.php.
+struct Bot {
+    wiki: WikiClient,
+    api: Url,
     runtime: tokio::runtime::Runtime,
+    _secrets: ScratchDir,
 }
 
-impl<'a> Session<'a> {
-    fn login(client: &'a EgressClient, api: &'a Url, user: &str, password: &str) -> (Self, String) {
+impl Bot {
+    fn new(egress: Arc<EgressClient>, api: &Url, user: &str, password: &str) -> Self {
+        let secrets = ScratchDir::new("wiki-secrets");
+        let secret = |name: &str, text: &str| {
+            let path = secrets.0.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            SecretSource::File(path)
+        };
+        let settings = WikiSettings {
+            meta_api: api.clone(),
+            meta_rest: api.join("rest.php").unwrap(),
+            oauth_client_id: "0".into(),
+            oauth_client_secret: secret("oauth", "unused"),
+            oauth_redirect: Url::parse("https://takedown.test/wiki/callback").unwrap(),
+            bot: Some((user.to_owned(), secret("bot", password))),
+        };
+        let board = Arc::new(StatusBoard::new(|_| None));
+        let wiki = WikiClient::new(&settings, None, Channel::new(egress, board)).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let mut session = Session { client, api, cookies: SessionCookies::new(), runtime };
-        let response = session.send(wiki::build_login_token(api).unwrap());
-        let token = wiki::parse_login_token(&response).unwrap();
-        let cookie = session.cookies.header_value();
-        let login = wiki::build_login(api, WikiAuth::Cookies(&cookie), user, password, token.expose_secret())
-            .unwrap();
-        let outcome = wiki::parse_login(&session.send(login)).unwrap();
-        (session, outcome.user_name)
+        Self { wiki, api: api.clone(), runtime, _secrets: secrets }
     }
 
-    fn send(&mut self, request: WireRequest) -> WireResponse {
-        let response =
-            self.runtime.block_on(self.client.send(Service::Wiki, request, &CallContext::system())).unwrap();
-        self.cookies.absorb(&response);
-        response
+    fn file(&self, title: &str) -> wiki::FileInfo {
+        let page = self.runtime.block_on(self.wiki.file_info(
+            &CallContext::system(),
+            &self.api,
+            Acting::Bot,
+            &[title],
+        ));
+        page.unwrap().files.remove(0)
     }
 
-    fn csrf(&mut self) -> String {
-        let cookie = self.cookies.header_value();
-        let response = self.send(wiki::build_csrf_token(self.api, WikiAuth::Cookies(&cookie)).unwrap());
-        wiki::parse_csrf_token(&response).unwrap().expose_secret().to_owned()
-    }
-
-    fn file(&mut self, title: &str) -> wiki::FileInfo {
-        let cookie = self.cookies.header_value();
-        let request =
-            wiki::build_imageinfo(self.api, WikiAuth::Cookies(&cookie), &[title], Limit::Max, None).unwrap();
-        wiki::parse_imageinfo(&self.send(request)).unwrap().files.remove(0)
-    }
-
-    fn edit(&mut self, title: &str, mode: EditMode<'_>) -> EditOutcome {
-        let token = self.csrf();
-        let cookie = self.cookies.header_value();
+    fn edit(&self, title: &str, mode: EditMode<'_>) -> EditOutcome {
         let edit = Edit {
             title,
             mode,
@@ -159,21 +160,30 @@ impl<'a> Session<'a> {
             base_revision: None,
             create: CreatePolicy::default(),
         };
-        let request = wiki::build_edit(self.api, WikiAuth::Cookies(&cookie), &token, &edit).unwrap();
-        wiki::parse_edit(&self.send(request)).unwrap()
+        self.runtime.block_on(self.wiki.edit(&CallContext::system(), &self.api, Acting::Bot, &edit)).unwrap()
+    }
+
+    fn write<T>(
+        &self,
+        build: impl Fn(WikiAuth<'_>, &str) -> Result<WireRequest, wiki::WikiError>,
+        parse: impl Fn(&WireResponse) -> Result<T, wiki::WikiError>,
+    ) -> T {
+        self.runtime
+            .block_on(self.wiki.write(&CallContext::system(), &self.api, Acting::Bot, build, parse))
+            .unwrap()
     }
 }
 
 /// The observations both wikis must agree on: bot-password login, CSRF token, a page created by
 /// appending, appended to again, a new section, and imageinfo of a file that does not exist.
 fn common_observations(
-    client: &EgressClient,
+    client: Arc<EgressClient>,
     api: &Url,
     user: &str,
     password: &str,
     page: &str,
 ) -> Vec<String> {
-    let (mut session, _) = Session::login(client, api, user, password);
+    let session = Bot::new(client, api, user, password);
     let mut seen = Vec::new();
     let describe = |outcome: EditOutcome| match outcome {
         EditOutcome::Saved(saved) => format!(
@@ -195,8 +205,7 @@ fn common_observations(
 #[ignore = "needs Debian's mediawiki package; .ci/run installs it and runs this with --ignored"]
 fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
     let wiki = RealWiki::start();
-    let (mut session, user) = Session::login(&wiki.client, &wiki.api, &wiki.bot_user, &wiki.bot_password);
-    assert_eq!(user, "Admin");
+    let session = Bot::new(wiki.client.clone(), &wiki.api, &wiki.bot_user, &wiki.bot_password);
     let EditOutcome::Saved(first) = session.edit("Takedown test page", EditMode::Append { text: "Hello." })
     else {
         panic!("the first edit was not saved")
@@ -218,24 +227,20 @@ fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
     ]);
     let expected_sha1 =
         hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &png));
-    let token = session.csrf();
-    let cookie = session.cookies.header_value();
-    let upload =
-        wiki::build_upload(&wiki.api, WikiAuth::Cookies(&cookie), &token, "Takedown test.png", png, "test")
-            .unwrap();
-    let uploaded = wiki::parse_upload(&session.send(upload)).unwrap();
+    let uploaded = session.write(
+        |auth, token| wiki::build_upload(&wiki.api, auth, token, "Takedown test.png", png.clone(), "test"),
+        wiki::parse_upload,
+    );
     assert_eq!(uploaded.file_name, "Takedown_test.png");
 
     let file = session.file("File:Takedown test.png");
     assert_eq!(file.status, FileStatus::Local);
     assert_eq!(file.versions[0].sha1.as_deref(), Some(expected_sha1.as_str()));
-    assert_eq!(file.versions[0].user.as_deref(), Some("Admin"));
+    assert_eq!(file.versions[0].user.as_deref(), Some("Admin"), "the bot password logs in as its user");
 
-    let token = session.csrf();
-    let cookie = session.cookies.header_value();
     let delete = Delete { title: "File:Takedown test.png", reason: "Takedown test", old_image: None };
-    let request = wiki::build_delete(&wiki.api, WikiAuth::Cookies(&cookie), &token, &delete).unwrap();
-    let deleted = wiki::parse_delete(&session.send(request)).unwrap();
+    let deleted =
+        session.write(|auth, token| wiki::build_delete(&wiki.api, auth, token, &delete), wiki::parse_delete);
     assert!(deleted.log_id.is_some());
     assert_eq!(session.file("File:Takedown test.png").status, FileStatus::Missing);
 }
@@ -245,7 +250,7 @@ fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
 fn the_simulated_wiki_agrees_with_the_real_one() {
     let real = RealWiki::start();
     let seen_real =
-        common_observations(&real.client, &real.api, &real.bot_user, &real.bot_password, "Agreement");
+        common_observations(real.client.clone(), &real.api, &real.bot_user, &real.bot_password, "Agreement");
 
     let dir = ScratchDir::new("agreement");
     let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
@@ -255,11 +260,11 @@ fn the_simulated_wiki_agrees_with_the_real_one() {
         trust_roots: Some(services.ca_path.clone()),
         resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
     };
-    let client = EgressClient::from_settings(&settings, test_store(&dir)).unwrap();
+    let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
     let api =
         Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
             .unwrap();
     let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
-    let seen_simulated = common_observations(&client, &api, user, password, "Agreement");
+    let seen_simulated = common_observations(client, &api, user, password, "Agreement");
     assert_eq!(seen_simulated, seen_real);
 }
