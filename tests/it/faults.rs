@@ -607,6 +607,35 @@ fn wiki_slow_answers_within_the_limit_succeed() {
 }
 
 #[test]
+fn wiki_replication_lag_is_waited_out_as_the_wiki_asks_and_the_edit_made_once() {
+    let world = World::start("faults-wiki-maxlag");
+    let lagged = Fault {
+        status: Some(200),
+        body: Some(
+            r#"{"errors":[{"code":"maxlag","text":"Waiting for 10.64.48.35: 2 seconds lagged.","data":{"host":"10.64.48.35","lag":2,"type":"db"},"module":"main"}]}"#
+                .into(),
+        ),
+        content_type: Some("application/json; charset=utf-8".into()),
+        headers: vec![("mediawiki-api-error".into(), "maxlag".into()), ("retry-after".into(), "1".into())],
+        times: Some(1),
+        ..Fault::default()
+    };
+    world.fault(PeerService::Wiki, "action=edit", lagged);
+    let started = std::time::Instant::now();
+    assert!(matches!(world.bot_edit("Takedown fault maxlag").unwrap(), EditOutcome::Saved(_)));
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+    assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 2, "the lagged try was refused before acting");
+    let saved: Vec<_> = world
+        .peers
+        .peers
+        .journal(PeerService::Wiki)
+        .into_iter()
+        .filter(|e| e["endpoint"] == "action=edit" && e["processed"] == true)
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+}
+
+#[test]
 fn wiki_oauth_broken_at_the_token_step_can_be_started_again_and_then_edits_as_the_staff_member() {
     let world = World::start("faults-wiki-partial");
     let wiki = world.clients.wiki.as_ref().unwrap();

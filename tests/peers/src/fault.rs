@@ -17,6 +17,8 @@ pub struct Fault {
     pub body: Option<String>,
     /// The content type for `status` (default `text/plain`).
     pub content_type: Option<String>,
+    /// More headers for `status` (`Retry-After`, `MediaWiki-API-Error`).
+    pub headers: Vec<(String, String)>,
     /// Process the request, then wait this long before answering (a slow or timed-out call
     /// whose effect happened).
     pub delay: Option<Duration>,

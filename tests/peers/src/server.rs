@@ -142,7 +142,12 @@ async fn answer(
                 .clone()
                 .unwrap_or_else(|| format!("simulated {status} from the {} peer", service.name()));
             let content_type = f.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
-            let response = PeerResponse::typed(status, &content_type, body);
+            let response = f
+                .headers
+                .iter()
+                .fold(PeerResponse::typed(status, &content_type, body), |r, (name, value)| {
+                    r.with_header(name, value)
+                });
             (Exchange { response, received: serde_json::Value::Null }, false)
         }
         None => (peer.handle(&request), true),
