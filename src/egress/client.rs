@@ -276,16 +276,8 @@ impl EgressClient {
         let details = format!("{service} {target} -> {result_text} in {} ms", elapsed.as_millis());
         let entry =
             AuditEntry::now(context.actor.clone(), Action::EgressCall, context.case, outcome, details);
-        let store = self.store.clone();
-        let appended = tokio::task::spawn_blocking(move || store.audit(&entry)).await;
-        match appended {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => {
-                tracing::error!(%service, "the audit entry of an outbound call was not written: {err}")
-            }
-            Err(err) => {
-                tracing::error!(%service, "the audit entry of an outbound call was not written: {err}")
-            }
+        if let Err(err) = self.store.audit_async(entry).await {
+            tracing::error!(%service, "the audit entry of an outbound call was not written: {err}");
         }
         result
     }

@@ -11,7 +11,7 @@ use hyper::{Response, StatusCode};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html};
 use super::router;
-use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::audit::{Action, Outcome};
 use crate::cases::CaseId;
 use crate::export::{self, ExportError, Selection};
 use crate::identity::Role;
@@ -46,7 +46,7 @@ pub(super) async fn show(context: &RequestContext<'_>) -> Result<Response<Full<B
     let revisions = on_store(context, move |store| store.case(id)).await?;
     let kind = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
     router::authorize_case(kind, viewer.staff, &context.state.config.staff.access_contact)?;
-    audit(context, Action::ViewCase, id, Outcome::Done, "viewed the case page".to_owned()).await?;
+    context.audit(Action::ViewCase, Some(id), Outcome::Done, "viewed the case page".to_owned()).await?;
     let offer = viewer.staff.has_role(Role::Exporter).then(|| ExportOffer {
         csrf_token: context.csrf_token().unwrap_or_default(),
         recipients: &context.state.config.export.legal_recipients,
@@ -65,7 +65,7 @@ pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full
     let to: Vec<String> = recipients.iter().map(ToString::to_string).collect();
     let details =
         format!("downloaded an export of this case, encrypted to legal counsel ({})", to.join(", "));
-    audit(context, Action::Export, id, Outcome::Done, details.clone()).await?;
+    context.audit(Action::Export, Some(id), Outcome::Done, details.clone()).await?;
     let made = on_store(context, move |store| {
         let mut bundle = Vec::new();
         export::write(store, &Selection::Cases(vec![id]), &recipients, &mut bundle)?;
@@ -75,7 +75,8 @@ pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full
     let bundle = match made {
         Ok(bundle) => bundle,
         Err(err) => {
-            audit(context, Action::Export, id, Outcome::Failed, format!("{details}: failed, nothing sent"))
+            context
+                .audit(Action::Export, Some(id), Outcome::Failed, format!("{details}: failed, nothing sent"))
                 .await?;
             return Err(err);
         }
@@ -94,26 +95,6 @@ pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full
 
 fn case_id(context: &RequestContext<'_>) -> Result<CaseId, HttpError> {
     context.param("case").and_then(|text| text.parse().ok()).ok_or(HttpError::UnknownCase)
-}
-
-/// Appends an audit entry by the viewer about `case`; if it cannot be written, the action must
-/// not happen, and the caller returns the error.
-async fn audit(
-    context: &RequestContext<'_>,
-    action: Action,
-    case: CaseId,
-    outcome: Outcome,
-    details: String,
-) -> Result<(), HttpError> {
-    let viewer = context.viewer()?;
-    let entry =
-        AuditEntry::now(Actor::Staff(viewer.staff.id.to_string()), action, Some(case), outcome, details);
-    let store = context.state.store.clone();
-    match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => Err(HttpError::AuditUnavailable(err.to_string())),
-        Err(err) => Err(HttpError::AuditUnavailable(err.to_string())),
-    }
 }
 
 /// Runs `work` on the store on the blocking pool; an unknown case becomes a 404.

@@ -16,6 +16,8 @@ use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
 use super::{case_handlers, wiki_handlers};
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::CaseId;
 use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
@@ -71,6 +73,20 @@ impl RequestContext<'_> {
     /// A CSRF token for forms on the page being rendered.
     pub fn csrf_token(&self) -> Option<String> {
         self.viewer.as_ref().map(|v| self.csrf.issue(&v.staff.id, SystemTime::now()))
+    }
+
+    /// Appends an audit entry by the viewer; if it cannot be written, the action must not
+    /// happen, and the caller returns the error.
+    pub async fn audit(
+        &self,
+        action: Action,
+        case: Option<CaseId>,
+        outcome: Outcome,
+        details: String,
+    ) -> Result<(), HttpError> {
+        let actor = Actor::Staff(self.viewer()?.staff.id.to_string());
+        let entry = AuditEntry::now(actor, action, case, outcome, details);
+        self.state.store.audit_async(entry).await.map(drop).map_err(HttpError::AuditUnavailable)
     }
 
     /// The path parameter `name`.

@@ -100,11 +100,8 @@ impl Pipeline {
             Outcome::Refused,
             format!("{method} {path}: {err}"),
         );
-        let store = self.state.store.clone();
-        match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => tracing::error!("cannot audit a refused request: {err}"),
-            Err(err) => tracing::error!("cannot audit a refused request: {err}"),
+        if let Err(err) = self.state.store.audit_async(entry).await {
+            tracing::error!("cannot audit a refused request: {err}");
         }
     }
 

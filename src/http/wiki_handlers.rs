@@ -8,7 +8,7 @@ use hyper::Response;
 
 use super::error::HttpError;
 use super::handlers::{RequestContext, see_other};
-use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::audit::{Action, Actor, Outcome};
 use crate::egress::client::CallContext;
 use crate::services::wiki::client::WikiClient;
 
@@ -17,7 +17,9 @@ pub async fn connect(context: &RequestContext<'_>) -> Result<Response<Full<Bytes
     let wiki = wiki(context)?;
     let staff = context.viewer()?.staff.id.to_string();
     let url = wiki.begin_authorization(&staff).map_err(|e| HttpError::Upstream(e.to_string()))?;
-    audit(context, Outcome::Done, "sent to the meta wiki to grant access".to_owned()).await?;
+    context
+        .audit(Action::ConnectWiki, None, Outcome::Done, "sent to the meta wiki to grant access".to_owned())
+        .await?;
     see_other(url.as_str())
 }
 
@@ -29,11 +31,20 @@ pub async fn callback(context: &RequestContext<'_>) -> Result<Response<Full<Byte
     match wiki.complete_authorization(&call, &staff, &context.query.encoded()).await {
         Ok(profile) => {
             let name = profile.username.unwrap_or_else(|| "a hidden user".to_owned());
-            audit(context, Outcome::Done, format!("connected wiki account {name}")).await?;
+            context
+                .audit(Action::ConnectWiki, None, Outcome::Done, format!("connected wiki account {name}"))
+                .await?;
             see_other("/")
         }
         Err(err) => {
-            audit(context, Outcome::Failed, format!("wiki account not connected: {err}")).await?;
+            context
+                .audit(
+                    Action::ConnectWiki,
+                    None,
+                    Outcome::Failed,
+                    format!("wiki account not connected: {err}"),
+                )
+                .await?;
             Err(HttpError::Upstream(format!(
                 "{err}. Start again with \"Connect your wiki account\" on the home page."
             )))
@@ -43,21 +54,4 @@ pub async fn callback(context: &RequestContext<'_>) -> Result<Response<Full<Byte
 
 fn wiki<'a>(context: &'a RequestContext<'_>) -> Result<&'a WikiClient, HttpError> {
     context.state.services.wiki.as_ref().ok_or(HttpError::NotConfigured("wiki"))
-}
-
-async fn audit(context: &RequestContext<'_>, outcome: Outcome, details: String) -> Result<(), HttpError> {
-    let viewer = context.viewer()?;
-    let entry = AuditEntry::now(
-        Actor::Staff(viewer.staff.id.to_string()),
-        Action::ConnectWiki,
-        None,
-        outcome,
-        details,
-    );
-    let store = context.state.store.clone();
-    match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => Err(HttpError::AuditUnavailable(err.to_string())),
-        Err(err) => Err(HttpError::AuditUnavailable(err.to_string())),
-    }
 }

@@ -21,6 +21,13 @@ pub trait ServiceFailure: std::error::Error + Send + Sync + 'static {
     fn may_have_acted(&self) -> bool {
         false
     }
+
+    /// The error without anything the service quoted back from the request (field values,
+    /// file names, body excerpts): what the status board shows and the log records, which
+    /// outlive the request and must not hold case data. Default: the whole message.
+    fn summary(&self) -> String {
+        self.to_string()
+    }
 }
 
 /// Why a client call failed: the request never made it or got no usable answer ([`Egress`]),
@@ -46,6 +53,17 @@ pub enum CallError<E: ServiceFailure> {
         /// Why.
         detail: String,
     },
+    /// A step the request depends on (an access token, a sign-in, a CSRF token) failed, so
+    /// the request itself was never sent, whatever became of that step.
+    #[error("{step} failed, so the request itself was not sent: {detail}")]
+    NotSent {
+        /// The step, e.g. "getting a Salesforce access token".
+        step: &'static str,
+        /// How it failed, as text (the message of `cause`).
+        detail: String,
+        /// How it failed.
+        cause: Box<CallError<E>>,
+    },
 }
 
 impl<E: ServiceFailure> CallError<E> {
@@ -55,15 +73,33 @@ impl<E: ServiceFailure> CallError<E> {
         match self {
             CallError::Egress(err) => err.may_have_arrived(),
             CallError::Service(err) => err.may_have_acted(),
-            CallError::Build { .. } => false,
+            CallError::Build { .. } | CallError::NotSent { .. } => false,
         }
     }
 
-    /// The service's own error, if it answered with one.
+    /// Wraps the failure of a step that `step` names, for a request that was then not sent.
+    pub fn not_sent(step: &'static str) -> impl FnOnce(CallError<E>) -> CallError<E> {
+        move |err| CallError::NotSent { step, detail: err.to_string(), cause: Box::new(err) }
+    }
+
+    /// The service's own error, if it answered with one (here or at a step before).
     pub fn service_error(&self) -> Option<&E> {
         match self {
             CallError::Service(err) => Some(err),
+            CallError::NotSent { cause, .. } => cause.service_error(),
             _ => None,
+        }
+    }
+
+    /// The failure without anything quoted from the request, for logs (see
+    /// [`ServiceFailure::summary`]).
+    pub fn summary(&self) -> String {
+        match self {
+            CallError::Service(err) => err.summary(),
+            CallError::NotSent { step, cause, .. } => {
+                format!("{step} failed, so the request itself was not sent: {}", cause.summary())
+            }
+            other => other.to_string(),
         }
     }
 
@@ -84,11 +120,6 @@ impl Channel {
     /// A channel over `egress` reporting to `board`.
     pub fn new(egress: Arc<EgressClient>, board: Arc<StatusBoard>) -> Self {
         Self { egress, board }
-    }
-
-    /// The board this channel reports to.
-    pub fn board(&self) -> &StatusBoard {
-        &self.board
     }
 
     /// Sends `request` to `service` and reads the answer with `parse`. `authenticated` says
@@ -138,10 +169,10 @@ fn egress_observation(err: &EgressError) -> Observation {
 }
 
 /// How a service-level error counts on the board.
-pub fn service_observation<E: ServiceFailure>(err: &E) -> Observation {
+fn service_observation<E: ServiceFailure>(err: &E) -> Observation {
     if err.is_auth_failure() {
-        Observation::AuthFailed(err.to_string())
+        Observation::AuthFailed(err.summary())
     } else {
-        Observation::Failed(err.to_string())
+        Observation::Failed(err.summary())
     }
 }

@@ -19,6 +19,7 @@ use super::ncmec::wire::Environment;
 use super::salesforce::client::SalesforceClient;
 use super::status::StatusBoard;
 use super::wiki::client::WikiClient;
+use super::{lumen, ncmec, salesforce, wiki};
 use crate::config::services::ServiceSettings;
 use crate::config::{Problem, Problems};
 use crate::egress::client::{CallContext, EgressClient};
@@ -84,21 +85,21 @@ impl Services {
             if let Some(client) = &self.ncmec
                 && let Err(err) = client.status(&context).await
             {
-                tracing::warn!("status check: {err}");
+                tracing::warn!("status check: {}", err.summary());
             }
         };
         let salesforce = async {
             if let Some(client) = &self.salesforce
                 && let Err(err) = client.check(&context).await
             {
-                tracing::warn!("status check: {err}");
+                tracing::warn!("status check: {}", err.summary());
             }
         };
         let wiki = async {
             if let Some(client) = &self.wiki
                 && let Err(err) = client.check(&context).await
             {
-                tracing::warn!("status check: {err}");
+                tracing::warn!("status check: {}", err.summary());
             }
         };
         tokio::join!(ncmec, salesforce, wiki);
@@ -161,40 +162,41 @@ fn describe(settings: &ServiceSettings, service: Service) -> Option<String> {
     }
 }
 
-/// Each configured URL, as the client will use it, against the policy.
+/// Each configured URL, as its wire module makes the first request from it, against the policy
+/// (a base the wire module cannot use at all is refused here too, not at the first call).
 fn check_urls(settings: &ServiceSettings, policy: &Policy) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut check = |service: Service, field: &str, method: Method, url: Option<Url>| {
-        if let Some(url) = url
-            && let Err(denied) = policy.check(service, method.as_str(), &url)
-        {
-            problems.push(Problem::new(field, format!("the egress policy refuses it: {denied}")));
+    let mut check = |service: Service, field: &str, method: Method, url: Result<Url, String>| {
+        let verdict = url.and_then(|url| {
+            policy
+                .check(service, method.as_str(), &url)
+                .map(drop)
+                .map_err(|denied| format!("the egress policy refuses it: {denied}"))
+        });
+        if let Err(message) = verdict {
+            problems.push(Problem::new(field, message));
         }
     };
-    let join = |base: &Url, path: &str| {
-        let mut url = base.clone();
-        let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
-        url.set_path(&joined);
-        url
-    };
     if let Some(s) = &settings.lumen {
-        check(Service::Lumen, "lumen.base_url", Method::POST, Some(join(&s.base_url, "notices")));
+        let url = lumen::wire::notices_url(&s.base_url).map_err(|e| e.to_string());
+        check(Service::Lumen, "lumen.base_url", Method::POST, url);
     }
     if let Some(s) = &settings.ncmec {
         let field = match s.environment {
             Environment::Production => "ncmec.production.base_url",
             Environment::Test => "ncmec.test.base_url",
         };
-        check(Service::Ncmec, field, Method::POST, Some(join(&s.account.base_url, "submit")));
+        let url = ncmec::wire::endpoint(&s.account.base_url, "submit").map_err(|e| e.to_string());
+        check(Service::Ncmec, field, Method::POST, url);
     }
     if let Some(s) = &settings.salesforce {
-        let mut token = s.login_url.clone();
-        token.set_path("/services/oauth2/token");
-        check(Service::Salesforce, "salesforce.login_url", Method::POST, Some(token));
+        let url = salesforce::wire::token_url(&s.login_url);
+        check(Service::Salesforce, "salesforce.login_url", Method::POST, Ok(url));
     }
     if let Some(s) = &settings.wiki {
-        check(Service::Wiki, "wiki.meta_api", Method::POST, Some(s.meta_api.clone()));
-        check(Service::Wiki, "wiki.meta_rest", Method::POST, Some(join(&s.meta_rest, "oauth2/access_token")));
+        check(Service::Wiki, "wiki.meta_api", Method::POST, Ok(s.meta_api.clone()));
+        let url = wiki::wire::oauth_endpoint(&s.meta_rest, "access_token").map_err(|e| e.to_string());
+        check(Service::Wiki, "wiki.meta_rest", Method::POST, url);
     }
     problems
 }
@@ -203,10 +205,10 @@ fn check_urls(settings: &ServiceSettings, policy: &Policy) -> Vec<Problem> {
 mod tests {
     use super::*;
     use crate::config::SecretSource;
-    use crate::config::services::LumenSettings;
+    use crate::config::services::{LumenSettings, WikiSettings};
 
     #[test]
-    fn a_configured_url_the_production_policy_refuses_names_its_field() {
+    fn a_configured_url_the_policy_or_its_wire_module_refuses_names_its_field() {
         let lumen = |url: &str| ServiceSettings {
             lumen: Some(LumenSettings {
                 base_url: Url::parse(url).unwrap(),
@@ -220,6 +222,20 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert_eq!(problems[0].field, "lumen.base_url");
         assert!(problems[0].message.contains("egress policy"), "{}", problems[0]);
+        let wiki = ServiceSettings {
+            wiki: Some(WikiSettings {
+                meta_api: Url::parse("https://meta.wikimedia.org/w/api.php").unwrap(),
+                meta_rest: Url::parse("https://meta.wikimedia.org/w/api.php").unwrap(),
+                oauth_client_id: "0".into(),
+                oauth_client_secret: SecretSource::File("/nonexistent".into()),
+                oauth_redirect: Url::parse("https://takedown.example.org/wiki/callback").unwrap(),
+                bot: None,
+            }),
+            ..ServiceSettings::default()
+        };
+        let problems = check_urls(&wiki, &policy);
+        assert_eq!(fields(&problems), ["wiki.meta_rest"], "{problems:#?}");
+        assert!(problems[0].message.contains("rest.php"), "{}", problems[0]);
         let problems = preflight(&lumen("https://lumendatabase.org"), None, &policy);
         assert_eq!(fields(&problems), ["lumen.token"], "an unreadable secret is found before serving");
     }

@@ -18,6 +18,7 @@ use std::fmt::Display;
 use std::fs::OpenOptions;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{
     ConcurrencyMode, Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable,
@@ -199,6 +200,16 @@ impl Store {
     /// Appends one audit entry in its own transaction.
     pub fn audit(&self, entry: &AuditEntry) -> Result<u64, StoreError> {
         self.commit(|batch| batch.audit(entry))
+    }
+
+    /// [`Store::audit`] for async code: the commit waits for the disk, so it runs on the
+    /// blocking pool. The error is the store's, or the pool's if the task was lost.
+    pub async fn audit_async(self: &Arc<Self>, entry: AuditEntry) -> Result<u64, String> {
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
+            Ok(result) => result.map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
     }
 
     /// Verifies the audit chain through this open store (as `takedown audit verify` does

@@ -23,8 +23,8 @@ use takedown::services::lumen::wire::{
 };
 use takedown::services::ncmec::code::ResponseCode;
 use takedown::services::ncmec::wire::{
-    Email, Environment, FileDetails, IncidentSummary, IncidentType, NcmecError, Person, Report,
-    ReportAnnotations, Reporter, WebPageIncident,
+    Email, Environment, IncidentSummary, IncidentType, NcmecError, Person, Report, ReportAnnotations,
+    Reporter, WebPageIncident,
 };
 use takedown::services::salesforce::wire::SalesforceError;
 use takedown::services::wiki::client::{Acting, WikiConnection};
@@ -361,7 +361,12 @@ fn ncmec_timeout_on_submit_leaves_an_open_report_to_retract() {
     let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
     assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
     assert_eq!(world.calls(PeerService::Ncmec, "submit"), 1);
-    assert_eq!(world.ncmec_reports().len(), 1, "the report exists at NCMEC though we never heard its id");
+    let reports = world.ncmec_reports();
+    assert_eq!(reports.len(), 1, "the report exists at NCMEC though we never heard its id");
+    assert_eq!(reports[0]["state"], "open", "{reports:?}");
+    let id = reports[0]["id"].as_u64().unwrap();
+    let retracted = world.runtime.block_on(client.retract(&CallContext::system(), id)).unwrap();
+    assert_eq!(retracted.code, ResponseCode::Success);
 }
 
 #[test]
@@ -409,7 +414,11 @@ fn ncmec_upload_broken_half_way_is_retracted_and_cannot_be_finished() {
     let client = world.clients.ncmec.as_ref().unwrap();
     let context = CallContext::system();
     let submitted = world.runtime.block_on(client.submit(&context, &report())).unwrap();
-    world.fault(PeerService::Ncmec, "upload", Fault { drop_connection: true, ..Fault::default() });
+    world.fault(
+        PeerService::Ncmec,
+        "upload",
+        Fault { drop_connection: true, times: Some(1), ..Fault::default() },
+    );
     let image = Bytes::from_static(b"made-up image bytes, not media");
     let err = world
         .runtime
@@ -422,10 +431,20 @@ fn ncmec_upload_broken_half_way_is_retracted_and_cannot_be_finished() {
     let reports = world.ncmec_reports();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["state"], "retracted", "{reports:?}");
+    let retracted_code = |err: &CallError<NcmecError>| {
+        matches!(
+            err.service_error(),
+            Some(NcmecError::Rejected { code: ResponseCode::ReportAlreadyRetracted, .. })
+        )
+    };
     let err = world.runtime.block_on(client.finish(&context, submitted.report_id)).unwrap_err();
-    assert_names(&err, "NCMEC");
-    let details = FileDetails::new(submitted.report_id, "x");
-    assert!(world.runtime.block_on(client.fileinfo(&context, &details)).is_err());
+    assert!(retracted_code(&err), "{err:?}");
+    assert!(!err.may_have_arrived(), "NCMEC stated its refusal");
+    let upload = world
+        .runtime
+        .block_on(client.upload(&context, submitted.report_id, "example.jpg", "image/jpeg", image))
+        .unwrap_err();
+    assert!(retracted_code(&upload), "{upload:?}");
 }
 
 // === Salesforce ===
@@ -463,9 +482,29 @@ fn salesforce_malformed_token_answer_stops_before_any_case_call() {
     let world = World::start("faults-salesforce-malformed");
     world.fault(PeerService::Salesforce, "token", Fault { malformed: true, ..Fault::default() });
     let err = world.upsert("TD-3", "A notice").unwrap_err();
-    assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert!(
+        matches!(&err, CallError::NotSent { cause, .. } if matches!(**cause, CallError::Service(_))),
+        "{err:?}"
+    );
+    assert!(!err.may_have_arrived(), "the Case request was never sent");
     assert_names(&err, "Salesforce");
     assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 0);
+}
+
+#[test]
+fn salesforce_token_timeout_means_the_file_was_not_sent() {
+    let world = World::start("faults-salesforce-token-timeout");
+    world.fault(PeerService::Salesforce, "token", Fault::delay(TOO_SLOW));
+    let client = world.clients.salesforce.as_ref().unwrap();
+    let case = takedown::services::salesforce::wire::SalesforceId::parse("500000000000001AAA").unwrap();
+    let pdf = Bytes::from_static(b"%PDF-1.4 made-up notice");
+    let err = world
+        .runtime
+        .block_on(client.attach_file(&CallContext::system(), &case, "Notice", "notice.pdf", pdf))
+        .unwrap_err();
+    assert!(matches!(&err, CallError::NotSent { cause, .. } if timed_out(cause)), "{err:?}");
+    assert!(!err.may_have_arrived(), "only the token request timed out; the file was never sent");
+    assert_eq!(world.calls(PeerService::Salesforce, "content-version"), 0);
 }
 
 #[test]
@@ -497,8 +536,8 @@ fn salesforce_refused_grant_shows_as_not_signed_in() {
         Tweaks { salesforce_client_id: Some("not-our-consumer-key"), ..Tweaks::default() },
     );
     let err = world.upsert("TD-5", "A notice").unwrap_err();
-    assert!(matches!(err, CallError::Service(SalesforceError::OAuth { .. })), "{err:?}");
-    assert!(err.is_auth_failure());
+    assert!(matches!(err.service_error(), Some(SalesforceError::OAuth { .. })), "{err:?}");
+    assert!(err.is_auth_failure() && !err.may_have_arrived());
     let state = world.clients.board.state(Service::Salesforce);
     assert_eq!((state.reachable, state.authenticated), (Some(true), Some(false)));
     assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 0);
@@ -551,6 +590,7 @@ fn wiki_server_error_on_an_edit_is_not_repeated() {
     world.fault(PeerService::Wiki, "action=edit", Fault::status(500));
     let err = world.bot_edit("Takedown fault 500").unwrap_err();
     assert!(matches!(err, CallError::Service(_)), "{err:?}");
+    assert!(err.may_have_arrived(), "a 5xx after a write leaves its fate unknown");
     assert_names(&err, "wiki");
     assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 1, "a write is never repeated after a 5xx");
 }
@@ -584,8 +624,8 @@ fn wiki_wrong_bot_password_and_unconnected_staff_are_refused() {
         Tweaks { wiki_bot_password: Some("00000000000000000000000000000000"), ..Tweaks::default() },
     );
     let err = world.bot_edit("Takedown fault auth").unwrap_err();
-    assert!(matches!(err, CallError::Service(WikiError::Login(_))), "{err:?}");
-    assert!(err.is_auth_failure());
+    assert!(matches!(err.service_error(), Some(WikiError::Login(_))), "{err:?}");
+    assert!(err.is_auth_failure() && !err.may_have_arrived());
     assert_eq!(world.calls(PeerService::Wiki, "action=edit"), 0);
     let state = world.clients.board.state(Service::Wiki);
     assert_eq!(state.authenticated, Some(false));
@@ -595,7 +635,8 @@ fn wiki_wrong_bot_password_and_unconnected_staff_are_refused() {
         .runtime
         .block_on(wiki.edit(&CallContext::system(), wiki.meta_api(), Acting::Staff("dmca-agent"), &edit("X")))
         .unwrap_err();
-    assert!(matches!(err, CallError::Service(WikiError::Unauthorized { .. })), "{err:?}");
+    assert!(matches!(err, CallError::NotSent { .. }) && !err.may_have_arrived(), "{err:?}");
+    assert!(err.to_string().contains("has not connected a wiki account") && !err.is_auth_failure(), "{err}");
     assert_eq!(world.peers.peers.journal(PeerService::Wiki).len(), before, "nothing sent without a grant");
 }
 

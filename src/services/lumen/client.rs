@@ -5,7 +5,7 @@
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::wire::{CreatedNotice, LumenError, Notice, build_create_notice, parse_create_notice};
+use super::wire::{CreatedNotice, FieldError, LumenError, Notice, build_create_notice, parse_create_notice};
 use crate::config::services::LumenSettings;
 use crate::config::{Problem, Problems};
 use crate::egress::client::CallContext;
@@ -19,6 +19,28 @@ impl ServiceFailure for LumenError {
 
     fn may_have_acted(&self) -> bool {
         self.may_have_stored()
+    }
+
+    /// Lumen's field errors and server texts can quote the notice; the fields named say what
+    /// went wrong without it.
+    fn summary(&self) -> String {
+        let fields =
+            |errors: &[FieldError]| errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", ");
+        match self {
+            LumenError::Invalid(errors) => {
+                format!("Lumen would refuse the notice (fields: {}); nothing was sent", fields(errors))
+            }
+            LumenError::Validation(errors) => {
+                format!("Lumen refused the notice (HTTP 422; fields: {})", fields(errors))
+            }
+            LumenError::BadJson(_) => "Lumen could not read the notice it was sent (HTTP 400)".to_owned(),
+            LumenError::ServerError(status, _) => {
+                format!(
+                    "Lumen had a server error (HTTP {status}); the notice may or may not have been stored"
+                )
+            }
+            other => other.to_string(),
+        }
     }
 }
 
@@ -47,11 +69,6 @@ impl LumenClient {
         credentials_dir: Option<&std::path::Path>,
     ) -> Result<Zeroizing<String>, Problems> {
         settings.token.read_text(credentials_dir).map_err(|m| Problems(vec![Problem::new("lumen.token", m)]))
-    }
-
-    /// The instance, for the home page.
-    pub fn base_url(&self) -> &Url {
-        &self.base
     }
 
     /// Files `notice`. On success Lumen has stored it under the returned id.

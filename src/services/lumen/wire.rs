@@ -451,7 +451,9 @@ pub fn build_create_notice(base: &Url, token: &str, notice: &Notice) -> Result<W
 }
 
 /// `{base}/notices`, keeping a path prefix the base may have.
-fn notices_url(base: &Url) -> Result<Url, LumenError> {
+/// `<base>/notices`, where notices are filed; refuses a base that is not https with a host, or
+/// that carries credentials, a query or a fragment.
+pub fn notices_url(base: &Url) -> Result<Url, LumenError> {
     let usable = base.scheme() == "https"
         && base.host_str().is_some()
         && base.username().is_empty()

@@ -25,15 +25,32 @@ impl ServiceFailure for NcmecError {
         matches!(self, NcmecError::Rejected { code: ResponseCode::AuthenticationRequired, .. })
     }
 
+    /// Only a refusal NCMEC could state (a non-zero code) proves nothing happened; an answer
+    /// we cannot read, a gateway's 5xx, or an upload whose hash is missing or wrong may follow a
+    /// submit, upload or finish that NCMEC carried out.
     fn may_have_acted(&self) -> bool {
-        matches!(self, NcmecError::SuccessWithoutReportId { .. } | NcmecError::SuccessWithoutFileId { .. })
+        match self {
+            NcmecError::Rejected { .. } => false,
+            NcmecError::HttpStatus { status, .. } => *status >= 500,
+            _ => true,
+        }
+    }
+
+    /// NCMEC's description of a refusal can repeat what the report said; the code and its
+    /// advice say what went wrong without it.
+    fn summary(&self) -> String {
+        match self {
+            NcmecError::Rejected { code, .. } => {
+                format!("NCMEC refused the request with code {code}; {}", code.advice())
+            }
+            other => other.to_string(),
+        }
     }
 }
 
 /// The NCMEC client for one environment.
 pub struct NcmecClient {
     channel: Channel,
-    environment: Environment,
     base: Url,
     credentials: Credentials,
 }
@@ -46,12 +63,7 @@ impl NcmecClient {
         channel: Channel,
     ) -> Result<Self, Problems> {
         let credentials = Self::read_credentials(settings, credentials_dir)?;
-        Ok(Self {
-            channel,
-            environment: settings.environment,
-            base: settings.account.base_url.clone(),
-            credentials,
-        })
+        Ok(Self { channel, base: settings.account.base_url.clone(), credentials })
     }
 
     /// Reads the selected environment's password (also what `check-config` does).
@@ -70,11 +82,6 @@ impl NcmecClient {
             .map_err(|m| Problems(vec![Problem::new(format!("{section}.password"), m)]))?;
         Credentials::new(&account.username, &password)
             .map_err(|e| Problems(vec![Problem::new(format!("{section}.username"), e.to_string())]))
-    }
-
-    /// Which environment reports go to.
-    pub fn environment(&self) -> Environment {
-        self.environment
     }
 
     /// `/status`: proves the service is up and the credentials work.

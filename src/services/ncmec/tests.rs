@@ -1,10 +1,10 @@
 //! Tests of the NCMEC wire module: requests (and their XML against NCMEC's schema with
 //! `xmllint`), and every answer shape and error case of protocols.md §2 a parser can see.
 
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -262,20 +262,22 @@ fn file_details_with_text(text: &str) -> FileDetails {
     details
 }
 
-static XML_FILES: AtomicUsize = AtomicUsize::new(0);
-
-/// Validates `xml` against NCMEC's schema with `xmllint`. The file written holds made-up
-/// report text only (never media); it gets a unique name under the temp directory and is
-/// deleted straight after.
+/// Validates `xml` against NCMEC's schema with `xmllint`, fed on its standard input (nothing
+/// is written to disk).
 fn schema_check(xml: &str) -> Result<(), String> {
-    let name =
-        format!("takedown-ncmec-{}-{}.xml", std::process::id(), XML_FILES.fetch_add(1, Ordering::Relaxed));
-    let path = std::env::temp_dir().join(name);
-    std::fs::write(&path, xml).expect("write the XML to validate");
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ncmec/cyber_tipline.xsd");
-    let output = Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    let output = output.expect("xmllint must be installed to run these tests");
+    let mut child = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xmllint must be installed to run these tests");
+    child.stdin.take().expect("stdin").write_all(xml.as_bytes()).expect("feed xmllint");
+    let output = child.wait_with_output().expect("xmllint ran");
     if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
 }
 

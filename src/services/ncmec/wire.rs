@@ -189,7 +189,7 @@ fn id_form(url: Url, credentials: &Credentials, report_id: u64) -> Result<WireRe
 
 /// The base URL with one more path segment (`…/ispws` + `submit` = `…/ispws/submit`; a
 /// trailing slash on the base makes no difference). Query and fragment are dropped.
-fn endpoint(base: &Url, name: &str) -> Result<Url, BuildError> {
+pub fn endpoint(base: &Url, name: &str) -> Result<Url, BuildError> {
     let mut url = base.clone();
     url.set_query(None);
     url.set_fragment(None);

@@ -13,9 +13,9 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::wire::{
-    AccessToken, Audience, CaseRecord, JwtGrant, JwtKey, SalesforceError, SalesforceId, build_case_lookup,
-    build_content_version, build_token_request, build_upsert_case, parse_case_lookup, parse_create_record,
-    parse_token_response, parse_upsert_case,
+    AccessToken, ApiError, Audience, CaseRecord, JwtGrant, JwtKey, SalesforceError, SalesforceId,
+    build_case_lookup, build_content_version, build_token_request, build_upsert_case, parse_case_lookup,
+    parse_create_record, parse_token_response, parse_upsert_case, token_url,
 };
 use crate::config::services::SalesforceSettings;
 use crate::config::{Problem, Problems};
@@ -37,6 +37,50 @@ impl ServiceFailure for SalesforceError {
                 | SalesforceError::Key { .. }
         )
     }
+
+    /// A success we could not read, or a server error, may follow a record Salesforce saved.
+    /// (Repeating an upsert is harmless; repeating a file attachment is not.)
+    fn may_have_acted(&self) -> bool {
+        match self {
+            SalesforceError::Malformed { status, .. }
+            | SalesforceError::NotJson { status, .. }
+            | SalesforceError::RecordFailed { status, .. } => (200..300).contains(status),
+            SalesforceError::Unavailable { status, .. } | SalesforceError::Unrecognised { status, .. } => {
+                *status >= 500
+            }
+            _ => false,
+        }
+    }
+
+    /// Salesforce's messages can quote the values it refused (a too-long text, an e-mail
+    /// address); the codes and field names say what went wrong without them.
+    fn summary(&self) -> String {
+        let codes = |errors: &[ApiError]| {
+            errors
+                .iter()
+                .map(|e| {
+                    if e.fields.is_empty() {
+                        e.code.clone()
+                    } else {
+                        format!("{} ({})", e.code, e.fields.join(", "))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match self {
+            SalesforceError::Api { status, errors } => {
+                format!("Salesforce refused the request (HTTP {status}): {}", codes(errors))
+            }
+            SalesforceError::RecordFailed { status, errors } => {
+                format!("Salesforce answered HTTP {status} but did not save the record: {}", codes(errors))
+            }
+            SalesforceError::InvalidInput { what, .. } => {
+                format!("cannot build the Salesforce request: {what} is not valid")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The Salesforce client.
@@ -57,12 +101,9 @@ impl SalesforceClient {
         channel: Channel,
     ) -> Result<Self, Problems> {
         let (key, audience) = Self::read_key(settings, credentials_dir)?;
-        let mut token_url = settings.login_url.clone();
-        token_url.set_path("/services/oauth2/token");
-        token_url.set_query(None);
         Ok(Self {
             channel,
-            token_url,
+            token_url: token_url(&settings.login_url),
             grant: JwtGrant {
                 client_id: settings.client_id.clone(),
                 username: settings.username.clone(),
@@ -194,11 +235,17 @@ impl SalesforceClient {
         build: impl Fn(&AccessToken, &Url) -> Result<WireRequest, SalesforceError>,
         parse: impl Fn(&WireResponse) -> Result<T, SalesforceError>,
     ) -> Result<T, CallError<SalesforceError>> {
-        let token = self.token(context, None).await?;
+        let token = self
+            .token(context, None)
+            .await
+            .map_err(CallError::not_sent("getting a Salesforce access token"))?;
         let request = build(&token, token.instance_url()).map_err(CallError::Service)?;
         match self.channel.exchange(Service::Salesforce, context, request, true, &parse).await {
             Err(CallError::Service(SalesforceError::SessionExpired { .. })) => {
-                let token = self.token(context, Some(&token)).await?;
+                let token = self
+                    .token(context, Some(&token))
+                    .await
+                    .map_err(CallError::not_sent("renewing the Salesforce access token"))?;
                 if !repeat_after_renewal {
                     return Err(CallError::Service(SalesforceError::SessionExpired {
                         detail: "the token was renewed; send the file again".into(),

@@ -180,6 +180,16 @@ impl fmt::Debug for JwtGrant {
     }
 }
 
+/// The token endpoint of a login host: `<login>/services/oauth2/token` (any path or query on
+/// `login` is replaced).
+pub fn token_url(login: &Url) -> Url {
+    let mut url = login.clone();
+    url.set_path("/services/oauth2/token");
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
 /// The token request: `POST <token_url>` with the form `grant_type=<JWT bearer>&assertion=<JWT>`.
 /// The JWT is `{"alg":"RS256"}` with claims `iss`, `sub`, `aud` and `exp` = `now_unix` + 180 s,
 /// signed with the grant's key; the same inputs always give the same bytes.

@@ -25,8 +25,8 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use super::wire::{
-    ApiCode, Edit, EditOutcome, ImageInfoPage, Limit, LoginError, OAuthErrorCode, OAuthProfile, OAuthTokens,
-    SecretText, SessionCookies, SiteMatrix, WikiAuth, WikiError, authorize_url, build_csrf_token, build_edit,
+    ApiCode, Edit, EditOutcome, ImageInfoPage, Limit, OAuthErrorCode, OAuthProfile, OAuthTokens, SecretText,
+    SessionCookies, SiteMatrix, WikiAuth, WikiError, authorize_url, build_csrf_token, build_edit,
     build_imageinfo, build_login, build_login_token, build_profile, build_sitematrix, build_token_exchange,
     build_token_refresh, parse_callback, parse_csrf_token, parse_edit, parse_imageinfo, parse_login,
     parse_login_token, parse_profile, parse_sitematrix, parse_token_response, pkce_challenge,
@@ -69,6 +69,18 @@ impl ServiceFailure for WikiError {
                     | OAuthErrorCode::InvalidGrant
                     | OAuthErrorCode::UnauthorizedClient
             ),
+            _ => false,
+        }
+    }
+
+    /// An edge's 5xx (often after the backend saved), or a success we could not read, may
+    /// follow a write the wiki carried out; so may a revision deletion that failed in part.
+    fn may_have_acted(&self) -> bool {
+        match self {
+            WikiError::Unavailable { .. } | WikiError::RevisionDeletePartial { .. } => true,
+            WikiError::HttpStatus { status, .. } => *status >= 500,
+            WikiError::NotJson { status, .. } => (200..300).contains(status) || *status >= 500,
+            WikiError::Malformed { .. } | WikiError::FormatVersion1 { .. } => true,
             _ => false,
         }
     }
@@ -177,11 +189,6 @@ impl WikiClient {
         &self.meta_api
     }
 
-    /// Whether a bot account is configured.
-    pub fn has_bot(&self) -> bool {
-        self.bot.is_some()
-    }
-
     // === staff OAuth ===
 
     /// Starts connecting `staff` to their wiki account: returns the meta wiki's consent URL to
@@ -262,9 +269,12 @@ impl WikiClient {
         let (access, refresh, username) = {
             let grants = self.grants.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(grant) = grants.get(staff) else {
-                return Err(CallError::Service(WikiError::Unauthorized {
-                    detail: "this staff member has not connected a wiki account (use \"Connect your wiki account\" on the home page)".into(),
-                }));
+                return Err(CallError::Build {
+                    service: Service::Wiki,
+                    detail: "this staff member has not connected a wiki account (use \"Connect your wiki account\" on \
+                             the home page)"
+                        .into(),
+                });
             };
             let fresh = !force && grant.expires.is_none_or(|at| Instant::now() < at);
             (
@@ -306,10 +316,10 @@ impl WikiClient {
         fresh: bool,
     ) -> WikiResult<Zeroizing<String>> {
         let Some((user, password)) = &self.bot else {
-            return Err(CallError::Service(WikiError::Login(LoginError::Failed {
-                code: None,
-                reason: "no bot account is configured ([wiki] bot_user and bot_password)".into(),
-            })));
+            return Err(CallError::Build {
+                service: Service::Wiki,
+                detail: "no bot account is configured ([wiki] bot_user and bot_password)".into(),
+            });
         };
         let host = api.host_str().unwrap_or_default().to_owned();
         let mut sessions = self.bot_sessions.lock().await;
@@ -372,7 +382,8 @@ impl WikiClient {
             attempt += 1;
             let csrf = self
                 .call(context, api, acting, true, |auth| build_csrf_token(api, auth), parse_csrf_token)
-                .await?;
+                .await
+                .map_err(CallError::not_sent("getting a CSRF token"))?;
             let result = self
                 .call(context, api, acting, false, |auth| build(auth, csrf.expose_secret()), &parse)
                 .await;
@@ -400,8 +411,16 @@ impl WikiClient {
         loop {
             attempt += 1;
             let credential = match acting {
-                Acting::Staff(staff) => Some(self.staff_token(context, staff, renewed).await?),
-                Acting::Bot => Some(self.bot_cookies(context, api, renewed).await?),
+                Acting::Staff(staff) => Some(
+                    self.staff_token(context, staff, renewed)
+                        .await
+                        .map_err(CallError::not_sent("the staff member's wiki sign-in"))?,
+                ),
+                Acting::Bot => Some(
+                    self.bot_cookies(context, api, renewed)
+                        .await
+                        .map_err(CallError::not_sent("the bot's wiki sign-in"))?,
+                ),
                 Acting::Anonymous => None,
             };
             let auth = match (&acting, &credential) {

@@ -45,7 +45,7 @@ pub use envelope::{Envelope, Warning, check_envelope};
 pub use error::{ApiCode, FailedItem, LoginError, OAuthErrorCode, WikiError};
 pub use oauth::{
     OAuthProfile, OAuthTokens, authorize_url, build_profile, build_token_exchange, build_token_refresh,
-    parse_callback, parse_profile, parse_token_response, pkce_challenge,
+    endpoint as oauth_endpoint, parse_callback, parse_profile, parse_token_response, pkce_challenge,
 };
 pub use query::{
     ArchivedFile, ExtUrlPage, ExtUrlQuery, ExtUrlRow, FileArchivePage, FileArchiveSelect, FileInfo,

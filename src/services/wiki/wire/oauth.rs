@@ -324,8 +324,9 @@ fn rest_json(response: &WireResponse, context: &'static str) -> Result<Map<Strin
     })
 }
 
-/// `<meta>/oauth2/<path>`, from the REST entry point.
-fn endpoint(meta: &Url, path: &str) -> Result<Url, WikiError> {
+/// `<meta>/oauth2/<path>` (`authorize`, `access_token`, `resource/profile`), from the REST entry
+/// point; refuses a `meta` that is not `…/rest.php`.
+pub fn endpoint(meta: &Url, path: &str) -> Result<Url, WikiError> {
     let base = meta.path().trim_end_matches('/');
     if meta.cannot_be_a_base() || meta.host_str().is_none() || !base.ends_with("/rest.php") {
         return Err(invalid(
