@@ -338,7 +338,9 @@ async fn receive(
 ) -> Result<WireResponse, EgressError> {
     let mut response = builder.send().await.map_err(|err| classify(service, err))?;
     let status = response.status();
-    if status.is_redirection() {
+    // Only the statuses that send a client elsewhere; a 300 (Salesforce's answer when several
+    // records share an external ID) is an answer for the parser.
+    if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
         let location = response
             .headers()
             .get(http::header::LOCATION)

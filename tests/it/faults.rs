@@ -414,18 +414,24 @@ fn ncmec_upload_broken_half_way_is_retracted_and_cannot_be_finished() {
     let client = world.clients.ncmec.as_ref().unwrap();
     let context = CallContext::system();
     let submitted = world.runtime.block_on(client.submit(&context, &report())).unwrap();
+    // The first file goes through; the connection drops at the second.
     world.fault(
         PeerService::Ncmec,
         "upload",
-        Fault { drop_connection: true, times: Some(1), ..Fault::default() },
+        Fault { drop_connection: true, from_call: 2, times: Some(1), ..Fault::default() },
     );
     let image = Bytes::from_static(b"made-up image bytes, not media");
+    let first = world
+        .runtime
+        .block_on(client.upload(&context, submitted.report_id, "first.jpg", "image/jpeg", image.clone()))
+        .unwrap();
+    assert!(!first.file_id.is_empty());
     let err = world
         .runtime
         .block_on(client.upload(&context, submitted.report_id, "example.jpg", "image/jpeg", image.clone()))
         .unwrap_err();
     assert!(err.may_have_arrived(), "{err:?}");
-    assert_eq!(world.calls(PeerService::Ncmec, "upload"), 1);
+    assert_eq!(world.calls(PeerService::Ncmec, "upload"), 2);
     let retracted = world.runtime.block_on(client.retract(&context, submitted.report_id)).unwrap();
     assert_eq!(retracted.code, ResponseCode::Success);
     let reports = world.ncmec_reports();
@@ -475,6 +481,21 @@ fn salesforce_timeout_then_retry_updates_the_same_case() {
     assert_eq!(id, again);
     let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].as_array().unwrap().len();
     assert_eq!(cases, 1);
+}
+
+#[test]
+fn salesforce_several_cases_with_one_external_id_is_a_typed_error_not_a_redirect() {
+    let world = World::start("faults-salesforce-300");
+    let several = Fault {
+        status: Some(300),
+        body: Some(r#"["/services/data/v67.0/sobjects/Case/500000000000001AAA","/services/data/v67.0/sobjects/Case/500000000000002AAA"]"#.into()),
+        content_type: Some("application/json".into()),
+        ..Fault::default()
+    };
+    world.fault(PeerService::Salesforce, "case-upsert", several);
+    let err = world.upsert("TD-7", "A notice").unwrap_err();
+    assert!(matches!(err, CallError::Service(SalesforceError::AmbiguousExternalId { count: 2 })), "{err:?}");
+    assert_eq!(world.calls(PeerService::Salesforce, "case-upsert"), 1);
 }
 
 #[test]

@@ -1,9 +1,8 @@
-//! The wiki client (bot-password session, CSRF, edits, upload, imageinfo, delete) against a real MediaWiki (Debian's package, PHP's
-//! built-in server, SQLite; started by `tests/mediawiki/start.sh` behind a TLS front), and the
-//! simulated wiki held to the same observations.
-//!
-//! These need the `mediawiki` package, so they are `#[ignore]`d in a plain `cargo test`;
-//! `.ci/run` installs the package and runs them with `--ignored`.
+//! The wiki client (bot-password session, CSRF, edits, upload, imageinfo, delete) against a real
+//! MediaWiki (Debian's package, PHP's built-in server, SQLite; started by
+//! `tests/mediawiki/start.sh` behind a TLS front), and the simulated wiki held to the same
+//! observations. They need Debian's `mediawiki` and PHP packages (README, `.ci/run`); without
+//! them they fail, saying so.
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -202,7 +201,6 @@ fn common_observations(
 }
 
 #[test]
-#[ignore = "needs Debian's mediawiki package; .ci/run installs it and runs this with --ignored"]
 fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
     let wiki = RealWiki::start();
     let session = Bot::new(wiki.client.clone(), &wiki.api, &wiki.bot_user, &wiki.bot_password);
@@ -246,7 +244,6 @@ fn the_real_mediawiki_logs_in_edits_uploads_reports_the_sha1_and_deletes() {
 }
 
 #[test]
-#[ignore = "needs Debian's mediawiki package; .ci/run installs it and runs this with --ignored"]
 fn the_simulated_wiki_agrees_with_the_real_one() {
     let real = RealWiki::start();
     let seen_real =

@@ -154,8 +154,9 @@ pub enum ActionTaken {
     Unspecified,
 }
 
-/// One work: what is claimed, where the original is, where the copies are.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// One work: what is claimed, where the original is, where the copies are. Its `Debug` shows
+/// the shape (how many URLs), not the text.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Work {
     /// What the work is ("Photograph of a lighthouse").
     pub description: String,
@@ -967,12 +968,23 @@ impl fmt::Debug for Entity {
     }
 }
 
+impl fmt::Debug for Work {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Work")
+            .field("description_chars", &self.description.chars().count())
+            .field("copyrighted_urls", &self.copyrighted_urls.len())
+            .field("infringing_urls", &self.infringing_urls.len())
+            .finish()
+    }
+}
+
 impl fmt::Debug for Attachment {
-    /// The file's size, not its bytes: attachments are evidence and may be large.
+    /// The file's size, not its bytes (evidence, possibly large), and the length of its name,
+    /// not the name (file names often name people).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Attachment")
             .field("kind", &self.kind)
-            .field("file_name", &self.file_name)
+            .field("file_name_chars", &self.file_name.chars().count())
             .field("content_type", &self.content_type)
             .field("bytes", &self.data.len())
             .finish()
@@ -1027,8 +1039,9 @@ mod tests {
     fn debug_shows_the_shape_of_a_notice_not_the_people_in_it() {
         let mut notice = sample();
         notice.entity_roles[1].entity.email = "jane@agent.example".to_owned();
-        let printed = format!("{notice:?} {:?}", notice.entity_roles[1]);
-        for secret in ["Jane Agent", "jane@agent.example", "Example Org", "lighthouse", "GB"] {
+        let notice = with_attachment(notice);
+        let printed = format!("{notice:?} {:?} {:?}", notice.entity_roles[1], notice.works[0]);
+        for secret in ["Jane Agent", "jane@agent.example", "Example Org", "lighthouse", "GB", "notice.txt"] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert!(printed.contains("Sender") && printed.contains("email"), "{printed}");

@@ -24,8 +24,9 @@ use crate::egress::policy::Service;
 use crate::egress::wire::{WireRequest, WireResponse};
 use crate::services::call::{CallError, Channel, ServiceFailure};
 
-/// The external ID the status check looks up: no Case has it, so "not found" proves the token,
-/// the API version and the field all work without touching a real Case.
+/// The external ID the status check looks up: no Case has it, so a plain "not found" proves the
+/// token works and the external-ID field exists, without touching a real Case. (An API version
+/// the org does not serve answers the same "not found", so the check cannot prove the version.)
 const STATUS_PROBE_ID: &str = "takedown-status-check";
 
 impl ServiceFailure for SalesforceError {
@@ -217,6 +218,10 @@ impl SalesforceClient {
                 )
             },
             |response| match parse_case_lookup(response) {
+                // Salesforce names the field when it is the field that does not exist.
+                Err(SalesforceError::NotFound { detail }) if detail.contains("external ID field") => {
+                    Err(SalesforceError::NotFound { detail })
+                }
                 Ok(_) | Err(SalesforceError::NotFound { .. }) => Ok(()),
                 Err(err) => Err(err),
             },

@@ -1197,7 +1197,8 @@ fn oauth_hint(error: &str, description: &str) -> &'static str {
 enum Quote {
     /// The body holds nothing secret.
     Body,
-    /// The body may hold a token: quote only an HTML page.
+    /// The body may hold a token: never quote it, not even when it looks like an HTML page
+    /// (an XML token answer starts with `<` too).
     Withhold,
 }
 
@@ -1212,7 +1213,7 @@ fn read_json(response: &WireResponse, quote: Quote) -> Result<Value, SalesforceE
 }
 
 fn not_json(response: &WireResponse, quote: Quote) -> SalesforceError {
-    let excerpt = if quote == Quote::Body || looks_like_html(response) {
+    let excerpt = if quote == Quote::Body {
         excerpt(&response.body)
     } else {
         "(withheld: the body could hold a token)".to_owned()

@@ -117,6 +117,14 @@ struct Grant {
     expires: Option<Instant>,
 }
 
+impl Grant {
+    /// A grant from the token endpoint's answer; it counts as expired a minute early.
+    fn new(tokens: OAuthTokens, username: Option<String>) -> Self {
+        let expires = tokens.expires_in.map(|s| Instant::now() + Duration::from_secs(s.saturating_sub(60)));
+        Grant { username, access: tokens.access_token, refresh: tokens.refresh_token, expires }
+    }
+}
+
 /// An authorization the browser was sent off for.
 struct Pending {
     state: Zeroizing<String>,
@@ -243,19 +251,13 @@ impl WikiClient {
         }
     }
 
-    /// Forgets `staff`'s grant.
-    pub fn disconnect(&self, staff: &str) {
-        self.grants.lock().unwrap_or_else(PoisonError::into_inner).remove(staff);
-    }
-
     async fn profile_for(&self, context: &CallContext, bearer: &str) -> WikiResult<OAuthProfile> {
         let request = build_profile(&self.meta_rest, bearer).map_err(CallError::Service)?;
         self.channel.exchange(Service::Wiki, context, request, true, parse_profile).await
     }
 
     fn store_grant(&self, staff: &str, tokens: OAuthTokens, username: Option<String>) {
-        let expires = tokens.expires_in.map(|s| Instant::now() + Duration::from_secs(s.saturating_sub(60)));
-        let grant = Grant { username, access: tokens.access_token, refresh: tokens.refresh_token, expires };
+        let grant = Grant::new(tokens, username);
         self.grants.lock().unwrap_or_else(PoisonError::into_inner).insert(staff.to_owned(), grant);
     }
 
@@ -291,15 +293,25 @@ impl WikiClient {
         let request =
             build_token_refresh(&self.meta_rest, &self.client_id, Some(&self.client_secret), &refresh)
                 .map_err(CallError::Service)?;
-        match self.channel.exchange(Service::Wiki, context, request, true, parse_token_response).await {
+        let result = self.channel.exchange(Service::Wiki, context, request, true, parse_token_response).await;
+        // Another call may have refreshed, reconnected or disconnected meanwhile: change the
+        // grant only if it is still the one this refresh started from.
+        let mut grants = self.grants.lock().unwrap_or_else(PoisonError::into_inner);
+        let unchanged = grants
+            .get(staff)
+            .and_then(|grant| grant.refresh.as_ref())
+            .is_some_and(|current| current.expose_secret() == refresh.as_str());
+        match result {
             Ok(tokens) => {
                 let access = Zeroizing::new(tokens.access_token.expose_secret().to_owned());
-                self.store_grant(staff, tokens, username);
+                if unchanged {
+                    grants.insert(staff.to_owned(), Grant::new(tokens, username));
+                }
                 Ok(access)
             }
             Err(err) => {
-                if err.is_auth_failure() {
-                    self.disconnect(staff);
+                if unchanged && err.is_auth_failure() {
+                    grants.remove(staff);
                 }
                 Err(err)
             }

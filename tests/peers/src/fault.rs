@@ -66,12 +66,6 @@ impl Faults {
         state.faults.insert((service, endpoint.to_owned()), fault);
     }
 
-    pub(crate) fn clear(&self) {
-        let mut state = lock(&self.state);
-        state.faults.clear();
-        state.calls.clear();
-    }
-
     /// Counts a call and returns the fault that applies to it, if any.
     pub(crate) fn on_call(&self, service: PeerService, endpoint: &str) -> Option<Fault> {
         let mut state = lock(&self.state);

@@ -26,17 +26,24 @@ impl Journal {
         Ok(Journal { dir: dir.to_owned(), files: Mutex::new(files) })
     }
 
+    /// Appends one entry. A journal that cannot be written is a broken test setup, not a fault
+    /// to hide: the tests count requests by it ("never reached the peer").
     pub(crate) fn append(&self, service: PeerService, entry: &serde_json::Value) {
         let mut files = lock(&self.files);
-        if let Some((_, file)) = files.iter_mut().find(|(s, _)| *s == service) {
-            let _ = writeln!(file, "{entry}");
-        }
+        let (_, file) = files.iter_mut().find(|(s, _)| *s == service).expect("every service has a journal");
+        writeln!(file, "{entry}").expect("the peer's journal cannot be written");
     }
 
+    /// Every entry so far; an unreadable file or line fails loudly for the same reason.
     pub(crate) fn read(&self, service: PeerService) -> Vec<serde_json::Value> {
         let _guard = lock(&self.files);
-        let text =
-            std::fs::read_to_string(self.dir.join(format!("{}.jsonl", service.name()))).unwrap_or_default();
-        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+        let path = self.dir.join(format!("{}.jsonl", service.name()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("the journal {} cannot be read: {err}", path.display()));
+        text.lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|err| panic!("a journal line is not JSON: {err}"))
+            })
+            .collect()
     }
 }

@@ -148,11 +148,6 @@ impl Peers {
         self.shared.faults.set(service, endpoint, fault);
     }
 
-    /// Removes every fault.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
-    }
-
     /// What a service has journalled so far, one JSON value per request.
     pub fn journal(&self, service: PeerService) -> Vec<serde_json::Value> {
         self.shared.journal.read(service)

@@ -185,19 +185,19 @@ impl Wiki {
 
     /// Sets the simulated replication lag in seconds (0 by default): requests whose `maxlag`
     /// is smaller get the `maxlag` error.
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn set_lag(&self, seconds: u64) {
         lock(&self.state).lag = seconds;
     }
 
     /// Puts the wiki in read-only mode with a reason (writes get `readonly`), or out of it.
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn set_read_only(&self, reason: Option<&str>) {
         lock(&self.state).read_only = reason.map(str::to_owned);
     }
 
     /// Replaces a user's groups (creating the account if needed); `*` and `user` are implied.
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn set_groups(&self, user: &str, groups: &[&str]) {
         lock(&self.state).set_groups(user, groups);
     }

@@ -364,11 +364,21 @@ fn token_errors_are_oauth_errors_with_hints() {
 
 #[test]
 fn token_endpoint_html_and_outages() {
-    for status in [200, 302, 404] {
+    for status in [302, 404] {
         let error = parse_token_response(&html(status)).expect_err("html");
         assert!(matches!(error, SalesforceError::NotJson { .. }), "{status}: {error}");
         assert!(error.to_string().contains("Maintenance"), "{error}");
     }
+    // A 200 is never quoted, even when it looks like a page: an XML token answer starts with
+    // `<` as well.
+    let error = parse_token_response(&html(200)).expect_err("html");
+    assert!(
+        matches!(error, SalesforceError::NotJson { .. }) && !error.to_string().contains("Maintenance"),
+        "{error}"
+    );
+    let xml = "<OAuth><access_token>00Dxx0000001gPL!AR8AQJXg</access_token></OAuth>";
+    let error = parse_token_response(&response(200, Some("application/xml"), xml)).expect_err("xml");
+    assert!(!error.to_string().contains("00Dxx"), "{error}");
     // HTML without a content type is still HTML.
     let error = parse_token_response(&response(400, None, "  <!DOCTYPE html><p>x")).expect_err("html");
     assert!(matches!(error, SalesforceError::NotJson { status: 400, .. }), "{error}");

@@ -23,13 +23,22 @@ const DEFAULT_LAG_WAIT: Duration = Duration::from_secs(5);
 /// Longest wait we accept from `Retry-After`; a larger value is capped, not obeyed.
 const MAX_WAIT: Duration = Duration::from_secs(600);
 
-/// A response that passed the envelope check: the JSON object and the warnings it carried.
-#[derive(Debug)]
+/// A response that passed the envelope check: the JSON object and the warnings it carried. Its
+/// `Debug` lists the object's keys only: the values can be tokens.
 pub struct Envelope {
     /// The top-level JSON object.
     pub root: Map<String, Value>,
     /// Warnings the API attached (deprecations, unrecognised parameters, `delete-scheduled`…).
     pub warnings: Vec<Warning>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("keys", &self.root.keys().collect::<Vec<_>>())
+            .field("warnings", &self.warnings.len())
+            .finish()
+    }
 }
 
 /// One API warning.
@@ -111,11 +120,15 @@ pub fn check_envelope(response: &WireResponse, context: &'static str) -> Result<
     }
     let root = match parsed {
         None => {
+            // Never quoted: a 2xx answer to a token or login request may hold the token.
             return Err(WikiError::NotJson {
                 context,
                 status,
                 media_type: response.media_type(),
-                detail: body_excerpt(&response.body),
+                detail: format!(
+                    "{} bytes, withheld (a successful answer may hold a token)",
+                    response.body.len()
+                ),
             });
         }
         Some(Err(error)) => {
@@ -406,6 +419,18 @@ pub(super) mod tests {
         let mut empty = typed(200, None, "");
         empty.headers.insert(API_ERROR_HEADER, HeaderValue::from_static(""));
         assert!(check_envelope(&empty, "test").is_err());
+    }
+
+    #[test]
+    fn a_successful_answer_in_the_wrong_type_is_never_quoted_nor_printed() {
+        let token = "d41d8cd98f00b204e9800998ecf8427e";
+        let body = format!(r#"{{"batchcomplete":true,"query":{{"tokens":{{"csrftoken":"{token}"}}}}}}"#);
+        for content_type in [Some("text/html"), Some("text/plain"), None] {
+            let error = check_envelope(&typed(200, content_type, &body), "meta=tokens").unwrap_err();
+            assert!(!error.to_string().contains("d41d8cd9"), "{error}");
+        }
+        let envelope = check_envelope(&json(200, &[], &body), "meta=tokens").unwrap();
+        assert!(!format!("{envelope:?}").contains("d41d8cd9"), "{envelope:?}");
     }
 
     #[test]

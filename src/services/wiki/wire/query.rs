@@ -82,8 +82,9 @@ pub enum FileStatus {
 }
 
 /// One version of a file. Fields the caller may not see (hidden by revision deletion) are
-/// `None`, with the matching `*_hidden` flag set.
-#[derive(Clone, Debug, PartialEq)]
+/// `None`, with the matching `*_hidden` flag set. Its `Debug` leaves out the uploader (often an
+/// IP address) and the comment, which may be hidden content.
+#[derive(Clone, PartialEq)]
 pub struct FileVersion {
     /// When it was uploaded.
     pub timestamp: Option<OffsetDateTime>,
@@ -117,6 +118,32 @@ pub struct FileVersion {
     pub comment_hidden: bool,
     /// A hidden part is suppressed (visible to oversighters only).
     pub suppressed: bool,
+}
+
+impl std::fmt::Debug for FileVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileVersion")
+            .field("timestamp", &self.timestamp)
+            .field("user", &self.user.as_ref().map(|_| "…"))
+            .field("size", &self.size)
+            .field("sha1", &self.sha1)
+            .field("archive_name", &self.archive_name.is_some())
+            .field("hidden", &(self.file_hidden, self.user_hidden, self.comment_hidden, self.suppressed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ArchivedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchivedFile")
+            .field("id", &self.id)
+            .field("timestamp", &self.timestamp)
+            .field("user", &self.user.as_ref().map(|_| "…"))
+            .field("size", &self.size)
+            .field("sha1", &self.sha1)
+            .field("hidden", &(self.file_hidden, self.user_hidden, self.comment_hidden, self.suppressed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileVersion {
@@ -283,8 +310,9 @@ pub struct FileArchivePage {
     pub warnings: Vec<Warning>,
 }
 
-/// One deleted file version (a filearchive row).
-#[derive(Clone, Debug, PartialEq)]
+/// One deleted file version (a filearchive row). Its `Debug` leaves out the uploader and the
+/// comment, as [`FileVersion`]'s does.
+#[derive(Clone, PartialEq)]
 pub struct ArchivedFile {
     /// The row id, which `revisiondelete&type=filearchive` takes.
     pub id: u64,
@@ -865,6 +893,8 @@ mod tests {
         assert_eq!(hidden.revision_delete_id(), Some("20200315101010"));
         assert_eq!(old.sha1.as_deref(), Some("ffffffffffffffffffffffffffffffffffffffff"));
         assert!(old.comment_hidden);
+        let printed = format!("{:?}", file.versions);
+        assert!(!printed.contains("Uploader") && !printed.contains("new version"), "{printed}");
         let cont = page.continuation.unwrap();
         assert_eq!(cont.0.get("iicontinue").map(String::as_str), Some("Example.jpg|20200101000000"));
         assert_eq!(cont.0.get("continue").map(String::as_str), Some("||"));
@@ -943,6 +973,7 @@ mod tests {
         let page = parse_filearchive(&json(200, &[], body)).unwrap();
         assert_eq!(page.files.len(), 2);
         assert_eq!((page.files[0].id, page.files[0].user.as_deref()), (12, Some("Uploader")));
+        assert!(!format!("{:?}", page.files).contains("Uploader"), "Debug must not name the uploader");
         assert!(page.files[1].file_hidden && page.files[1].sha1.is_none());
         assert!(page.continuation.is_some());
         let denied = json(
