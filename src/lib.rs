@@ -22,6 +22,9 @@
 //! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
 //! | the egress allowlist (`policy/egress.toml`) and the post-DNS address rule | [`egress`] |
 //! | Lumen, NCMEC, Salesforce, the wikis: pure wire modules and their clients | [`services`] |
+//! | uploaded media: locked, wiped buffers, the memory budget, multipart streaming | [`media`] |
+//! | no dumps, locked memory, a Landlock profile per subcommand | [`sandbox`] |
+//! | the one module allowed `unsafe` (secret memory) | [`sys`] |
 //! | log output | [`telemetry`] |
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
@@ -37,11 +40,14 @@ pub mod export;
 pub mod fuzzing;
 pub mod http;
 pub mod identity;
+pub mod media;
 pub mod pages;
 pub mod pki;
 pub mod roster;
+pub mod sandbox;
 pub mod services;
 pub mod state;
 pub mod store;
+pub mod sys;
 pub mod telemetry;
 pub mod tls;

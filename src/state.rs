@@ -6,6 +6,8 @@
 //! working, and every request is checked against the newest set, so a revocation or a removal
 //! from the roster takes effect on the next request, not only on the next handshake.
 
+use crate::media::MediaBudget;
+use crate::sandbox::SandboxReport;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -59,6 +61,10 @@ pub struct AppState {
     pub egress: Arc<EgressClient>,
     /// The clients of the configured services, and what is known of their health.
     pub services: Services,
+    /// How much uploaded media may be held at once, and how much is.
+    pub media: Arc<MediaBudget>,
+    /// What the sandbox achieved at start (shown as a warning when incomplete).
+    pub sandbox: SandboxReport,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
@@ -72,13 +78,16 @@ impl AppState {
         store: Arc<Store>,
         egress: Arc<EgressClient>,
         services: Services,
+        sandbox: SandboxReport,
     ) -> Self {
         Self {
+            media: MediaBudget::new(config.hardening.media_budget_bytes),
             config,
             csrf: CsrfKey::generate(),
             store,
             egress,
             services,
+            sandbox,
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

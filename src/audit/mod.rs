@@ -52,6 +52,8 @@ pub enum Action {
     EgressCall,
     /// A staff member connected (or tried to connect) their wiki account by OAuth.
     ConnectWiki,
+    /// Media were uploaded into the appliance's memory.
+    UploadMedia,
 }
 
 /// How it ended.

@@ -19,7 +19,7 @@ pub(super) fn run(command: AuditCommand) -> u8 {
 }
 
 fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
-    let config = match super::load_config(path) {
+    let config = match super::load_config_confined(path, "audit", &[]) {
         Ok(config) => config,
         Err(code) => return code,
     };
@@ -58,7 +58,7 @@ fn verify(path: &Path, expect_head: Option<&str>, verbose: bool) -> u8 {
 }
 
 fn show(path: &Path, identity_file: &Path, case: Option<&str>) -> u8 {
-    let config = match super::load_config(path) {
+    let config = match super::load_config_confined(path, "audit show", &[identity_file]) {
         Ok(config) => config,
         Err(code) => return code,
     };

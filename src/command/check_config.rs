@@ -23,7 +23,7 @@ fn configured_services(settings: &ServiceSettings) -> String {
 
 /// Validates the config at `path`; prints a summary or every problem.
 pub(super) fn run(path: &Path) -> u8 {
-    let config = match super::load_config(path) {
+    let config = match super::load_config_confined(path, "check-config", &[]) {
         Ok(config) => config,
         Err(code) => return code,
     };

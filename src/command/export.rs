@@ -10,6 +10,7 @@ use crate::audit::{Action, AuditEntry, Outcome};
 use crate::cases::CaseId;
 use crate::cli::exit;
 use crate::export::{self, Selection};
+use crate::sandbox::Profile;
 use crate::store::crypt::AgeRecipient;
 
 /// Writes an export of `cases` (or all) to `out`, encrypted to `recipients`.
@@ -33,10 +34,11 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             }
         }
     };
-    let store = match super::load_config(config).and_then(|config| super::open_store(&config)) {
-        Ok(store) => store,
-        Err(code) => return code,
-    };
+    let (config, store) =
+        match super::load_config(config).and_then(|config| Ok((super::open_store(&config)?, config))) {
+            Ok((store, config)) => (config, store),
+            Err(code) => return code,
+        };
     if let Selection::Cases(ids) = &selection {
         for id in ids {
             match store.contains_case(*id) {
@@ -74,6 +76,14 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             return exit::RUNTIME;
         }
     };
+    // Kept to empty the file if the export fails: the sandbox below allows writing it, not
+    // removing it.
+    let spare = file.try_clone();
+    let profile = Profile::export(&config, super::credentials_dir().as_deref(), out);
+    if let Err(code) = super::confine(&profile, config.hardening.landlock) {
+        discard(out, spare.as_ref().ok());
+        return code;
+    }
     let record = |outcome: Outcome, details: &str| {
         store.commit(|batch| {
             for case in &cases_in_entries {
@@ -84,7 +94,7 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
         })
     };
     if let Err(err) = record(Outcome::Done, &details) {
-        let _ = std::fs::remove_file(out);
+        discard(out, spare.as_ref().ok());
         eprintln!("error: the export could not be audited, so it was not made: {err}");
         return exit::RUNTIME;
     }
@@ -106,12 +116,24 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             exit::OK
         }
         Err(err) => {
-            let _ = std::fs::remove_file(out);
             eprintln!("error: {err}");
-            if let Err(audit_err) = record(Outcome::Failed, &format!("{details}: failed, file removed")) {
+            discard(out, spare.as_ref().ok());
+            if let Err(audit_err) = record(Outcome::Failed, &format!("{details}: failed, file emptied")) {
                 eprintln!("error: the failure could not be audited either: {audit_err}");
             }
             exit::RUNTIME
         }
+    }
+}
+
+/// Leaves no partial export behind: removes the file where the sandbox allows it, otherwise
+/// empties it and says so.
+fn discard(out: &Path, file: Option<&std::fs::File>) {
+    if std::fs::remove_file(out).is_ok() {
+        return;
+    }
+    match file.map(|f| f.set_len(0)) {
+        Some(Ok(())) => eprintln!("{} was left empty; delete it", out.display()),
+        _ => eprintln!("{} may hold a partial export; delete it", out.display()),
     }
 }

@@ -6,7 +6,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::cli::{KeysCommand, exit};
-use crate::config::SecretSource;
+use crate::config::{Enforcement, SecretSource};
+use crate::sandbox::Profile;
 use crate::store::crypt::AgeIdentity;
 
 /// Runs a keys subcommand.
@@ -18,13 +19,14 @@ pub(super) fn run(command: KeysCommand) -> u8 {
 }
 
 fn generate(out: &Path) -> u8 {
+    let created = OpenOptions::new().write(true).create_new(true).mode(0o600).open(out);
+    // The file is open: from here on the command needs no file system and no network. There is
+    // no config to say how strict to be, so a kernel without Landlock only gets a warning.
+    if let Err(code) = super::confine(&Profile::reading("keys generate", &[]), Enforcement::BestEffort) {
+        return code;
+    }
     let identity = AgeIdentity::generate();
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(out)
-        .and_then(|mut file| file.write_all(identity.to_file_text().as_bytes()));
+    let written = created.and_then(|mut file| file.write_all(identity.to_file_text().as_bytes()));
     match written {
         Ok(()) => {
             println!("wrote {} (mode 0600)", out.display());
@@ -50,7 +52,7 @@ fn rotate(config_path: &Path, new_identity: &Path) -> u8 {
                 return exit::USAGE;
             }
         };
-    let config = match super::load_config(config_path) {
+    let config = match super::load_config_confined(config_path, "keys rotate", &[new_identity]) {
         Ok(config) => config,
         Err(code) => return code,
     };

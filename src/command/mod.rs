@@ -19,6 +19,11 @@ pub fn run(cli: Cli) -> ExitCode {
     // One crypto provider for the whole process, installed before any TLS object exists. An
     // error only means one is already installed (tests calling in twice).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // Before anything is read: no command may leave a core dump or be attached to by a debugger.
+    if let Err(err) = crate::sandbox::forbid_dumps() {
+        eprintln!("error: cannot forbid core dumps and debugger attachment: {err}");
+        return ExitCode::from(exit::RUNTIME);
+    }
     let code = match cli.command {
         Command::Serve { config } => serve::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
@@ -37,6 +42,27 @@ pub fn run(cli: Cli) -> ExitCode {
 /// config exit code.
 fn load_config(path: &Path) -> Result<Config, u8> {
     Config::load(path).map_err(|problems| report_problems(path, &problems))
+}
+
+/// Loads the config at `path`, then confines this process to the operator profile (the files the
+/// config names and `extra_read`, the data directory, no network) as `hardening.landlock` says.
+fn load_config_confined(path: &Path, command: &'static str, extra_read: &[&Path]) -> Result<Config, u8> {
+    let config = load_config(path)?;
+    let mut profile = crate::sandbox::Profile::operator(command, &config, credentials_dir().as_deref());
+    profile.read.extend(extra_read.iter().map(|p| p.to_path_buf()));
+    confine(&profile, config.hardening.landlock)?;
+    Ok(config)
+}
+
+/// Applies `profile`; on failure prints why and returns the config exit code.
+fn confine(profile: &crate::sandbox::Profile, enforcement: crate::config::Enforcement) -> Result<(), u8> {
+    match profile.apply(enforcement) {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            eprintln!("error: {err}");
+            Err(exit::CONFIG)
+        }
+    }
 }
 
 /// `$CREDENTIALS_DIRECTORY`, where systemd puts the service's decrypted credentials.

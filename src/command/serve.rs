@@ -10,8 +10,9 @@ use tracing::{error, info};
 
 use crate::cli::exit;
 use crate::config::Config;
-use crate::egress::client::EgressClient;
+use crate::egress::client::{EgressClient, EgressFiles};
 use crate::http;
+use crate::sandbox::{self, Profile, SandboxReport};
 use crate::services::clients::{CHECK_INTERVAL, Services};
 use crate::state::{AppState, Live};
 use crate::store::Store;
@@ -28,6 +29,10 @@ pub(super) fn run(path: &Path) -> u8 {
 /// Loads the files `config` names, then serves; `on_ready` is called once the port is bound.
 pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
     let credentials_dir = super::credentials_dir();
+    let sandbox = match contain(&config, credentials_dir.as_deref()) {
+        Ok(report) => report,
+        Err(code) => return code,
+    };
     let live = match Live::load(&config, credentials_dir.as_deref()) {
         Ok(live) => live,
         Err(problems) => return super::report_problems(&config.source, &problems),
@@ -60,7 +65,8 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, (egress, services), on_ready)) {
+    match runtime.block_on(serve(config, credentials_dir, live, store, (egress, services, sandbox), on_ready))
+    {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -69,12 +75,33 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
     }
 }
 
+/// Locks memory and applies the `serve` Landlock profile, as `[hardening]` requires. Runs before
+/// any file the config names is read (so the profile is proven to allow them) and before the
+/// runtime starts threads (Landlock restricts only this thread and those it starts later).
+fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<SandboxReport, u8> {
+    let memory = sandbox::lock_memory(config.hardening.lock_memory, config.hardening.media_budget_bytes)
+        .map_err(|message| {
+            eprintln!("error: {message}");
+            exit::CONFIG
+        })?;
+    let policy = EgressFiles::load(&config.egress)
+        .map_err(|problems| super::report_problems(&config.source, &problems))?;
+    let landlock = Profile::serve(config, credentials_dir, &policy.policy.ports())
+        .apply(config.hardening.landlock)
+        .map_err(|err| {
+            eprintln!("error: {err}");
+            exit::CONFIG
+        })?;
+    info!(?memory, ?landlock, "sandbox in place");
+    Ok(SandboxReport { memory, landlock })
+}
+
 async fn serve(
     config: Config,
     credentials_dir: Option<PathBuf>,
     live: Live,
     store: Arc<Store>,
-    (egress, services): (Arc<EgressClient>, Services),
+    (egress, services, sandbox): (Arc<EgressClient>, Services, SandboxReport),
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -87,7 +114,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress, services));
+    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress, services, sandbox));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
 

@@ -38,8 +38,10 @@
 //! # resolve = { "lumen.test" = "127.0.0.1" }     # optional static DNS; the address rule still applies
 //!
 //! # [lumen], [ncmec], [salesforce], [wiki]: see crate::config::services
+//! # [hardening]: see crate::config::hardening (optional; the defaults are production's)
 //! ```
 
+pub mod hardening;
 mod problem;
 mod secret;
 pub mod services;
@@ -49,6 +51,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use hardening::{Enforcement, HardeningSettings};
 pub use problem::{Problem, Problems};
 pub use secret::SecretSource;
 pub use services::ServiceSettings;
@@ -76,6 +79,8 @@ pub struct Config {
     pub egress: EgressSettings,
     /// The external services' endpoints and credentials (each may be left out).
     pub services: ServiceSettings,
+    /// Memory locking, Landlock and the media budget.
+    pub hardening: HardeningSettings,
 }
 
 /// `[egress]`
@@ -300,16 +305,55 @@ impl Config {
         });
 
         let services = services::parse(&mut root, base, &mut problems);
+        let hardening = hardening::parse(&mut root, &mut problems);
 
         root.finish(&mut problems);
         match (server, tls, staff, store, export, egress) {
             (Some(server), Some(tls), Some(staff), Some(store), Some(export), Some(egress))
                 if problems.is_empty() =>
             {
-                Ok(Config { source: path.to_owned(), server, tls, staff, store, export, egress, services })
+                Ok(Config {
+                    source: path.to_owned(),
+                    server,
+                    tls,
+                    staff,
+                    store,
+                    export,
+                    egress,
+                    services,
+                    hardening,
+                })
             }
             _ => Err(Problems(problems)),
         }
+    }
+}
+
+impl Config {
+    /// Every file the config names that the daemon reads (itself included), for the Landlock
+    /// profile. Files in `$CREDENTIALS_DIRECTORY` are not listed: that directory is read whole.
+    pub fn files_read(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.source.clone(), self.tls.certificate.clone(), self.tls.staff_ca.clone()];
+        files.extend(self.tls.crls.iter().cloned());
+        files.push(self.staff.roster.clone());
+        files.extend(self.egress.policy.iter().cloned());
+        files.extend(self.egress.trust_roots.iter().cloned());
+        let services = &self.services;
+        let secrets = [Some(&self.tls.private_key), Some(&self.store.identity), Some(&self.store.index_key)]
+            .into_iter()
+            .chain([
+                services.lumen.as_ref().map(|s| &s.token),
+                services.ncmec.as_ref().map(|s| &s.account.password),
+                services.salesforce.as_ref().map(|s| &s.private_key),
+                services.wiki.as_ref().map(|s| &s.oauth_client_secret),
+                services.wiki.as_ref().and_then(|s| s.bot.as_ref().map(|(_, password)| password)),
+            ])
+            .flatten();
+        files.extend(secrets.filter_map(|secret| match secret {
+            SecretSource::File(path) => Some(path.clone()),
+            SecretSource::Credential(_) => None,
+        }));
+        files
     }
 }
 

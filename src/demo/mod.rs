@@ -202,6 +202,9 @@ fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient
          [export]\n\
          # The demo's stand-in for legal counsel: keys/legal-counsel-identity opens case downloads.\n\
          legal_recipients = [\"{counsel}\"]\n\n\
+         # A developer's machine may lack the locked-memory limit or the kernel production has;\n\
+         # the home page says what is missing. Uploads are still held only in locked memory.\n\
+         [hardening]\nlock_memory = \"best-effort\"\nlandlock = \"best-effort\"\nmedia_budget_mib = 64\n\n\
          # The simulated Lumen, NCMEC, Salesforce and wiki (takedown-peers) on loopback.\n\
          {egress}"
     )

@@ -251,6 +251,11 @@ impl Policy {
         Policy::parse("policy/egress.toml", PRODUCTION).expect("policy/egress.toml is checked by a unit test")
     }
 
+    /// Every TCP port some rule allows, for the Landlock profile's connect rules.
+    pub fn ports(&self) -> std::collections::BTreeSet<u16> {
+        self.rules.iter().flat_map(|rule| rule.ports.iter().copied()).collect()
+    }
+
     /// The rule for `service`, if the policy has one.
     pub fn rule(&self, service: Service) -> Option<&ServiceRule> {
         self.rules.iter().find(|r| r.service == service)

@@ -67,6 +67,33 @@ pub enum HttpError {
     /// what to do) is shown.
     #[error("external service: {0}")]
     Upstream(String),
+    /// An upload did not announce its length, so its memory cannot be reserved before reading.
+    #[error("upload without Content-Length")]
+    LengthRequired,
+    /// An upload is larger than all the memory set aside for media.
+    #[error("upload of {requested} bytes exceeds the media budget of {limit} bytes")]
+    UploadTooLarge {
+        /// The announced size.
+        requested: usize,
+        /// The whole budget.
+        limit: usize,
+    },
+    /// Other uploads hold the media budget right now; nothing was read.
+    #[error("media budget busy: {free} of {limit} bytes free, {requested} asked")]
+    MediaBusy {
+        /// The announced size.
+        requested: usize,
+        /// What is free now.
+        free: usize,
+        /// The whole budget.
+        limit: usize,
+    },
+    /// No lockable memory could be had for an upload (the detail goes to the log).
+    #[error("no lockable memory for an upload: {0}")]
+    MemoryUnavailable(String),
+    /// The upload form could not be read.
+    #[error("upload not readable: {0}")]
+    BadUpload(String),
     /// The page needs a service the config leaves out.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
@@ -190,6 +217,59 @@ impl HttpError {
                     fingerprint.to_string(),
                 ],
             ),
+            HttpError::LengthRequired => (
+                StatusCode::LENGTH_REQUIRED,
+                "Upload size not announced",
+                vec![
+                    "Uploads must announce their size. Submit the form from the appliance's own page."
+                        .to_owned(),
+                ],
+            ),
+            HttpError::UploadTooLarge { requested, limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large to hold in memory",
+                vec![
+                    format!(
+                        "Uploads are held only in locked memory, never on disk. This one ({}) is larger than all \
+                         the memory set aside for uploads ({}). Nothing was read.",
+                        mebibytes(*requested),
+                        mebibytes(*limit)
+                    ),
+                    "Send the files in several smaller submissions, or ask the operator to raise \
+                     hardening.media_budget_mib."
+                        .to_owned(),
+                ],
+            ),
+            HttpError::MediaBusy { requested, free, limit } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy with other uploads: try again in a minute",
+                vec![
+                    format!(
+                        "Uploads are held only in locked memory. Other uploads hold it now: {} of {} is free, and \
+                         this upload needs {}. Nothing was read or stored.",
+                        mebibytes(*free),
+                        mebibytes(*limit),
+                        mebibytes(*requested)
+                    ),
+                    "Go back (your browser keeps what you typed and chose) and submit again in a minute."
+                        .to_owned(),
+                ],
+            ),
+            HttpError::MemoryUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "No safe memory for this upload",
+                vec![
+                    "Uploads are held only in memory that cannot be swapped to disk, and none could be had. \
+                     Nothing was read or stored."
+                        .to_owned(),
+                    "Tell the tools team: the daemon's log says which limit to raise.".to_owned(),
+                ],
+            ),
+            HttpError::BadUpload(reason) => (
+                StatusCode::BAD_REQUEST,
+                "The upload could not be read",
+                vec![format!("{reason}."), "Nothing was kept. Go back and submit the form again.".to_owned()],
+            ),
             HttpError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Form encoding not accepted",
@@ -210,6 +290,11 @@ impl HttpError {
         };
         ErrorPage { status, title, paragraphs }
     }
+}
+
+/// A size for people: MiB with one decimal.
+fn mebibytes(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::server::PeerConnection;
 use super::{case_handlers, wiki_handlers};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseId;
+use crate::media::MediaUpload;
 use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
@@ -61,6 +62,8 @@ pub struct RequestContext<'a> {
     pub csrf: &'a CsrfKey,
     /// The submitted form, for requests other than GET (already CSRF-checked).
     pub form: Option<Form>,
+    /// The upload, on pages that take them (already CSRF-checked; its bytes in locked memory).
+    pub upload: Option<MediaUpload>,
     /// The query string's fields (`?before=…`).
     pub query: Form,
     /// The path's parameters by name (`case` in `/cases/{case}`).
@@ -119,12 +122,15 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
                 services: services.board.snapshot(),
                 wiki,
                 csrf_token: context.csrf_token(),
+                sandbox_warnings: context.state.sandbox.warnings(),
             };
             Ok(html(StatusCode::OK, pages::home::render(viewer, &home)))
         }
         Page::Roster => {
             Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster)))
         }
+        #[cfg(feature = "demo")]
+        Page::MediaProbe => super::media_handlers::media_probe(context).await,
         Page::Stylesheet => {
             Ok(with_type(StatusCode::OK, "text/css; charset=utf-8", pages::STYLESHEET.into()))
         }

@@ -29,6 +29,11 @@ pub const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// needs seconds even on a poor connection; a minute is generous and still bounded.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Time allowed to receive a whole upload. A hundred megabytes of images take a few minutes on
+/// a slow office link; ten minutes bounds how long an upload can hold its share of the media
+/// budget. (Each piece must also arrive within a minute: see `media::upload::UploadLimits`.)
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Largest form body (URL-encoded text fields). A DMCA notice pasted in full is tens of
 /// kilobytes; 1 MiB leaves a wide margin. File uploads have their own, larger limits.
 pub const MAX_FORM_BODY_BYTES: usize = 1024 * 1024;

@@ -14,6 +14,8 @@ pub mod error;
 pub mod handlers;
 pub mod headers;
 pub mod limits;
+#[cfg(feature = "demo")]
+mod media_handlers;
 pub mod pipeline;
 pub mod router;
 pub mod server;

@@ -22,6 +22,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, Uri};
 use tracing::{info, warn};
 
+use super::csrf::CsrfError;
 use super::error::HttpError;
 use super::handlers::{self, Form, RequestContext};
 use super::router::{self, Lookup, Router};
@@ -29,6 +30,8 @@ use super::server::PeerConnection;
 use super::{headers, limits};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::identity::{Caller, Staff, identify};
+use crate::media::upload::{Receiver, UploadLimits};
+use crate::media::{BudgetRefusal, MediaUpload, UploadError};
 use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
@@ -117,6 +120,7 @@ impl Pipeline {
         let (parts, body) = request.into_parts();
 
         let safe = parts.method == Method::GET || parts.method == Method::HEAD;
+        let mut upload = None;
         let form = if safe {
             None
         } else {
@@ -127,12 +131,23 @@ impl Pipeline {
                 });
             };
             check_same_origin(&parts.headers, &parts.uri)?;
-            let form = read_form(&parts.headers, body).await?;
-            self.state
-                .csrf
-                .verify(&staff.id, form.get(CSRF_FIELD), SystemTime::now())
-                .map_err(HttpError::Csrf)?;
-            Some(form)
+            if let Some(boundary) = multipart_boundary(&parts.headers) {
+                // Uploads: who may send one is decided before a byte of it is read.
+                let route = match self.router.lookup(&parts.method, parts.uri.path()) {
+                    Lookup::Found(route, _) if route.page.takes_uploads() => route,
+                    _ => return Err(HttpError::UnsupportedMediaType),
+                };
+                router::authorize(route, caller, contact)?;
+                upload = Some(self.receive_upload(&parts.headers, body, &boundary, staff).await?);
+                None
+            } else {
+                let form = read_form(&parts.headers, body).await?;
+                self.state
+                    .csrf
+                    .verify(&staff.id, form.get(CSRF_FIELD), SystemTime::now())
+                    .map_err(HttpError::Csrf)?;
+                Some(form)
+            }
         };
 
         // HEAD is GET without the body; hyper leaves the body out on the wire.
@@ -156,12 +171,69 @@ impl Pipeline {
             live,
             csrf: &self.state.csrf,
             form,
+            upload,
             query: parts.uri.query().map(|query| Form::parse(query.as_bytes())).unwrap_or_default(),
             params,
             state: &self.state,
         };
         handlers::dispatch(route.page, &context).await
     }
+}
+
+impl Pipeline {
+    /// Streams an upload into locked memory: its announced length is reserved from the media
+    /// budget first (refused at once if it does not fit), and its first field must be a CSRF
+    /// token issued to `staff`, checked before any file is read.
+    async fn receive_upload(
+        &self,
+        headers: &HeaderMap,
+        body: Incoming,
+        boundary: &str,
+        staff: &Staff,
+    ) -> Result<MediaUpload, HttpError> {
+        let declared = content_length(headers).ok_or(HttpError::LengthRequired)?;
+        let declared = usize::try_from(declared).unwrap_or(usize::MAX);
+        let reservation = self.state.media.reserve(declared).map_err(|refusal| match refusal {
+            BudgetRefusal::TooLarge { requested, limit } => HttpError::UploadTooLarge { requested, limit },
+            BudgetRefusal::Busy { requested, free, limit } => HttpError::MediaBusy { requested, free, limit },
+        })?;
+        let mut receiver =
+            Receiver::new(body.into_data_stream(), boundary, reservation, UploadLimits::default())
+                .map_err(upload_error)?;
+        let token = receiver.leading_field(CSRF_FIELD).await.map_err(upload_error)?;
+        self.state
+            .csrf
+            .verify(&staff.id, Some(token.as_str()), SystemTime::now())
+            .map_err(HttpError::Csrf)?;
+        tokio::time::timeout(limits::UPLOAD_READ_TIMEOUT, receiver.finish())
+            .await
+            .map_err(|_| HttpError::RequestTimeout)?
+            .map_err(upload_error)
+    }
+}
+
+fn upload_error(err: UploadError) -> HttpError {
+    match err {
+        UploadError::Memory(err) => HttpError::MemoryUnavailable(err.to_string()),
+        UploadError::Stalled(_) => HttpError::RequestTimeout,
+        UploadError::MissingLeadingField(_) => HttpError::Csrf(CsrfError::Missing),
+        other => HttpError::BadUpload(other.to_string()),
+    }
+}
+
+/// The boundary of a `multipart/form-data` body, if the request is one.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next()?.trim();
+    if !essence.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    // A multipart type without a usable boundary is refused as an unsupported body later.
+    multer::parse_boundary(content_type).ok()
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
 }
 
 fn viewer<'a>(staff: &'a Staff, path: &'a str) -> Viewer<'a> {
@@ -219,8 +291,7 @@ fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
 /// Reads a URL-encoded form body within the size and time limits.
 async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpError> {
     const LIMIT: usize = limits::MAX_FORM_BODY_BYTES;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = content_length(headers);
     // Refuse before reading anything when the client announces too much.
     if declared.is_some_and(|n| n > LIMIT as u64) {
         return Err(HttpError::PayloadTooLarge { limit: LIMIT });

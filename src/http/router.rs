@@ -29,6 +29,23 @@ pub enum Page {
     WikiCallback,
     /// `/static/style.css`: the stylesheet, compiled into the binary.
     Stylesheet,
+    /// `POST /test/media`: receives an upload into locked memory, shows its digests and drops
+    /// it. Exists only in the demo build, for the memory-hygiene tests until the workflows have
+    /// uploads of their own.
+    #[cfg(feature = "demo")]
+    MediaProbe,
+}
+
+impl Page {
+    /// Whether the page takes `multipart/form-data` uploads (received by [`crate::media`]); all
+    /// other pages take URL-encoded forms only.
+    pub fn takes_uploads(self) -> bool {
+        match self {
+            #[cfg(feature = "demo")]
+            Page::MediaProbe => true,
+            _ => false,
+        }
+    }
 }
 
 /// Who may use a route.
@@ -119,6 +136,16 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// Routes of the demo build only (tests and demonstrations); the production build has none.
+#[cfg(feature = "demo")]
+pub const TEST_ROUTES: &[Route] = &[Route {
+    method: Method::POST,
+    path: "/test/media",
+    page: Page::MediaProbe,
+    access: Access::AnyStaff,
+    nav_label: None,
+}];
+
 /// The outcome of looking a request up.
 #[derive(Debug)]
 pub enum Lookup {
@@ -139,7 +166,11 @@ impl Router {
     /// Builds the router from [`ROUTES`].
     pub fn new() -> Result<Self, matchit::InsertError> {
         let mut by_path: Vec<(&str, Vec<&'static Route>)> = Vec::new();
-        for route in ROUTES {
+        #[cfg(feature = "demo")]
+        let routes = ROUTES.iter().chain(TEST_ROUTES);
+        #[cfg(not(feature = "demo"))]
+        let routes = ROUTES.iter();
+        for route in routes {
             match by_path.iter_mut().find(|(path, _)| *path == route.path) {
                 Some((_, routes)) => routes.push(route),
                 None => by_path.push((route.path, vec![route])),

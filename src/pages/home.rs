@@ -21,6 +21,8 @@ pub struct Home<'a> {
     pub wiki: Option<WikiConnection>,
     /// The CSRF token for the connect form.
     pub csrf_token: Option<String>,
+    /// What the sandbox could not do at start (a best-effort config let the daemon start).
+    pub sandbox_warnings: Vec<String>,
 }
 
 /// Renders the home page.
@@ -28,6 +30,9 @@ pub fn render(viewer: &Viewer<'_>, home: &Home<'_>) -> Markup {
     let staff = viewer.staff;
     let fingerprint = home.fingerprint;
     let content = html! {
+        @for warning in &home.sandbox_warnings {
+            p.warning role="alert" { strong { "Not fully protected. " } (warning) }
+        }
         section {
             h2 { "You are signed in by certificate" }
             dl {
