@@ -131,6 +131,8 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
         }
         #[cfg(feature = "demo")]
         Page::MediaProbe => super::media_handlers::media_probe(context).await,
+        #[cfg(feature = "demo")]
+        Page::MediaProbeForm => super::media_handlers::media_probe_form(context),
         Page::Stylesheet => {
             Ok(with_type(StatusCode::OK, "text/css; charset=utf-8", pages::STYLESHEET.into()))
         }

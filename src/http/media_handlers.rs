@@ -12,6 +12,30 @@ use super::handlers::{RequestContext, html};
 use crate::audit::{Action, Outcome};
 use crate::pages::layout;
 
+/// The upload form: a CSRF token first (the pipeline checks it before reading any file), then
+/// any number of files.
+pub(super) fn media_probe_form(
+    context: &RequestContext<'_>,
+) -> Result<Response<http_body_util::Full<bytes::Bytes>>, HttpError> {
+    let viewer = context.viewer()?;
+    let budget = &context.state.media;
+    let content = html! {
+        section {
+            h2 { "Test upload (demo build only)" }
+            p { "Files sent here are held in locked memory only, hashed, shown below, and wiped when the page is sent. "
+                "Up to " (budget.limit()) " bytes of uploads are held at once; " span #media-in-use { (budget.in_use()) } " bytes are in use now." }
+            form method="post" action="/test/media" enctype="multipart/form-data" {
+                @if let Some(token) = context.csrf_token() {
+                    input type="hidden" name="csrf_token" value=(token);
+                }
+                label { "Files " input type="file" name="files" multiple; }
+                button type="submit" { "Upload and hash" }
+            }
+        }
+    };
+    Ok(html(StatusCode::OK, layout::page("Test upload", Some(viewer), content)))
+}
+
 /// Shows the upload's digests; the upload is dropped (and wiped) when the request ends.
 pub(super) async fn media_probe(
     context: &RequestContext<'_>,

@@ -250,6 +250,9 @@ fn error_response(err: &HttpError, caller: &Caller, path: &str) -> Response<Full
     let viewer = staff.map(|staff| viewer(staff, path));
     let page = err.page();
     let mut response = handlers::html(page.status, pages::errors::render(&page, viewer.as_ref()));
+    if let HttpError::MediaBusy { .. } = err {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    }
     if let HttpError::MethodNotAllowed { allowed } = err {
         let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
         if let Ok(value) = HeaderValue::from_str(&allow) {

@@ -34,6 +34,9 @@ pub enum Page {
     /// uploads of their own.
     #[cfg(feature = "demo")]
     MediaProbe,
+    /// `GET /test/media` (demo build only): the form for [`Page::MediaProbe`].
+    #[cfg(feature = "demo")]
+    MediaProbeForm,
 }
 
 impl Page {
@@ -138,13 +141,22 @@ pub const ROUTES: &[Route] = &[
 
 /// Routes of the demo build only (tests and demonstrations); the production build has none.
 #[cfg(feature = "demo")]
-pub const TEST_ROUTES: &[Route] = &[Route {
-    method: Method::POST,
-    path: "/test/media",
-    page: Page::MediaProbe,
-    access: Access::AnyStaff,
-    nav_label: None,
-}];
+pub const TEST_ROUTES: &[Route] = &[
+    Route {
+        method: Method::GET,
+        path: "/test/media",
+        page: Page::MediaProbeForm,
+        access: Access::AnyStaff,
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/test/media",
+        page: Page::MediaProbe,
+        access: Access::AnyStaff,
+        nav_label: None,
+    },
+];
 
 /// The outcome of looking a request up.
 #[derive(Debug)]

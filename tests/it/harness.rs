@@ -206,12 +206,38 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with the config text passed through `edit` first.
     pub fn start_with(edit: impl FnOnce(String) -> String) -> Self {
+        let (dir, pki) = Self::prepare(edit);
+        let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
+        Self { pki, address, child, logs, dir }
+    }
+
+    /// Like [`Daemon::start_with`], as the unprivileged user `uid` (the files are given to it).
+    pub fn start_as(uid: u32, edit: impl FnOnce(String) -> String) -> Self {
+        let (dir, pki) = Self::prepare(edit);
+        give_to(&dir.0, uid);
+        let mut command = Command::new(BINARY);
+        command.args(["serve", "--config"]).arg(dir.0.join("takedown.toml"));
+        std::os::unix::process::CommandExt::uid(&mut command, uid);
+        std::os::unix::process::CommandExt::gid(&mut command, uid);
+        let (child, lines, logs) = spawn(command);
+        let ready = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("daemon did not print ready; its log:\n{}", logs.lock().unwrap()));
+        Self { pki, address: parse_ready(&ready), child, logs, dir }
+    }
+
+    /// A scratch directory with a fresh PKI and the config passed through `edit`.
+    pub fn prepare(edit: impl FnOnce(String) -> String) -> (ScratchDir, TestPki) {
         let dir = ScratchDir::new("daemon");
         let mut pki = TestPki::new();
         pki.write(&dir.0);
         std::fs::write(dir.0.join("takedown.toml"), edit(config_text())).unwrap();
-        let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
-        Self { pki, address, child, logs, dir }
+        (dir, pki)
+    }
+
+    /// The daemon's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -262,6 +288,20 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The user `nobody` (and its group number): an unprivileged account for the tests that need
+/// a daemon without root's capabilities.
+pub const NOBODY: u32 = 65534;
+
+/// Gives `path` and everything under it to `uid`.
+pub fn give_to(path: &Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(uid)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            give_to(&entry.unwrap().path(), uid);
+        }
     }
 }
 

@@ -24,6 +24,11 @@ mod harness;
 mod lifecycle;
 mod limits;
 #[cfg(feature = "demo")]
+mod media;
+#[cfg(feature = "demo")]
 mod mediawiki;
+mod sandbox;
+#[cfg(feature = "demo")]
+mod sentinel;
 mod store;
 mod tls;

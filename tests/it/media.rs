@@ -1,0 +1,219 @@
+//! Uploads through the real daemon over mTLS (the demo build's `/test/media` route, until the
+//! workflows have uploads of their own): digests, the media budget, and the sentinel test —
+//! uploaded bytes are found nowhere, on disk or in the daemon's memory, once the request is done.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use sha1::Digest as _;
+
+use crate::harness::Daemon;
+use crate::sentinel::{self, Sentinel};
+
+const BOUNDARY: &str = "takedown-test-boundary";
+
+/// A multipart body: the CSRF token first, then `files` (name, bytes).
+fn multipart(token: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n")
+            .into_bytes();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn form_token(daemon: &Daemon, client: &reqwest::Client) -> String {
+    let page = client.get(daemon.url("/test/media")).send().await.unwrap().text().await.unwrap();
+    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn media_in_use(daemon: &Daemon, client: &reqwest::Client) -> usize {
+    let page = client.get(daemon.url("/test/media")).send().await.unwrap().text().await.unwrap();
+    let at = page.find("id=\"media-in-use\">").expect("the amount in use") + 18;
+    page[at..].split('<').next().unwrap().parse().unwrap()
+}
+
+fn upload(daemon: &Daemon, client: &reqwest::Client, body: Vec<u8>) -> reqwest::RequestBuilder {
+    client
+        .post(daemon.url("/test/media"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("sec-fetch-site", "same-origin")
+        .body(body)
+}
+
+fn random(len: usize) -> Vec<u8> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_memory() {
+    let daemon = Daemon::start();
+    let pid = daemon.pid();
+    let started = SystemTime::now();
+    let sentinel = Sentinel::new();
+    // Several files, the sentinel at their starts, middles and ends, one of them large enough
+    // to cross many TLS records and HTTP/2 frames.
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, len) in [200_000usize, 2_500_000, 0].into_iter().enumerate() {
+        let mut bytes = random(len);
+        bytes.extend_from_slice(sentinel.bytes());
+        bytes.splice(0..0, sentinel.bytes().iter().copied());
+        let middle = bytes.len() / 2;
+        bytes.splice(middle..middle, sentinel.bytes().iter().copied());
+        files.push((format!("image-{i}.bin"), bytes));
+    }
+    let sockets_idle = sentinel::socket_count(pid);
+    {
+        let client = daemon.client("cp-agent");
+        let token = form_token(&daemon, &client).await;
+        let parts: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+        let response = upload(&daemon, &client, multipart(&token, &parts)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        for (name, bytes) in &files {
+            assert!(page.contains(name.as_str()), "{page}");
+            assert!(
+                page.contains(&hex::encode(sha1::Sha1::digest(bytes))),
+                "SHA-1 of {name} missing: {page}"
+            );
+            assert!(page.contains(&hex::encode(sha2::Sha256::digest(bytes))), "SHA-256 of {name} missing");
+        }
+        assert!(page.contains("3 file(s)"), "{page}");
+    }
+    // The client is gone; once the daemon has closed the connection, nothing may remain.
+    sentinel::wait_for_sockets(pid, sockets_idle).await;
+
+    let data = daemon.dir.0.join("data");
+    let cwd = std::env::current_dir().unwrap();
+    let tmp = std::env::temp_dir();
+    // Control: the file scan finds a sentinel that is there.
+    let control = Sentinel::new();
+    std::fs::write(data.join("control"), control.bytes()).unwrap();
+    assert_eq!(sentinel::files_containing(control.bytes(), &[&data], started).len(), 1);
+    std::fs::remove_file(data.join("control")).unwrap();
+    let on_disk = sentinel::files_containing(sentinel.bytes(), &[&data, &cwd, &tmp], started);
+    assert!(on_disk.is_empty(), "the sentinel is on disk: {on_disk:?}");
+
+    // Control: the memory scan reads the daemon's heap (its config text is there).
+    let known = sentinel::memory_containing(pid, b"the test administrators");
+    assert!(!known.hits.is_empty(), "the memory scan cannot see the daemon's heap: {known:?}");
+    let scan = sentinel::memory_containing(pid, sentinel.bytes());
+    assert!(scan.hits.is_empty(), "the sentinel is in the daemon's memory: {:#?}", scan.hits);
+    assert!(scan.bytes_read > 1 << 20, "read only {} bytes", scan.bytes_read);
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_media_budget_are_refused_before_reading_while_others_keep_working() {
+    let daemon = Daemon::start_with(|config| format!("{config}\n[hardening]\nmedia_budget_mib = 1\n"));
+    let client = daemon.client("cp-agent");
+    let token = form_token(&daemon, &client).await;
+
+    // Larger than the whole budget: 413, and the page says why and what to do.
+    let response =
+        upload(&daemon, &client, multipart(&token, &[("big.bin", &random(1_200_000))])).send().await.unwrap();
+    assert_eq!(response.status(), 413);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Too large to hold in memory") && page.contains("media_budget_mib"), "{page}");
+
+    // An upload that holds 700 KB of the budget while its body trickles in...
+    let held = multipart(&token, &[("slow.bin", &random(700_000))]);
+    let length = held.len();
+    let (more, rest) = tokio::sync::oneshot::channel::<()>();
+    let (first, second) = held.split_at(1000);
+    let (first, second) = (Bytes::copy_from_slice(first), Bytes::copy_from_slice(second));
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok::<_, std::io::Error>(second)
+        }),
+    );
+    let slow_client = daemon.client("cp-agent");
+    let slow = tokio::spawn(
+        slow_client
+            .post(daemon.url("/test/media"))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("content-length", length)
+            .header("sec-fetch-site", "same-origin")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    // ...once it holds its share (the form page says how much is in use)...
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while media_in_use(&daemon, &client).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the slow upload never reserved its share");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...another of the same size does not fit: 503 with Retry-After, nothing read.
+    let busy =
+        upload(&daemon, &client, multipart(&token, &[("next.bin", &random(700_000))])).send().await.unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "60");
+    let page = busy.text().await.unwrap();
+    assert!(page.contains("Busy with other uploads") && page.contains("Nothing was read"), "{page}");
+    // Pages and small forms are unaffected.
+    assert_eq!(client.get(daemon.url("/")).send().await.unwrap().status(), 200);
+
+    // The slow upload completes, and its share comes back.
+    more.send(()).unwrap();
+    assert_eq!(slow.await.unwrap().unwrap().status(), 200);
+    let response =
+        upload(&daemon, &client, multipart(&token, &[("after.bin", &random(700_000))])).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn an_upload_must_start_with_its_csrf_token_and_name_its_length() {
+    let daemon = Daemon::start();
+    let client = daemon.client("dmca-agent");
+    let token = form_token(&daemon, &client).await;
+    // A file before the token: refused as a forged form, before the file is read.
+    let mut body = multipart(&token, &[("a.bin", b"abc")]);
+    let swapped = String::from_utf8_lossy(&body).replace("name=\"csrf_token\"", "name=\"note\"");
+    body = swapped.into_bytes();
+    let response = upload(&daemon, &client, body).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    // A token issued to someone else.
+    let other = form_token(&daemon, &daemon.client("cp-agent")).await;
+    let response = upload(&daemon, &client, multipart(&other, &[("a.bin", b"abc")])).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    // Uploads only where a page takes them: a multipart post to another page is refused.
+    let response = client
+        .post(daemon.url("/wiki/connect"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("sec-fetch-site", "same-origin")
+        .body(multipart(&token, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    // No Content-Length (a chunked body): 411, since the memory cannot be reserved first.
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(multipart(
+        &token,
+        &[("a.bin", b"abc")],
+    )))]);
+    let response = client
+        .post(daemon.url("/test/media"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("sec-fetch-site", "same-origin")
+        .version(reqwest::Version::HTTP_11)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 411);
+}

@@ -1,0 +1,129 @@
+//! The sentinel harness: random bytes sent through the daemon that must afterwards be found
+//! nowhere — not in any file under the data directory, the working directory or `/tmp`, and
+//! not in the daemon's memory (read through `/proc/PID/mem`, which needs root: the daemon is not
+//! dumpable). Reused by every workflow that receives media.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Random bytes no one else could produce.
+pub struct Sentinel(Vec<u8>);
+
+impl Sentinel {
+    /// 48 fresh random bytes: long enough never to occur by chance, short enough to fit in any
+    /// small leftover buffer a leak would leave.
+    pub fn new() -> Self {
+        use aws_lc_rs::rand::SecureRandom;
+        let mut bytes = vec![0u8; 48];
+        aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
+        Self(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Regular files under `roots` (symbolic links not followed) changed since `since` that
+/// contain `needle`.
+pub fn files_containing(needle: &[u8], roots: &[&Path], since: SystemTime) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut pending: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if meta.is_file()
+            && meta.modified().is_ok_and(|m| m >= since)
+            && std::fs::read(&path).is_ok_and(|contents| memchr::memmem::find(&contents, needle).is_some())
+        {
+            hits.push(path);
+        }
+    }
+    hits
+}
+
+/// What a scan of a process's memory found.
+#[derive(Debug, Default)]
+pub struct MemoryScan {
+    /// The mappings (lines of `/proc/PID/maps`) holding the needle.
+    pub hits: Vec<String>,
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Mappings the kernel would not let us read (secret memory, guard pages, `[vvar]`).
+    pub unreadable: Vec<String>,
+}
+
+/// Reads every readable mapping of process `pid` and looks for `needle`.
+pub fn memory_containing(pid: u32, needle: &[u8]) -> MemoryScan {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem =
+        File::open(format!("/proc/{pid}/mem")).expect("reading another process's memory needs root");
+    let mut scan = MemoryScan::default();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+        match read_region(&mut mem, start, end, needle) {
+            Ok((read, found)) => {
+                scan.bytes_read += read;
+                if found {
+                    scan.hits.push(line.to_owned());
+                }
+            }
+            Err(_) => scan.unreadable.push(line.to_owned()),
+        }
+    }
+    scan
+}
+
+/// Reads `[start, end)` in 1 MiB pieces that overlap by the needle's length, so a needle that
+/// straddles two pieces is still found.
+fn read_region(mem: &mut File, start: u64, end: u64, needle: &[u8]) -> std::io::Result<(u64, bool)> {
+    const PIECE: u64 = 1 << 20;
+    let overlap = needle.len() as u64 - 1;
+    let mut buffer = vec![0u8; PIECE as usize];
+    let mut at = start;
+    let mut read_total = 0;
+    while at < end {
+        let len = (end - at).min(PIECE) as usize;
+        mem.seek(SeekFrom::Start(at))?;
+        mem.read_exact(&mut buffer[..len])?;
+        read_total += len as u64;
+        if memchr::memmem::find(&buffer[..len], needle).is_some() {
+            return Ok((read_total, true));
+        }
+        if at + len as u64 >= end {
+            break;
+        }
+        at += len as u64 - overlap;
+    }
+    Ok((read_total, false))
+}
+
+/// Number of sockets process `pid` holds open.
+pub fn socket_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
+/// Waits until process `pid` holds at most `sockets` sockets (its client connections closed).
+/// Async, so that the test's own connection tasks can run and close their side.
+pub async fn wait_for_sockets(pid: u32, sockets: usize) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while socket_count(pid) > sockets {
+        assert!(Instant::now() < deadline, "the daemon kept its connections open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
