@@ -84,6 +84,13 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Keep the staff CA: create it, issue staff certificates as .p12 bundles, revoke them and
+    /// publish CRLs (run it on the offline CA machine; see keys/README.md).
+    Pki {
+        /// What to do.
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// Run the whole appliance locally with a development PKI and simulated external services.
     #[cfg(feature = "demo")]
     Demo {
@@ -146,4 +153,123 @@ pub enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         new_identity: PathBuf,
     },
+}
+
+/// The CA directory every `takedown pki` command works in.
+#[derive(Debug, clap::Args)]
+pub struct CaDirArg {
+    /// The staff CA's directory (mode 0700); the command writes nowhere else.
+    #[arg(long, value_name = "CA_DIR")]
+    pub dir: PathBuf,
+}
+
+/// Where the CA key's passphrase comes from.
+#[derive(Debug, clap::Args)]
+pub struct PassphraseArg {
+    /// A file (mode 0600) holding the CA key's passphrase, or `-` to read it from standard
+    /// input; one trailing newline is dropped.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: PathBuf,
+}
+
+/// `takedown pki …`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a staff CA in CA_DIR: ca.crt, ca.key.age (encrypted to the passphrase), issued.json
+    /// and a first, empty crl.pem.
+    Init {
+        /// The CA directory.
+        #[command(flatten)]
+        dir: CaDirArg,
+        /// The organisation the CA and its certificates name.
+        #[arg(long, value_name = "NAME")]
+        organization: String,
+        /// How long the CA certificate is valid; every staff certificate must end before it.
+        #[arg(long, value_name = "DAYS", default_value_t = 1825, value_parser = clap::value_parser!(u32).range(30..=7300))]
+        days: u32,
+        /// How long the first CRL is valid.
+        #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
+        crl_days: u32,
+        /// The CA key's passphrase.
+        #[command(flatten)]
+        passphrase: PassphraseArg,
+    },
+    /// Issue a staff certificate: write CA_DIR/staff/LOGIN.p12 and .crt, print the .p12 password
+    /// once, the fingerprint and a roster entry to paste.
+    Issue {
+        /// The CA directory.
+        #[command(flatten)]
+        dir: CaDirArg,
+        /// The person's roster login.
+        #[arg(long, value_name = "LOGIN")]
+        login: String,
+        /// The person's name (browsers show it when picking a certificate).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The person's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// How long the certificate is valid.
+        #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=1825))]
+        days: u32,
+        /// Issue even though the login holds a valid certificate (renewal: list both in the
+        /// roster until the new one is in use, then revoke the old with --reason superseded).
+        #[arg(long)]
+        renew: bool,
+        /// The CA key's passphrase.
+        #[command(flatten)]
+        passphrase: PassphraseArg,
+    },
+    /// Revoke a login's certificates (or one by serial) and publish the new crl.pem.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["login", "serial"]))]
+    Revoke {
+        /// The CA directory.
+        #[command(flatten)]
+        dir: CaDirArg,
+        /// Revoke every unrevoked certificate of this login.
+        #[arg(long, value_name = "LOGIN")]
+        login: Option<String>,
+        /// Revoke the certificate with this serial (as `takedown pki list` prints it).
+        #[arg(long, value_name = "HEX")]
+        serial: Option<String>,
+        /// Why, as the CRL will say (left out if not given).
+        #[arg(long, value_enum, value_name = "REASON")]
+        reason: Option<RevokeReasonArg>,
+        /// How long the new CRL is valid.
+        #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
+        crl_days: u32,
+        /// The CA key's passphrase.
+        #[command(flatten)]
+        passphrase: PassphraseArg,
+    },
+    /// Publish a fresh crl.pem with no other change (monthly: the appliance refuses every staff
+    /// certificate once the CRL it holds has expired).
+    Crl {
+        /// The CA directory.
+        #[command(flatten)]
+        dir: CaDirArg,
+        /// How long the new CRL is valid.
+        #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+        /// The CA key's passphrase.
+        #[command(flatten)]
+        passphrase: PassphraseArg,
+    },
+    /// List the certificates issued, with expiry and revocation; needs no passphrase.
+    List {
+        /// The CA directory.
+        #[command(flatten)]
+        dir: CaDirArg,
+    },
+}
+
+/// `--reason` of `takedown pki revoke`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum RevokeReasonArg {
+    /// The key may be in someone else's hands (lost or stolen device).
+    KeyCompromise,
+    /// The person left the team (CRL reason cessationOfOperation).
+    Left,
+    /// A newer certificate replaces this one (needs --serial).
+    Superseded,
 }

@@ -1,9 +1,10 @@
 //! A small certificate authority for staff access: create a CA, issue server and staff
 //! certificates, bundle a staff certificate as a `.p12` for a browser, and sign revocation lists.
 //!
-//! The demo and the tests make their PKI with this module; an administrator's workflow for a
-//! real deployment is in `keys/README.md`. Private keys are written `0600` and held in
-//! [`Zeroizing`] strings while in memory.
+//! The demo and the tests make their PKI with this module; `takedown pki` keeps a real
+//! deployment's staff CA with it in a directory ([`ca_dir`]), whose walk-through is
+//! `keys/README.md`. Private keys are held in [`Zeroizing`] strings while in memory; the demo
+//! writes its keys `0600`, and `takedown pki` writes none in clear.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -20,6 +21,12 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::identity::Fingerprint;
+
+pub mod ca_dir;
+pub mod ledger;
+
+/// The organisation the demo's and the tests' certificates name.
+const DEFAULT_ORGANIZATION: &str = "Takedown";
 
 /// Why a PKI operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,19 +79,69 @@ pub struct StaffSubject<'a> {
     pub email: &'a str,
 }
 
+/// Why a certificate was revoked, as its CRL entry says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevokeReason {
+    /// The private key may be in someone else's hands (a lost or stolen device).
+    KeyCompromise,
+    /// The person left the team; the certificate is no longer needed.
+    Left,
+    /// A newer certificate replaces this one.
+    Superseded,
+}
+
+impl RevokeReason {
+    /// The name `takedown pki` and its state file use.
+    pub fn name(self) -> &'static str {
+        match self {
+            RevokeReason::KeyCompromise => "key-compromise",
+            RevokeReason::Left => "left",
+            RevokeReason::Superseded => "superseded",
+        }
+    }
+
+    fn crl_code(self) -> RevocationReason {
+        match self {
+            RevokeReason::KeyCompromise => RevocationReason::KeyCompromise,
+            RevokeReason::Left => RevocationReason::CessationOfOperation,
+            RevokeReason::Superseded => RevocationReason::Superseded,
+        }
+    }
+}
+
+/// One entry of a CRL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedCertificate {
+    /// The certificate's serial number.
+    pub serial: Vec<u8>,
+    /// When it was revoked.
+    pub revoked_at: OffsetDateTime,
+    /// Why; `None` leaves the reason code out (RFC 5280 prefers that to "unspecified").
+    pub reason: Option<RevokeReason>,
+}
+
 /// A certificate authority: its key and the parameters its certificates name it by.
 pub struct Authority {
     issuer: Issuer<'static, KeyPair>,
     certificate_pem: String,
     certificate_der: Vec<u8>,
+    organization: String,
 }
 
 impl Authority {
-    /// Creates a self-signed CA that may sign certificates and CRLs.
+    /// Creates a self-signed CA that may sign certificates and CRLs, for the demo's and tests'
+    /// organisation ("Takedown").
     pub fn create(common_name: &str, validity: Validity) -> Result<Self, PkiError> {
+        Self::create_in(DEFAULT_ORGANIZATION, common_name, validity)
+    }
+
+    /// Creates a self-signed CA of `organization`; the certificates it issues name the same
+    /// organisation.
+    pub fn create_in(organization: &str, common_name: &str, validity: Validity) -> Result<Self, PkiError> {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::default();
-        params.distinguished_name = name(common_name);
+        params.distinguished_name = name(organization, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages =
             vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
@@ -97,17 +154,30 @@ impl Authority {
             certificate_pem: certificate.pem(),
             certificate_der: certificate.der().to_vec(),
             issuer: Issuer::new(params, key),
+            organization: organization.to_owned(),
         })
     }
 
-    /// Loads a CA from its certificate and private key (both PEM).
+    /// Loads a CA of the demo's and tests' organisation from its certificate and private key
+    /// (both PEM).
     pub fn load(certificate_pem: &str, key_pem: &str) -> Result<Self, PkiError> {
+        Self::load_in(DEFAULT_ORGANIZATION, certificate_pem, key_pem)
+    }
+
+    /// Loads a CA from its certificate and private key (both PEM); the certificates it issues
+    /// name `organization` (rcgen cannot read it back from the certificate).
+    pub fn load_in(organization: &str, certificate_pem: &str, key_pem: &str) -> Result<Self, PkiError> {
         let key = KeyPair::from_pem(key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(certificate_pem, key)?;
         let certificate_der = rustls_pki_types::pem::PemObject::from_pem_slice(certificate_pem.as_bytes())
             .map(|der: rustls_pki_types::CertificateDer<'_>| der.to_vec())
             .map_err(|err| PkiError::NotPem(format!("the CA certificate: {err}")))?;
-        Ok(Self { issuer, certificate_pem: certificate_pem.to_owned(), certificate_der })
+        Ok(Self {
+            issuer,
+            certificate_pem: certificate_pem.to_owned(),
+            certificate_der,
+            organization: organization.to_owned(),
+        })
     }
 
     /// The CA certificate, PEM.
@@ -123,7 +193,7 @@ impl Authority {
     /// Issues a TLS server certificate for `names` (DNS names or IP addresses).
     pub fn issue_server(&self, names: &[&str], validity: Validity) -> Result<Issued, PkiError> {
         let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
-        params.distinguished_name = name(names.first().copied().unwrap_or("takedown"));
+        params.distinguished_name = name(&self.organization, names.first().copied().unwrap_or("takedown"));
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         self.issue(params, validity)
@@ -132,7 +202,7 @@ impl Authority {
     /// Issues a staff client certificate.
     pub fn issue_staff(&self, subject: StaffSubject<'_>, validity: Validity) -> Result<Issued, PkiError> {
         let mut params = CertificateParams::default();
-        let mut dn = name(subject.login);
+        let mut dn = name(&self.organization, subject.login);
         dn.push(DnType::OrganizationalUnitName, subject.display_name);
         params.distinguished_name = dn;
         params.subject_alt_names = vec![SanType::Rfc822Name(subject.email.try_into()?)];
@@ -158,11 +228,11 @@ impl Authority {
         })
     }
 
-    /// Signs a CRL listing `revoked` serial numbers, valid until `next_update`. `number` must grow
-    /// with each CRL the CA publishes.
+    /// Signs a CRL listing `revoked`, valid until `next_update`. `number` must grow with each CRL
+    /// the CA publishes.
     pub fn revocation_list(
         &self,
-        revoked: &[Vec<u8>],
+        revoked: &[RevokedCertificate],
         this_update: OffsetDateTime,
         next_update: OffsetDateTime,
         number: u64,
@@ -174,10 +244,10 @@ impl Authority {
             issuing_distribution_point: None,
             revoked_certs: revoked
                 .iter()
-                .map(|serial| RevokedCertParams {
-                    serial_number: SerialNumber::from_slice(serial),
-                    revocation_time: this_update,
-                    reason_code: Some(RevocationReason::Superseded),
+                .map(|entry| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&entry.serial),
+                    revocation_time: entry.revoked_at,
+                    reason_code: entry.reason.map(RevokeReason::crl_code),
                     invalidity_date: None,
                 })
                 .collect(),
@@ -272,9 +342,9 @@ pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
     fs::write(path, contents).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
 }
 
-fn name(common_name: &str) -> DistinguishedName {
+fn name(organization: &str, common_name: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, "Takedown");
+    dn.push(DnType::OrganizationName, organization);
     dn.push(DnType::CommonName, common_name);
     dn
 }

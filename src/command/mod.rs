@@ -6,6 +6,7 @@ mod check_config;
 mod demo;
 mod export;
 mod keys;
+mod pki;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> ExitCode {
             export::run(&config, &recipient, &out, all, &case)
         }
         Command::Keys { command } => keys::run(command),
+        Command::Pki { command } => pki::run(command),
         #[cfg(feature = "demo")]
         Command::Demo { dir, listen } => demo::run(&dir, listen),
     };

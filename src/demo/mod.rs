@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseKind;
-use crate::pki::{self, Authority, PkiError, StaffSubject, Validity};
+use crate::pki::{self, Authority, PkiError, RevokeReason, RevokedCertificate, StaffSubject, Validity};
 use crate::store::crypt::{AgeIdentity, AgeRecipient};
 use crate::store::index::IndexKey;
 use crate::store::{Store, StoreError};
@@ -96,11 +96,16 @@ pub fn prepare(dir: &Path, listen: SocketAddr, service_sections: &str) -> Result
         create_pki(dir, &pki_dir, &staff_dir)?;
     }
     let authority = Authority::load(&read(&ca_cert)?, &read(&pki_dir.join("ca.key"))?)?;
-    let revoked: Vec<Vec<u8>> = read(&pki_dir.join("revoked-serials"))?
+    let now = OffsetDateTime::now_utc();
+    let revoked: Vec<RevokedCertificate> = read(&pki_dir.join("revoked-serials"))?
         .lines()
         .filter_map(|line| hex::decode(line.trim()).ok())
+        .map(|serial| RevokedCertificate {
+            serial,
+            revoked_at: now - Duration::minutes(5),
+            reason: Some(RevokeReason::Superseded),
+        })
         .collect();
-    let now = OffsetDateTime::now_utc();
     let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
     let crl = authority.revocation_list(
         &revoked,

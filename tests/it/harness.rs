@@ -107,7 +107,15 @@ impl TestPki {
         let crl = self
             .authority
             .revocation_list(
-                &self.revoked,
+                &self
+                    .revoked
+                    .iter()
+                    .map(|serial| pki::RevokedCertificate {
+                        serial: serial.clone(),
+                        revoked_at: now - time::Duration::minutes(1),
+                        reason: Some(pki::RevokeReason::Superseded),
+                    })
+                    .collect::<Vec<_>>(),
                 now - time::Duration::minutes(1),
                 now + time::Duration::days(1),
                 self.crl_number,

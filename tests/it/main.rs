@@ -27,6 +27,7 @@ mod limits;
 mod media;
 #[cfg(feature = "demo")]
 mod mediawiki;
+mod pki;
 mod sandbox;
 #[cfg(feature = "demo")]
 mod sentinel;
