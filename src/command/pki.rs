@@ -9,16 +9,21 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::cli::{PkiCommand, RevokeReasonArg, exit};
+use crate::config::Enforcement;
 use crate::identity::Role;
 use crate::pki::RevokeReason;
 use crate::pki::ca_dir::{self, CaDir, CaDirError, Passphrase, Published, StaffRequest};
 use crate::pki::ledger::{self, Entry, Ledger, Status, Target};
+use crate::sandbox::Profile;
 
 /// A CRL this close to its nextUpdate gets a warning in `list`.
 const CRL_WARNING_DAYS: i64 = 7;
 
 /// Runs a pki subcommand.
 pub(super) fn run(command: PkiCommand) -> u8 {
+    if let Err(code) = super::confine(&profile(&command), Enforcement::BestEffort) {
+        return code;
+    }
     let result = match command {
         PkiCommand::Init { dir, organization, days, crl_days, passphrase } => {
             init(&dir.dir, &organization, days, crl_days, &passphrase.passphrase_file)
@@ -39,6 +44,27 @@ pub(super) fn run(command: PkiCommand) -> u8 {
             if err.is_usage() { exit::USAGE } else { exit::RUNTIME }
         }
     }
+}
+
+/// What `pki` may touch: its CA directory (created first if missing, as `init` would) and the
+/// passphrase file; no network. With no config to say how strict to be, a kernel without
+/// Landlock gets a warning, not a refusal.
+fn profile(command: &PkiCommand) -> Profile {
+    let (dir, passphrase) = match command {
+        PkiCommand::Init { dir, passphrase, .. }
+        | PkiCommand::Issue { dir, passphrase, .. }
+        | PkiCommand::Revoke { dir, passphrase, .. }
+        | PkiCommand::Crl { dir, passphrase, .. } => (&dir.dir, Some(&passphrase.passphrase_file)),
+        PkiCommand::List { dir } => (&dir.dir, None),
+    };
+    let passphrase = passphrase.filter(|file| file.as_os_str() != "-");
+    let mut profile =
+        Profile::reading("pki", &passphrase.map(|p| p.as_path()).into_iter().collect::<Vec<_>>());
+    // Only `init` makes the directory; the others report a missing CA themselves.
+    if matches!(command, PkiCommand::Init { .. }) || dir.is_dir() {
+        profile.write_dirs.insert(dir.clone());
+    }
+    profile
 }
 
 fn init(
