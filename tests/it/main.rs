@@ -15,6 +15,7 @@ mod config;
 mod corpus;
 #[cfg(feature = "demo")]
 mod demo;
+mod documents;
 #[cfg(feature = "demo")]
 mod egress;
 #[cfg(feature = "demo")]
