@@ -38,7 +38,9 @@ pub fn salesforce_token_response(data: &[u8]) {
                 let secret = token.secret();
                 assert!(!secret.is_empty() && secret.bytes().all(|b| b.is_ascii_graphic()));
                 assert_eq!(body_text(&response.body, "access_token").as_deref(), Some(secret));
-                if !url.as_str().contains(secret) {
+                // A short token ("i") occurs in the Debug text's own field names; real tokens
+                // are over a hundred characters, as in the error branch's check below.
+                if secret.len() >= 16 && !url.as_str().contains(secret) {
                     assert!(!format!("{token:?}").contains(secret), "Debug shows the token");
                 }
             }
