@@ -8,7 +8,7 @@ use clap::Parser;
 
 /// Every heap block is wiped when freed, so transient copies of uploads, form text and tokens
 /// inside hyper, rustls, multer and reqwest do not linger in freed memory. Its cost is measured
-/// by `bench/allocator.rs`.
+/// by `bench/allocator.sh`.
 #[global_allocator]
 static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);

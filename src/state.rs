@@ -6,15 +6,15 @@
 //! working, and every request is checked against the newest set, so a revocation or a removal
 //! from the roster takes effect on the next request, not only on the next handshake.
 
-use crate::media::MediaBudget;
-use crate::sandbox::SandboxReport;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Config, Problem, Problems};
 use crate::egress::client::EgressClient;
 use crate::http::csrf::CsrfKey;
+use crate::media::MediaBudget;
 use crate::roster::Roster;
+use crate::sandbox::SandboxReport;
 use crate::services::clients::Services;
 use crate::store::Store;
 use crate::tls::{ServerTls, TlsMaterial, describe_read_error};

@@ -34,11 +34,14 @@ pub(super) fn run(config: &Path, recipients: &[String], out: &Path, all: bool, c
             }
         }
     };
-    let (config, store) =
-        match super::load_config(config).and_then(|config| Ok((super::open_store(&config)?, config))) {
-            Ok((store, config)) => (config, store),
-            Err(code) => return code,
-        };
+    let config = match super::load_config(config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let store = match super::open_store(&config) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
     if let Selection::Cases(ids) = &selection {
         for id in ids {
             match store.contains_case(*id) {

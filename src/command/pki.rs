@@ -46,8 +46,8 @@ pub(super) fn run(command: PkiCommand) -> u8 {
     }
 }
 
-/// What `pki` may touch: its CA directory (created first if missing, as `init` would) and the
-/// passphrase file; no network. With no config to say how strict to be, a kernel without
+/// What `pki` may touch: its CA directory (which `init` may create) and the passphrase file;
+/// no network. With no config to say how strict to be, a kernel without
 /// Landlock gets a warning, not a refusal.
 fn profile(command: &PkiCommand) -> Profile {
     let (dir, passphrase) = match command {

@@ -29,8 +29,8 @@ pub(super) fn run(path: &Path) -> u8 {
 /// Loads the files `config` names, then serves; `on_ready` is called once the port is bound.
 pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
     let credentials_dir = super::credentials_dir();
-    let sandbox = match contain(&config, credentials_dir.as_deref()) {
-        Ok(report) => report,
+    let (sandbox, egress_files) = match contain(&config, credentials_dir.as_deref()) {
+        Ok(contained) => contained,
         Err(code) => return code,
     };
     let live = match Live::load(&config, credentials_dir.as_deref()) {
@@ -50,7 +50,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
         }
     }
     let store = Arc::new(store);
-    let egress = match EgressClient::from_settings(&config.egress, store.clone()) {
+    let egress = match EgressClient::from_files(&config.egress, egress_files, store.clone()) {
         Ok(egress) => Arc::new(egress),
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
@@ -76,9 +76,11 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
 }
 
 /// Locks memory and applies the `serve` Landlock profile, as `[hardening]` requires. Runs before
-/// any file the config names is read (so the profile is proven to allow them) and before the
-/// runtime starts threads (Landlock restricts only this thread and those it starts later).
-fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<SandboxReport, u8> {
+/// the runtime starts threads (Landlock restricts only this thread and those it starts later)
+/// and before the other files the config names are read, so the profile is proven to allow them.
+/// The egress policy is read first, since the profile's ports come from it; it is returned for
+/// the egress client.
+fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<(SandboxReport, EgressFiles), u8> {
     let memory = sandbox::lock_memory(config.hardening.lock_memory, config.hardening.media_budget_bytes)
         .map_err(|message| {
             eprintln!("error: {message}");
@@ -93,7 +95,7 @@ fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<SandboxRep
             exit::CONFIG
         })?;
     info!(?memory, ?landlock, "sandbox in place");
-    Ok(SandboxReport { memory, landlock })
+    Ok((SandboxReport { memory, landlock }, policy))
 }
 
 async fn serve(

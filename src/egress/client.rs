@@ -224,7 +224,17 @@ impl EgressClient {
     /// names a file), the trust roots, static DNS answers and the contact for the User-Agent.
     /// Problems name the config field.
     pub fn from_settings(settings: &EgressSettings, store: Arc<Store>) -> Result<Self, Problems> {
-        let EgressFiles { policy, roots } = EgressFiles::load(settings)?;
+        Self::from_files(settings, EgressFiles::load(settings)?, store)
+    }
+
+    /// Like [`EgressClient::from_settings`], with the policy and roots already read (`serve`
+    /// reads them before its sandbox applies, since the sandbox's ports come from the policy).
+    pub fn from_files(
+        settings: &EgressSettings,
+        files: EgressFiles,
+        store: Arc<Store>,
+    ) -> Result<Self, Problems> {
+        let EgressFiles { policy, roots } = files;
         let mut fixed: HashMap<String, Vec<IpAddr>> = HashMap::new();
         for (host, ip) in &settings.resolve {
             fixed.entry(host.clone()).or_default().push(*ip);

@@ -15,7 +15,8 @@ use crate::services::ncmec::wire::{
     FileAnnotations, FileDetails, FileHash, FileRelevance, IncidentSummary, IncidentType, IpCaptureEvent,
     IpEventName, NcmecError, Person, PersonOrUserReported, Phone, PhoneKind, Report, ReportAnnotations,
     ReportResponse, Reporter, ResponseCode, WebPageIncident, file_details_xml, parse_done_response,
-    parse_report_response, parse_submit_response, parse_upload_response, report_xml,
+    parse_report_response, parse_retract_response, parse_submit_response, parse_success_response,
+    parse_upload_response, report_xml,
 };
 use crate::services::ncmec::xml::{self, Element, is_xml_char};
 
@@ -47,6 +48,31 @@ pub fn ncmec_report_response(data: &[u8]) {
             .unwrap_or_else(|e| panic!("submit succeeded where the generic parse failed: {e}"));
         assert_eq!(parsed.code, ResponseCode::Success);
         assert_eq!(parsed.report_id, Some(submitted.report_id), "a submit success must carry its report id");
+    }
+    // The status/fileinfo and retract readers agree with the generic one: success only for code
+    // 0 (and, for retract, the two "already" states), the same rejection otherwise.
+    for (reader, accepted) in [
+        (parse_success_response(&response), &[ResponseCode::Success][..]),
+        (
+            parse_retract_response(&response),
+            &[
+                ResponseCode::Success,
+                ResponseCode::ReportAlreadyRetracted,
+                ResponseCode::ReportAlreadyFinished,
+            ][..],
+        ),
+    ] {
+        match (&generic, reader) {
+            (Ok(parsed), Ok(read)) => assert!(read == *parsed && accepted.contains(&parsed.code)),
+            (Ok(parsed), Err(error)) => assert!(
+                !accepted.contains(&parsed.code)
+                    && matches!(&error, NcmecError::Rejected { code, .. } if *code == parsed.code),
+                "code {}: {error:?}",
+                parsed.code
+            ),
+            (Err(_), Ok(_)) => panic!("a reader accepted what the generic parse refused"),
+            (Err(_), Err(error)) => check_error(&error),
+        }
     }
     let Ok(parsed) = generic else { return };
 

@@ -42,12 +42,4 @@ impl SandboxReport {
         }
         warnings
     }
-
-    /// The report of a process that was not sandboxed at all (tests that serve in-process).
-    pub fn unsandboxed() -> Self {
-        Self {
-            memory: MemoryLock::NotLocked("this process did not lock its memory".to_owned()),
-            landlock: LandlockOutcome::Partial("this process did not apply a Landlock profile".to_owned()),
-        }
-    }
 }

@@ -117,7 +117,7 @@ impl Profile {
     }
 
     /// A command that may read these files and write nothing (`keys generate` after creating
-    /// its output file, `keys rotate`'s new identity).
+    /// its output file; `pki` adds its CA directory).
     pub fn reading(name: &'static str, files: &[&Path]) -> Self {
         Self { name, read: files.iter().map(|file| file.to_path_buf()).collect(), ..Self::default() }
     }

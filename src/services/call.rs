@@ -150,13 +150,6 @@ impl Channel {
             }
         }
     }
-
-    /// Records a failure that happened before anything was sent (a request that could not be
-    /// built), so the home page shows it too.
-    pub fn build_failed<E: ServiceFailure>(&self, service: Service, detail: String) -> CallError<E> {
-        self.board.record(service, Observation::Failed(format!("cannot build the request: {detail}")));
-        CallError::Build { service, detail }
-    }
 }
 
 fn egress_observation(err: &EgressError) -> Observation {

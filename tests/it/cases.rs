@@ -11,7 +11,7 @@ use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
 use takedown::store::{FILE_NAME, Store, StoreKeys, read_audit};
 
-use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir};
+use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir, csrf_token};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -48,11 +48,6 @@ fn audit_log(daemon: &Daemon) -> Vec<AuditEntry> {
 async fn get(daemon: &Daemon, login: &str, path: &str) -> (u16, String) {
     let response = daemon.client(login).get(daemon.url(path)).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
-}
-
-fn csrf_token(page: &str) -> String {
-    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
-    page[at..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -119,7 +119,8 @@ async fn services_are_checked_and_the_wiki_connect_button_goes_to_meta(dir: &std
     }
     let lumen = page.split("data-service=\"lumen\"").nth(1).unwrap().split("</tr>").next().unwrap();
     assert!(lumen.contains("not checked yet"), "{lumen}");
-    let token = page.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let token = crate::harness::csrf_token(&page);
+    let token = token.as_str();
     let origin = url.trim_end_matches('/');
     let no_redirects =
         browser(dir, "dmca-agent").redirect(reqwest::redirect::Policy::none()).build().unwrap();

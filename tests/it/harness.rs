@@ -299,6 +299,12 @@ impl Drop for Daemon {
     }
 }
 
+/// The CSRF token of the first form on `page` (the hidden `csrf_token` field).
+pub fn csrf_token(page: &str) -> String {
+    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
 /// The user `nobody` (and its group number): an unprivileged account for the tests that need
 /// a daemon without root's capabilities.
 pub const NOBODY: u32 = 65534;

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use sha1::Digest as _;
 
-use crate::harness::Daemon;
-use crate::sentinel::{self, Sentinel};
+use crate::harness::{self, Daemon};
+use crate::sentinel::{self, Sentinel, random_bytes};
 
 const BOUNDARY: &str = "takedown-test-boundary";
 
@@ -35,8 +35,7 @@ fn multipart(token: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
 
 async fn form_token(daemon: &Daemon, client: &reqwest::Client) -> String {
     let page = client.get(daemon.url("/test/media")).send().await.unwrap().text().await.unwrap();
-    let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
-    page[at..].split('"').next().unwrap().to_owned()
+    harness::csrf_token(&page)
 }
 
 async fn media_in_use(daemon: &Daemon, client: &reqwest::Client) -> usize {
@@ -53,13 +52,6 @@ fn upload(daemon: &Daemon, client: &reqwest::Client, body: Vec<u8>) -> reqwest::
         .body(body)
 }
 
-fn random(len: usize) -> Vec<u8> {
-    use aws_lc_rs::rand::SecureRandom;
-    let mut bytes = vec![0u8; len];
-    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
-    bytes
-}
-
 #[tokio::test]
 async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_memory() {
     let daemon = Daemon::start();
@@ -70,7 +62,7 @@ async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_mem
     // to cross many TLS records and HTTP/2 frames.
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for (i, len) in [200_000usize, 2_500_000, 0].into_iter().enumerate() {
-        let mut bytes = random(len);
+        let mut bytes = random_bytes(len);
         bytes.extend_from_slice(sentinel.bytes());
         bytes.splice(0..0, sentinel.bytes().iter().copied());
         let middle = bytes.len() / 2;
@@ -124,14 +116,16 @@ async fn uploads_beyond_the_media_budget_are_refused_before_reading_while_others
     let token = form_token(&daemon, &client).await;
 
     // Larger than the whole budget: 413, and the page says why and what to do.
-    let response =
-        upload(&daemon, &client, multipart(&token, &[("big.bin", &random(1_200_000))])).send().await.unwrap();
+    let response = upload(&daemon, &client, multipart(&token, &[("big.bin", &random_bytes(1_200_000))]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
     let page = response.text().await.unwrap();
     assert!(page.contains("Too large to hold in memory") && page.contains("media_budget_mib"), "{page}");
 
     // An upload that holds 700 KB of the budget while its body trickles in...
-    let held = multipart(&token, &[("slow.bin", &random(700_000))]);
+    let held = multipart(&token, &[("slow.bin", &random_bytes(700_000))]);
     let length = held.len();
     let (more, rest) = tokio::sync::oneshot::channel::<()>();
     let (first, second) = held.split_at(1000);
@@ -159,8 +153,10 @@ async fn uploads_beyond_the_media_budget_are_refused_before_reading_while_others
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // ...another of the same size does not fit: 503 with Retry-After, nothing read.
-    let busy =
-        upload(&daemon, &client, multipart(&token, &[("next.bin", &random(700_000))])).send().await.unwrap();
+    let busy = upload(&daemon, &client, multipart(&token, &[("next.bin", &random_bytes(700_000))]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(busy.status(), 503);
     assert_eq!(busy.headers()["retry-after"], "60");
     let page = busy.text().await.unwrap();
@@ -171,8 +167,10 @@ async fn uploads_beyond_the_media_budget_are_refused_before_reading_while_others
     // The slow upload completes, and its share comes back.
     more.send(()).unwrap();
     assert_eq!(slow.await.unwrap().unwrap().status(), 200);
-    let response =
-        upload(&daemon, &client, multipart(&token, &[("after.bin", &random(700_000))])).send().await.unwrap();
+    let response = upload(&daemon, &client, multipart(&token, &[("after.bin", &random_bytes(700_000))]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 

@@ -15,15 +15,20 @@ impl Sentinel {
     /// 48 fresh random bytes: long enough never to occur by chance, short enough to fit in any
     /// small leftover buffer a leak would leave.
     pub fn new() -> Self {
-        use aws_lc_rs::rand::SecureRandom;
-        let mut bytes = vec![0u8; 48];
-        aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
-        Self(bytes)
+        Self(random_bytes(48))
     }
 
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+}
+
+/// `len` fresh random bytes (sentinels, and the filler around them).
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
+    bytes
 }
 
 /// Regular files under `roots` (symbolic links not followed) changed since `since` that

@@ -11,7 +11,8 @@ use super::code::ResponseCode;
 use super::wire::{
     BuildError, Credentials, DoneResponse, Environment, FileDetails, NcmecError, Report, ReportResponse,
     SubmitResponse, UploadResponse, build_fileinfo, build_finish, build_retract, build_status, build_submit,
-    build_upload, parse_done_response, parse_report_response, parse_submit_response, parse_upload_response,
+    build_upload, parse_done_response, parse_retract_response, parse_submit_response, parse_success_response,
+    parse_upload_response,
 };
 use crate::config::services::NcmecSettings;
 use crate::config::{Problem, Problems};
@@ -42,6 +43,14 @@ impl ServiceFailure for NcmecError {
         match self {
             NcmecError::Rejected { code, .. } => {
                 format!("NCMEC refused the request with code {code}; {}", code.advice())
+            }
+            NcmecError::SuccessWithoutReportId { .. } => {
+                "NCMEC accepted the report but its answer carried no usable report ID; do not submit it \
+                 again: ask NCMEC which report it opened"
+                    .to_owned()
+            }
+            NcmecError::SuccessWithoutFileId { .. } => {
+                "NCMEC accepted the upload but its answer carried no file ID".to_owned()
             }
             other => other.to_string(),
         }
@@ -80,14 +89,20 @@ impl NcmecClient {
             .password
             .read_text(credentials_dir)
             .map_err(|m| Problems(vec![Problem::new(format!("{section}.password"), m)]))?;
-        Credentials::new(&account.username, &password)
-            .map_err(|e| Problems(vec![Problem::new(format!("{section}.username"), e.to_string())]))
+        Credentials::new(&account.username, &password).map_err(|err| {
+            // The error names the field it is about: the user name or the password.
+            let field = match &err {
+                BuildError::InvalidValue { field, .. } if field.contains("password") => "password",
+                _ => "username",
+            };
+            Problems(vec![Problem::new(format!("{section}.{field}"), err.to_string())])
+        })
     }
 
     /// `/status`: proves the service is up and the credentials work.
     pub async fn status(&self, context: &CallContext) -> Result<ReportResponse, CallError<NcmecError>> {
         let request = self.built(build_status(&self.base, &self.credentials))?;
-        self.send(context, request, |r| parse_report_response(r).and_then(ReportResponse::into_success)).await
+        self.send(context, request, parse_success_response).await
     }
 
     /// `/submit`: opens a report. Not idempotent: a failure that may have arrived must not be
@@ -130,7 +145,7 @@ impl NcmecClient {
         details: &FileDetails,
     ) -> Result<ReportResponse, CallError<NcmecError>> {
         let request = self.built(build_fileinfo(&self.base, &self.credentials, details))?;
-        self.send(context, request, |r| parse_report_response(r).and_then(ReportResponse::into_success)).await
+        self.send(context, request, parse_success_response).await
     }
 
     /// `/finish`: files the report; it can no longer be retracted.
@@ -143,19 +158,22 @@ impl NcmecClient {
         self.send(context, request, parse_done_response).await
     }
 
-    /// `/retract`: cancels an unfinished report. The raw answer is returned so the caller can
-    /// tell "already retracted" (5101) and "already filed" (5102) from a failure.
+    /// `/retract`: cancels an unfinished report. The answer is returned so the caller can tell
+    /// "retracted" (0) from "already retracted" (5101) and "already filed" (5102); any other
+    /// code is an error.
     pub async fn retract(
         &self,
         context: &CallContext,
         report_id: u64,
     ) -> Result<ReportResponse, CallError<NcmecError>> {
         let request = self.built(build_retract(&self.base, &self.credentials, report_id))?;
-        self.send(context, request, parse_report_response).await
+        self.send(context, request, parse_retract_response).await
     }
 
+    /// A request that cannot be built is the form's problem, not NCMEC's: it is not recorded
+    /// on the status board (as for the other services).
     fn built(&self, request: Result<WireRequest, BuildError>) -> Result<WireRequest, CallError<NcmecError>> {
-        request.map_err(|err| self.channel.build_failed(Service::Ncmec, err.to_string()))
+        request.map_err(|err| CallError::Build { service: Service::Ncmec, detail: err.to_string() })
     }
 
     async fn send<T>(

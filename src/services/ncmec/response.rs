@@ -330,6 +330,25 @@ pub fn parse_done_response(response: &WireResponse) -> Result<DoneResponse, Ncme
     Ok(DoneResponse { report_id, file_ids })
 }
 
+/// A `/status` or `/fileinfo` answer: only code 0 is success. A 401 (read as code 2000) is a
+/// rejection, so wrong credentials never pass for working ones.
+pub fn parse_success_response(response: &WireResponse) -> Result<ReportResponse, NcmecError> {
+    parse_report_response(response)?.into_success()
+}
+
+/// A `/retract` answer: code 0 (retracted now), 5101 (retracted before) and 5102 (already filed:
+/// the caller records it as filed) are answers to act on; any other code, a 401 included, is a
+/// rejection.
+pub fn parse_retract_response(response: &WireResponse) -> Result<ReportResponse, NcmecError> {
+    let parsed = parse_report_response(response)?;
+    match parsed.code {
+        ResponseCode::Success
+        | ResponseCode::ReportAlreadyRetracted
+        | ResponseCode::ReportAlreadyFinished => Ok(parsed),
+        _ => parsed.into_success(),
+    }
+}
+
 /// A `reportResponse` before the caller decides what an invalid `reportId` means.
 struct RawReportResponse {
     code: ResponseCode,

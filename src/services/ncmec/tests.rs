@@ -737,6 +737,17 @@ fn case_6_finish_and_retract_state_answers() {
     let retract_ok =
         parse_report_response(&xml(200, &response("0", "", "<reportId>1</reportId>"))).expect("read");
     assert_eq!(retract_ok.code, ResponseCode::Success);
+    // The retract reader accepts exactly the answers a caller acts on.
+    assert_eq!(parse_retract_response(&finished).expect("filed").code, ResponseCode::ReportAlreadyFinished);
+    assert_eq!(parse_retract_response(&retracted).expect("gone").code, ResponseCode::ReportAlreadyRetracted);
+    assert_eq!(rejected(parse_retract_response(&gone)), ResponseCode::ReportDoesNotExist);
+}
+
+#[test]
+fn a_401_is_never_read_as_working_credentials() {
+    let unauthorized = xml(401, "");
+    assert_eq!(rejected(parse_success_response(&unauthorized)), ResponseCode::AuthenticationRequired);
+    assert_eq!(rejected(parse_retract_response(&unauthorized)), ResponseCode::AuthenticationRequired);
 }
 
 #[test]

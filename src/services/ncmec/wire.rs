@@ -24,7 +24,8 @@ pub use super::report::{
 };
 pub use super::response::{
     DoneResponse, NcmecError, ReportResponse, SubmitResponse, UploadResponse, parse_done_response,
-    parse_report_response, parse_submit_response, parse_upload_response,
+    parse_report_response, parse_retract_response, parse_submit_response, parse_success_response,
+    parse_upload_response,
 };
 use super::writer::report_id_text;
 pub use super::writer::{file_details_xml, report_xml};
