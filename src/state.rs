@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Config, Problem, Problems};
-use crate::egress::client::EgressClient;
 use crate::http::csrf::CsrfKey;
 use crate::media::MediaBudget;
 use crate::roster::Roster;
@@ -57,8 +56,6 @@ pub struct AppState {
     pub csrf: CsrfKey,
     /// Cases and the audit log.
     pub store: Arc<Store>,
-    /// The only way out: every request to Lumen, NCMEC, Salesforce and the wikis.
-    pub egress: Arc<EgressClient>,
     /// The clients of the configured services, and what is known of their health.
     pub services: Services,
     /// How much uploaded media may be held at once, and how much is.
@@ -76,7 +73,6 @@ impl AppState {
         credentials_dir: Option<PathBuf>,
         live: Live,
         store: Arc<Store>,
-        egress: Arc<EgressClient>,
         services: Services,
         sandbox: SandboxReport,
     ) -> Self {
@@ -85,7 +81,6 @@ impl AppState {
             config,
             csrf: CsrfKey::generate(),
             store,
-            egress,
             services,
             sandbox,
             credentials_dir,

@@ -54,7 +54,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
         Ok(egress) => Arc::new(egress),
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
-    let services = match Services::build(&config.services, credentials_dir.as_deref(), egress.clone()) {
+    let services = match Services::build(&config.services, credentials_dir.as_deref(), egress) {
         Ok(services) => services,
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
@@ -65,8 +65,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, (egress, services, sandbox), on_ready))
-    {
+    match runtime.block_on(serve(config, credentials_dir, live, store, (services, sandbox), on_ready)) {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -103,7 +102,7 @@ async fn serve(
     credentials_dir: Option<PathBuf>,
     live: Live,
     store: Arc<Store>,
-    (egress, services, sandbox): (Arc<EgressClient>, Services, SandboxReport),
+    (services, sandbox): (Services, SandboxReport),
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -116,7 +115,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let state = Arc::new(AppState::new(config, credentials_dir, live, store, egress, services, sandbox));
+    let state = Arc::new(AppState::new(config, credentials_dir, live, store, services, sandbox));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
 

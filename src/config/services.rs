@@ -206,6 +206,8 @@ pub(crate) fn parse(root: &mut Section<'_>, base: &Path, problems: &mut Vec<Prob
                 }
                 (None, true) => {
                     problems.push(Problem::new(s.field("bot_user"), "missing; bot_password needs its User@BotName"));
+                    // Read anyway, so that it is not reported a second time as an unknown field.
+                    let _ = s.secret("bot_password", base, problems);
                     None
                 }
             };
@@ -272,6 +274,14 @@ fn https_url(s: &mut Section<'_>, key: &str, problems: &mut Vec<Problem>) -> Opt
                 && url.password().is_none() =>
         {
             Some(url)
+        }
+        // A URL carrying a password is not quoted: the message goes to the journal.
+        Ok(url) if url.password().is_some() => {
+            problems.push(Problem::new(
+                s.field(key),
+                "must not carry a user name or password; credentials are configured as secrets",
+            ));
+            None
         }
         Ok(_) => {
             problems.push(Problem::new(
@@ -376,5 +386,25 @@ bot_user = "TakedownBot"
             ],
             "{problems:#?}"
         );
+    }
+
+    #[test]
+    fn a_lone_bot_password_is_one_problem_and_a_url_with_a_password_is_not_quoted() {
+        let (_, problems) = parse_text(
+            r#"
+[lumen]
+base_url = "https://user:hunter2@lumendatabase.org"
+token = { file = "t" }
+[wiki]
+meta_api = "https://meta.wikimedia.org/w/api.php"
+meta_rest = "https://meta.wikimedia.org/w/rest.php"
+oauth_client_id = "0123456789abcdef0123456789abcdef"
+oauth_client_secret = { file = "s" }
+oauth_redirect = "https://takedown.example.org/wiki/callback"
+bot_password = { file = "b" }
+"#,
+        );
+        assert_eq!(fields(&problems), ["lumen.base_url", "wiki.bot_user"], "{problems:#?}");
+        assert!(!problems[0].to_string().contains("hunter2"), "{}", problems[0]);
     }
 }

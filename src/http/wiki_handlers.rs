@@ -29,11 +29,13 @@ pub async fn callback(context: &RequestContext<'_>) -> Result<Response<Full<Byte
     let staff = context.viewer()?.staff.id.to_string();
     let call = CallContext { actor: Actor::Staff(staff.clone()), case: None };
     match wiki.complete_authorization(&call, &staff, &context.query.encoded()).await {
-        Ok(profile) => {
-            let name = profile.username.unwrap_or_else(|| "a hidden user".to_owned());
+        Ok(grant) => {
+            let name = grant.profile.username.clone().unwrap_or_else(|| "a hidden user".to_owned());
+            // Audited first: if the entry cannot be written, the grant is dropped unused.
             context
                 .audit(Action::ConnectWiki, None, Outcome::Done, format!("connected wiki account {name}"))
                 .await?;
+            wiki.keep_grant(&staff, grant);
             see_other("/")
         }
         Err(err) => {

@@ -18,8 +18,8 @@ fn every_test_security_md_names_exists() {
             continue;
         }
         let test_file = root.join("tests/it").join(format!("{module}.rs"));
-        let test_exists =
-            std::fs::read_to_string(&test_file).is_ok_and(|code| code.contains(&format!("fn {name}(")));
+        let test_code = std::fs::read_to_string(&test_file).ok();
+        let test_exists = test_code.as_deref().is_some_and(|code| is_test(code, name));
         // Unit tests are named by module (`media::buffer`); the module must exist.
         let module_exists = root.join("src").join(module).join(format!("{name}.rs")).exists()
             || root.join("src").join(module).join(name).join("mod.rs").exists();
@@ -30,7 +30,9 @@ fn every_test_security_md_names_exists() {
             .filter(|file| file.file_stem().is_some_and(|stem| stem == module))
             .filter_map(|file| std::fs::read_to_string(file).ok())
             .any(|code| code.contains(&format!("fn {name}(")) || code.contains(&format!("fn {name}<")));
-        if test_exists || module_exists || function_exists {
+        // A name in an integration-test module must be one of its tests, not some helper.
+        let names_a_test_module = test_code.is_some() && !module_exists;
+        if test_exists || (!names_a_test_module && (module_exists || function_exists)) {
             checked += 1;
         } else {
             missing.push(quoted.to_owned());
@@ -51,4 +53,20 @@ fn source_files(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// Whether `code` defines a test called `name`: the function carries `#[test]` or
+/// `#[tokio::test]` on one of the lines just above it, and no `#[ignore]` (a skipped test proves
+/// nothing).
+fn is_test(code: &str, name: &str) -> bool {
+    let lines: Vec<&str> = code.lines().collect();
+    lines.iter().enumerate().any(|(i, line)| {
+        let line = line.trim_start();
+        let is_definition =
+            line.starts_with(&format!("fn {name}(")) || line.starts_with(&format!("async fn {name}("));
+        let above = &lines[i.saturating_sub(3)..i];
+        is_definition
+            && above.iter().any(|l| l.trim() == "#[test]" || l.trim().starts_with("#[tokio::test"))
+            && !above.iter().any(|l| l.trim_start().starts_with("#[ignore"))
+    })
 }

@@ -38,6 +38,32 @@ async fn form_token(daemon: &Daemon, client: &reqwest::Client) -> String {
     harness::csrf_token(&page)
 }
 
+/// Starts an upload of `body` that sends its first kilobyte, announces its whole length, and
+/// holds the rest back until the returned sender fires (or is dropped).
+fn trickle(
+    daemon: &Daemon,
+    body: Vec<u8>,
+) -> (tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>, tokio::sync::oneshot::Sender<()>) {
+    let length = body.len();
+    let (more, rest) = tokio::sync::oneshot::channel::<()>();
+    let (first, second) = body.split_at(1000);
+    let (first, second) = (Bytes::copy_from_slice(first), Bytes::copy_from_slice(second));
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok::<_, std::io::Error>(second)
+        }),
+    );
+    let request = daemon
+        .client("cp-agent")
+        .post(daemon.url("/test/media"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("content-length", length)
+        .header("sec-fetch-site", "same-origin")
+        .body(reqwest::Body::wrap_stream(stream));
+    (tokio::spawn(request.send()), more)
+}
+
 async fn media_in_use(daemon: &Daemon, client: &reqwest::Client) -> usize {
     let page = client.get(daemon.url("/test/media")).send().await.unwrap().text().await.unwrap();
     let at = page.find("id=\"media-in-use\">").expect("the amount in use") + 18;
@@ -56,7 +82,8 @@ fn upload(daemon: &Daemon, client: &reqwest::Client, body: Vec<u8>) -> reqwest::
 async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_memory() {
     let daemon = Daemon::start();
     let pid = daemon.pid();
-    let started = SystemTime::now();
+    // A second early, so that a coarse file timestamp cannot fall before it.
+    let started = SystemTime::now() - Duration::from_secs(1);
     let sentinel = Sentinel::new();
     // Several files, the sentinel at their starts, middles and ends, one of them large enough
     // to cross many TLS records and HTTP/2 frames.
@@ -93,11 +120,20 @@ async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_mem
     let data = daemon.dir.0.join("data");
     let cwd = std::env::current_dir().unwrap();
     let tmp = std::env::temp_dir();
-    // Control: the file scan finds a sentinel that is there.
+    // Control: the file scan finds a sentinel that is there, in each place it searches.
     let control = Sentinel::new();
-    std::fs::write(data.join("control"), control.bytes()).unwrap();
-    assert_eq!(sentinel::files_containing(control.bytes(), &[&data], started).len(), 1);
-    std::fs::remove_file(data.join("control")).unwrap();
+    let controls: Vec<std::path::PathBuf> = [&data, &cwd, &tmp]
+        .iter()
+        .map(|dir| dir.join(format!("takedown-sentinel-control-{}", std::process::id())))
+        .collect();
+    for file in &controls {
+        std::fs::write(file, control.bytes()).unwrap();
+    }
+    let found = sentinel::files_containing(control.bytes(), &[&data, &cwd, &tmp], started);
+    for file in &controls {
+        std::fs::remove_file(file).unwrap();
+    }
+    assert_eq!(found.len(), controls.len(), "the file scan missed a control: {found:?}");
     let on_disk = sentinel::files_containing(sentinel.bytes(), &[&data, &cwd, &tmp], started);
     assert!(on_disk.is_empty(), "the sentinel is on disk: {on_disk:?}");
 
@@ -107,6 +143,11 @@ async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_mem
     let scan = sentinel::memory_containing(pid, sentinel.bytes());
     assert!(scan.hits.is_empty(), "the sentinel is in the daemon's memory: {:#?}", scan.hits);
     assert!(scan.bytes_read > 1 << 20, "read only {} bytes", scan.bytes_read);
+    // Secret memory cannot be read through /proc/PID/mem: an upload buffer that was never
+    // dropped would hide there, so none may remain.
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let secret: Vec<&str> = maps.lines().filter(|m| m.contains("secretmem")).collect();
+    assert!(secret.is_empty(), "an upload buffer outlived its request: {secret:?}");
 }
 
 #[tokio::test]
@@ -115,47 +156,34 @@ async fn uploads_beyond_the_media_budget_are_refused_before_reading_while_others
     let client = daemon.client("cp-agent");
     let token = form_token(&daemon, &client).await;
 
-    // Larger than the whole budget: 413, and the page says why and what to do.
-    let response = upload(&daemon, &client, multipart(&token, &[("big.bin", &random_bytes(1_200_000))]))
-        .send()
+    // Larger than the whole budget: 413, and the page says why and what to do — answered while
+    // the body is still held back, so the daemon did not wait to read it.
+    let (too_large, _held_back) =
+        trickle(&daemon, multipart(&token, &[("big.bin", &random_bytes(1_200_000))]));
+    let response = tokio::time::timeout(Duration::from_secs(10), too_large)
         .await
+        .expect("the refusal must come before the body is sent")
+        .unwrap()
         .unwrap();
     assert_eq!(response.status(), 413);
     let page = response.text().await.unwrap();
     assert!(page.contains("Too large to hold in memory") && page.contains("media_budget_mib"), "{page}");
 
     // An upload that holds 700 KB of the budget while its body trickles in...
-    let held = multipart(&token, &[("slow.bin", &random_bytes(700_000))]);
-    let length = held.len();
-    let (more, rest) = tokio::sync::oneshot::channel::<()>();
-    let (first, second) = held.split_at(1000);
-    let (first, second) = (Bytes::copy_from_slice(first), Bytes::copy_from_slice(second));
-    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
-        futures_util::stream::once(async move {
-            let _ = rest.await;
-            Ok::<_, std::io::Error>(second)
-        }),
-    );
-    let slow_client = daemon.client("cp-agent");
-    let slow = tokio::spawn(
-        slow_client
-            .post(daemon.url("/test/media"))
-            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-            .header("content-length", length)
-            .header("sec-fetch-site", "same-origin")
-            .body(reqwest::Body::wrap_stream(body))
-            .send(),
-    );
+    let (slow, more) = trickle(&daemon, multipart(&token, &[("slow.bin", &random_bytes(700_000))]));
     // ...once it holds its share (the form page says how much is in use)...
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while media_in_use(&daemon, &client).await == 0 {
         assert!(std::time::Instant::now() < deadline, "the slow upload never reserved its share");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // ...another of the same size does not fit: 503 with Retry-After, nothing read.
-    let busy = upload(&daemon, &client, multipart(&token, &[("next.bin", &random_bytes(700_000))]))
-        .send()
+    // ...another of the same size does not fit: 503 with Retry-After, before its body is sent.
+    let (next, _next_held_back) =
+        trickle(&daemon, multipart(&token, &[("next.bin", &random_bytes(700_000))]));
+    let busy = tokio::time::timeout(Duration::from_secs(10), next)
         .await
+        .expect("the refusal must come before the body is sent")
+        .unwrap()
         .unwrap();
     assert_eq!(busy.status(), 503);
     assert_eq!(busy.headers()["retry-after"], "60");
@@ -179,10 +207,16 @@ async fn an_upload_must_start_with_its_csrf_token_and_name_its_length() {
     let daemon = Daemon::start();
     let client = daemon.client("dmca-agent");
     let token = form_token(&daemon, &client).await;
-    // A file before the token: refused as a forged form, before the file is read.
-    let mut body = multipart(&token, &[("a.bin", b"abc")]);
-    let swapped = String::from_utf8_lossy(&body).replace("name=\"csrf_token\"", "name=\"note\"");
-    body = swapped.into_bytes();
+    // Control: the same person's token, first, is accepted.
+    let response = upload(&daemon, &client, multipart(&token, &[("a.bin", b"abc")])).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // A file before a valid token: refused as a forged form, before the file is read.
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bin\"\r\n\r\nabc\r\n"
+    )
+    .into_bytes();
+    let rest = multipart(&token, &[]);
+    body.extend_from_slice(&rest);
     let response = upload(&daemon, &client, body).send().await.unwrap();
     assert_eq!(response.status(), 403);
     // A token issued to someone else.

@@ -32,7 +32,7 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 /// Regular files under `roots` (symbolic links not followed) changed since `since` that
-/// contain `needle`.
+/// contain `needle`, each once (roots may nest: the data directory is under `/tmp`).
 pub fn files_containing(needle: &[u8], roots: &[&Path], since: SystemTime) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut pending: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
@@ -49,6 +49,8 @@ pub fn files_containing(needle: &[u8], roots: &[&Path], since: SystemTime) -> Ve
             hits.push(path);
         }
     }
+    hits.sort();
+    hits.dedup();
     hits
 }
 

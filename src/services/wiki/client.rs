@@ -2,7 +2,8 @@
 //!
 //! - **Staff** act through their own OAuth 2 grant on the meta wiki (authorization code with
 //!   PKCE): [`WikiClient::begin_authorization`] gives the URL to send the browser to,
-//!   [`WikiClient::complete_authorization`] takes the callback's query string. Tokens are held
+//!   [`WikiClient::complete_authorization`] takes the callback's query string and returns the
+//!   grant, which [`WikiClient::keep_grant`] keeps once the connection is audited. Tokens are held
 //!   only in this process's memory, wiped when dropped, refreshed when they expire or the wiki
 //!   refuses them, and lost on restart (staff then connect again).
 //! - **The bot** (an optional bot-password account) logs in per wiki host with a cookie
@@ -132,6 +133,14 @@ struct Pending {
     started: Instant,
 }
 
+/// A grant the meta wiki gave, not yet kept (see [`WikiClient::keep_grant`]). It holds tokens:
+/// there is no `Debug`.
+pub struct AuthorizedGrant {
+    tokens: OAuthTokens,
+    /// Who granted it.
+    pub profile: OAuthProfile,
+}
+
 /// The wiki client.
 pub struct WikiClient {
     channel: Channel,
@@ -221,7 +230,7 @@ impl WikiClient {
         context: &CallContext,
         staff: &str,
         query: &str,
-    ) -> WikiResult<OAuthProfile> {
+    ) -> WikiResult<AuthorizedGrant> {
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(staff);
         let Some(pending) = pending.filter(|p| p.started.elapsed() < AUTHORIZATION_TTL) else {
             return Err(CallError::Service(WikiError::OAuthStateMismatch));
@@ -239,8 +248,14 @@ impl WikiClient {
         let tokens =
             self.channel.exchange(Service::Wiki, context, request, true, parse_token_response).await?;
         let profile = self.profile_for(context, tokens.access_token.expose_secret()).await?;
-        self.store_grant(staff, tokens, profile.username.clone());
-        Ok(profile)
+        Ok(AuthorizedGrant { tokens, profile })
+    }
+
+    /// Keeps `grant` as `staff`'s: called only once the connection is in the audit log, so an
+    /// unaudited grant is never used.
+    pub fn keep_grant(&self, staff: &str, grant: AuthorizedGrant) {
+        let AuthorizedGrant { tokens, profile } = grant;
+        self.store_grant(staff, tokens, profile.username);
     }
 
     /// Whether `staff` has a grant in memory, and for which wiki account.
