@@ -39,8 +39,10 @@
 //!
 //! # [lumen], [ncmec], [salesforce], [wiki]: see crate::config::services
 //! # [hardening]: see crate::config::hardening (optional; the defaults are production's)
+//! # [dmca]: see crate::config::dmca (optional; the defaults are Wikimedia's wikis)
 //! ```
 
+pub mod dmca;
 pub mod hardening;
 mod problem;
 mod secret;
@@ -51,6 +53,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use dmca::DmcaSettings;
 pub use hardening::{Enforcement, HardeningSettings};
 pub use problem::{Problem, Problems};
 pub use secret::SecretSource;
@@ -81,6 +84,8 @@ pub struct Config {
     pub services: ServiceSettings,
     /// Memory locking, Landlock and the media budget.
     pub hardening: HardeningSettings,
+    /// The DMCA workflow's wikis and addresses.
+    pub dmca: DmcaSettings,
 }
 
 /// `[egress]`
@@ -306,6 +311,7 @@ impl Config {
 
         let services = services::parse(&mut root, base, &mut problems);
         let hardening = hardening::parse(&mut root, &mut problems);
+        let dmca = dmca::parse(&mut root, &mut problems);
 
         root.finish(&mut problems);
         match (server, tls, staff, store, export, egress) {
@@ -322,9 +328,22 @@ impl Config {
                     egress,
                     services,
                     hardening,
+                    dmca,
                 })
             }
             _ => Err(Problems(problems)),
+        }
+    }
+}
+
+impl Config {
+    /// The appliance's own origin as staff reach it (`https://takedown.example.org`): from the
+    /// wiki OAuth redirect if one is configured (it must be the public address), otherwise
+    /// the listening address.
+    pub fn public_origin(&self) -> String {
+        match &self.services.wiki {
+            Some(wiki) => wiki.oauth_redirect.origin().ascii_serialization(),
+            None => format!("https://{}", self.server.listen),
         }
     }
 }

@@ -451,6 +451,11 @@ fn build_client(
         .no_proxy()
         .referer(false)
         .connect_timeout(CONNECT_TIMEOUT.min(rule.timeout))
+        // No idle connections: a kept-alive connection keeps its buffers, and with them the
+        // last request's bytes (supporting documents, images) in memory until it is reused.
+        // Closing after each call frees them, and the allocator wipes them. The services are
+        // called a few times per case, so the extra handshakes cost nothing that matters.
+        .pool_max_idle_per_host(0)
         .dns_resolver(Arc::new(resolver));
     if let Some(roots) = roots {
         builder = builder.tls_certs_only(roots);
