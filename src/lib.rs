@@ -17,6 +17,7 @@
 //! | HTML (maud), no I/O | [`pages`] |
 //! | certificate authority, staff certificates, CRLs, `.p12` bundles | [`pki`] |
 //! | cases: IDs, kinds, append-only revisions | [`cases`] |
+//! | the DMCA workflow: form, checks, Lumen/Salesforce/wiki steps as a saga | [`dmca`] |
 //! | the encrypted redb store, its keys and lookup indexes | [`store`] |
 //! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
 //! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
@@ -35,6 +36,7 @@ pub mod command;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod dmca;
 pub mod egress;
 pub mod export;
 pub mod fuzzing;

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Config, Problem, Problems};
+use crate::dmca::shelf::DocumentShelf;
+use crate::dmca::sites::SiteDirectory;
 use crate::http::csrf::CsrfKey;
 use crate::media::MediaBudget;
 use crate::roster::Roster;
@@ -62,6 +64,10 @@ pub struct AppState {
     pub media: Arc<MediaBudget>,
     /// What the sandbox achieved at start (shown as a warning when incomplete).
     pub sandbox: SandboxReport,
+    /// Supporting documents held in locked memory between requests.
+    pub documents: DocumentShelf,
+    /// The wikis the DMCA form offers.
+    pub sites: SiteDirectory,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
@@ -83,6 +89,8 @@ impl AppState {
             store,
             services,
             sandbox,
+            documents: DocumentShelf::default(),
+            sites: SiteDirectory::default(),
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

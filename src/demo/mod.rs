@@ -219,6 +219,44 @@ fn read(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
 }
 
+/// The demo's made-up DMCA request: denied, so it went nowhere.
+fn sample_takedown() -> crate::dmca::model::Takedown {
+    use crate::dmca::model::{Decision, Project, Sender, Takedown};
+    Takedown {
+        test: true,
+        send_to_lumen: false,
+        post_wiki_notices: false,
+        project: Project {
+            dbname: "commonswiki".into(),
+            host: "commons.wiki.test".into(),
+            label: "Wikimedia Commons — commonswiki".into(),
+        },
+        sender: Sender {
+            name: "Example Rights Holder LLC".into(),
+            country: "US".into(),
+            ..Sender::default()
+        },
+        date_sent: "2026-11-02".into(),
+        method: "email".into(),
+        to: String::new(),
+        from: String::new(),
+        subject: "Copyright infringement notice (a sample made up by `takedown demo`)".into(),
+        body: "The photograph is the uploader's own work, with EXIF data and earlier publication.".into(),
+        involved_users: vec!["UploaderName".into()],
+        affected_files: vec!["Example sunset.jpg".into()],
+        affected_pages: Vec::new(),
+        original_urls: Vec::new(),
+        decision: Decision::Denied,
+        statements: Vec::new(),
+        strike_reasons: Vec::new(),
+        strike_other: String::new(),
+        lumen_title: String::new(),
+        commons_title: String::new(),
+        wmf_title: String::new(),
+        documents: Vec::new(),
+    }
+}
+
 /// Adds two made-up sample cases (one DMCA, one child protection, neither with any real data or
 /// image) to an empty store, so that the case pages have something to show. Each is audited as
 /// created by the appliance itself.
@@ -227,17 +265,7 @@ pub fn seed_sample_cases(store: &Store) -> Result<(), StoreError> {
         return Ok(());
     }
     let samples = [
-        (
-            CaseKind::Dmca,
-            serde_json::json!({
-                "sample": "made up by `takedown demo`; not a real notice",
-                "decision": "denied",
-                "sender": { "name": "Example Rights Holder LLC", "country": "US" },
-                "notice": { "date_sent": "2026-11-02", "subject": "Copyright infringement notice" },
-                "affected_files": ["File:Example sunset.jpg"],
-                "reason": "The photograph is the uploader's own work, with EXIF data and earlier publication.",
-            }),
-        ),
+        (CaseKind::Dmca, serde_json::json!({ "dmca": sample_takedown() })),
         (
             CaseKind::ChildProtection,
             serde_json::json!({
@@ -252,6 +280,17 @@ pub fn seed_sample_cases(store: &Store) -> Result<(), StoreError> {
     store.commit(|batch| {
         for (kind, payload) in samples {
             let case = batch.create_case(kind, "system", payload)?;
+            if kind == CaseKind::Dmca {
+                // A denied request: logged, and announced nowhere.
+                for step in [crate::dmca::steps::LUMEN, crate::dmca::steps::SALESFORCE] {
+                    let record = crate::dmca::steps::StepRecord::new(
+                        step,
+                        crate::dmca::steps::StepStatus::Skipped,
+                        "the request was denied (a sample made up by `takedown demo`)",
+                    );
+                    batch.revise_case(case, crate::cases::Change::Outcome, "system", record.payload())?;
+                }
+            }
             batch.audit(&AuditEntry::now(
                 Actor::System,
                 Action::CreateCase,

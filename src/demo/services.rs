@@ -21,7 +21,7 @@ pub const HOSTS: [(PeerService, &[&str]); 4] = [
     (PeerService::Lumen, &["lumen.test"]),
     (PeerService::Ncmec, &["ncmec.test"]),
     (PeerService::Salesforce, &["login.salesforce.test", "example.my.salesforce.test"]),
-    (PeerService::Wiki, &["meta.wiki.test", "commons.wiki.test", "en.wiki.test"]),
+    (PeerService::Wiki, &["meta.wiki.test", "commons.wiki.test", "en.wiki.test", "foundation.wiki.test"]),
 ];
 
 /// The Salesforce instance host the simulated token endpoint hands out.
@@ -179,13 +179,17 @@ impl SimulatedServices {
              [wiki]\nmeta_api = \"{wiki}/w/api.php\"\nmeta_rest = \"{wiki}/w/rest.php\"\n\
              oauth_client_id = \"{oauth_client}\"\noauth_client_secret = {{ file = \"peers/secrets/wiki-oauth-secret\" }}\n\
              oauth_redirect = \"{origin}/wiki/callback\"\nbot_user = \"{bot_user}\"\n\
-             bot_password = {{ file = \"peers/secrets/wiki-bot-password\" }}\n",
+             bot_password = {{ file = \"peers/secrets/wiki-bot-password\" }}\n\n\
+             [dmca]\nwiki_domains = [\"wiki.test\"]\n\
+             commons_api = \"https://commons.wiki.test:{wiki_port}/w/api.php\"\n\
+             foundation_api = \"https://foundation.wiki.test:{wiki_port}/w/api.php\"\n",
             lumen = self.base_url(PeerService::Lumen),
             ncmec = self.base_url(PeerService::Ncmec),
             salesforce = self.base_url(PeerService::Salesforce),
             client_id = credentials.salesforce_client_id,
             sf_user = credentials.salesforce_username,
             oauth_client = credentials.wiki_oauth_client.0,
+            wiki_port = self.peers.address(PeerService::Wiki).port(),
         )
     }
 

@@ -51,7 +51,11 @@ pub(super) async fn show(context: &RequestContext<'_>) -> Result<Response<Full<B
         csrf_token: context.csrf_token().unwrap_or_default(),
         recipients: &context.state.config.export.legal_recipients,
     });
-    Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer)))
+    let workflow = match kind {
+        crate::cases::CaseKind::Dmca => super::dmca_handlers::case_section(context, id, &revisions),
+        _ => None,
+    };
+    Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer, workflow)))
 }
 
 /// `POST /cases/{case}/export`: one case as an age file encrypted to legal counsel. Audited

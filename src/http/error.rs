@@ -97,6 +97,12 @@ pub enum HttpError {
     /// The page needs a service the config leaves out.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
+    /// The action does not fit the case's state (a step already done, or that may have been).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The submitted form is not usable; the message says why and what to do.
+    #[error("bad request: {0}")]
+    BadRequest(String),
 }
 
 /// What an error page says: a status, a title and paragraphs of explanation.
@@ -274,6 +280,19 @@ impl HttpError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Form encoding not accepted",
                 vec!["Submit the form from the appliance's own page.".to_owned()],
+            ),
+            HttpError::Conflict(message) => (
+                StatusCode::CONFLICT,
+                "Not done: the case is not in a state for it",
+                vec![
+                    message.clone(),
+                    "Nothing was sent. Go back to the case page to see where each step stands.".to_owned(),
+                ],
+            ),
+            HttpError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "The form cannot be used as sent",
+                vec![message.clone(), "Go back, correct it and send it again.".to_owned()],
             ),
             HttpError::Upstream(message) => (
                 StatusCode::BAD_GATEWAY,

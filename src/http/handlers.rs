@@ -15,7 +15,7 @@ use super::csrf::CsrfKey;
 use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
-use super::{case_handlers, wiki_handlers};
+use super::{case_handlers, dmca_handlers, wiki_handlers};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseId;
 use crate::media::MediaUpload;
@@ -48,6 +48,11 @@ impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
+
+    /// Every value of field `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
 }
 
 /// Everything a handler may use.
@@ -63,7 +68,8 @@ pub struct RequestContext<'a> {
     /// The submitted form, for requests other than GET (already CSRF-checked).
     pub form: Option<Form>,
     /// The upload, on pages that take them (already CSRF-checked; its bytes in locked memory).
-    pub upload: Option<MediaUpload>,
+    /// A handler that keeps it beyond the request takes it ([`RequestContext::take_upload`]).
+    pub upload: std::sync::Mutex<Option<MediaUpload>>,
     /// The query string's fields (`?before=…`).
     pub query: Form,
     /// The path's parameters by name (`case` in `/cases/{case}`).
@@ -92,6 +98,20 @@ impl RequestContext<'_> {
         self.state.store.audit_async(entry).await.map(drop).map_err(HttpError::AuditUnavailable)
     }
 
+    /// Takes the upload out of the request (to hold its files beyond it).
+    pub fn take_upload(&self) -> Option<MediaUpload> {
+        self.upload.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+
+    /// Every value of the submitted field `name`, from the form or the upload's text fields.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        if let Some(form) = &self.form {
+            return form.all(name);
+        }
+        let upload = self.upload.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        upload.as_ref().map(|upload| upload.fields_named(name)).unwrap_or_default()
+    }
+
     /// The path parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
@@ -112,6 +132,12 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
         Page::Case => case_handlers::show(context).await,
         Page::CaseExport => case_handlers::export(context).await,
         Page::WikiConnect => wiki_handlers::connect(context).await,
+        Page::DmcaForm => dmca_handlers::form(context).await,
+        Page::DmcaSubmit => dmca_handlers::submit(context).await,
+        Page::DmcaEditForm => dmca_handlers::edit_form(context).await,
+        Page::DmcaEdit => dmca_handlers::edit_submit(context).await,
+        Page::DmcaStep => dmca_handlers::run_step(context).await,
+        Page::DmcaNotice => dmca_handlers::post_notice(context).await,
         Page::WikiCallback => wiki_handlers::callback(context).await,
         Page::Home => {
             let viewer = context.viewer()?;

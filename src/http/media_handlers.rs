@@ -40,7 +40,7 @@ pub(super) fn media_probe_form(
 pub(super) async fn media_probe(
     context: &RequestContext<'_>,
 ) -> Result<Response<http_body_util::Full<bytes::Bytes>>, HttpError> {
-    let upload = context.upload.as_ref().ok_or(HttpError::UnsupportedMediaType)?;
+    let upload = context.take_upload().ok_or(HttpError::UnsupportedMediaType)?;
     let files = upload.files();
     let total: usize = files.iter().map(|f| f.len()).sum();
     // Sizes and digests only: file names are case data and stay out of the log.

@@ -10,6 +10,7 @@
 
 pub mod case_handlers;
 pub mod csrf;
+mod dmca_handlers;
 pub mod error;
 pub mod handlers;
 pub mod headers;

@@ -171,7 +171,7 @@ impl Pipeline {
             live,
             csrf: &self.state.csrf,
             form,
-            upload,
+            upload: std::sync::Mutex::new(upload),
             query: parts.uri.query().map(|query| Form::parse(query.as_bytes())).unwrap_or_default(),
             params,
             state: &self.state,

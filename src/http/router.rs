@@ -29,6 +29,18 @@ pub enum Page {
     WikiCallback,
     /// `/static/style.css`: the stylesheet, compiled into the binary.
     Stylesheet,
+    /// `GET /dmca/new`: the DMCA request form.
+    DmcaForm,
+    /// `POST /dmca/new`: records a DMCA request and runs its chosen steps.
+    DmcaSubmit,
+    /// `GET /cases/{case}/edit`: the form filled from a DMCA case, for a correction.
+    DmcaEditForm,
+    /// `POST /cases/{case}/edit`: records a correction and runs the steps not yet done.
+    DmcaEdit,
+    /// `POST /cases/{case}/steps/{step}`: runs Lumen or Salesforce again.
+    DmcaStep,
+    /// `POST /cases/{case}/notices/{notice}`: posts one wiki notice as the staff member.
+    DmcaNotice,
     /// `POST /test/media`: receives an upload into locked memory, shows its digests and drops
     /// it. Exists only in the demo build, for the memory-hygiene tests until the workflows have
     /// uploads of their own.
@@ -46,6 +58,7 @@ impl Page {
         match self {
             #[cfg(feature = "demo")]
             Page::MediaProbe => true,
+            Page::DmcaSubmit | Page::DmcaEdit | Page::DmcaStep => true,
             _ => false,
         }
     }
@@ -107,6 +120,48 @@ pub const ROUTES: &[Route] = &[
         path: "/cases/{case}/export",
         page: Page::CaseExport,
         access: Access::Role(Role::Exporter),
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
+        path: "/dmca/new",
+        page: Page::DmcaForm,
+        access: Access::Role(Role::Dmca),
+        nav_label: Some("New DMCA request"),
+    },
+    Route {
+        method: Method::POST,
+        path: "/dmca/new",
+        page: Page::DmcaSubmit,
+        access: Access::Role(Role::Dmca),
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
+        path: "/cases/{case}/edit",
+        page: Page::DmcaEditForm,
+        access: Access::Role(Role::Dmca),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/edit",
+        page: Page::DmcaEdit,
+        access: Access::Role(Role::Dmca),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/steps/{step}",
+        page: Page::DmcaStep,
+        access: Access::Role(Role::Dmca),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/notices/{notice}",
+        page: Page::DmcaNotice,
+        access: Access::Role(Role::Dmca),
         nav_label: None,
     },
     Route {
@@ -315,7 +370,7 @@ mod tests {
     fn navigation_lists_only_what_the_person_may_open() {
         let labels =
             |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
-        assert_eq!(labels(&[Role::Dmca]), ["Home", "Cases"]);
+        assert_eq!(labels(&[Role::Dmca]), ["Home", "Cases", "New DMCA request"]);
         assert_eq!(labels(&[Role::Auditor]), ["Home", "Cases", "Staff roster"]);
     }
 

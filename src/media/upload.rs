@@ -155,6 +155,11 @@ impl MediaUpload {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every text field called `name`, in order (repeated checkboxes).
+    pub fn fields_named(&self, name: &str) -> Vec<String> {
+        self.fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str().to_owned()).collect()
+    }
+
     /// How the bytes are protected.
     pub fn protection(&self) -> super::Protection {
         self.buffer.protection()

@@ -83,6 +83,7 @@ pub fn render_case(
     id: CaseId,
     revisions: &[Revision],
     export: Option<ExportOffer<'_>>,
+    workflow: Option<Markup>,
 ) -> Markup {
     let kind = revisions.first().map_or(CaseKind::Log, |r| r.kind);
     let content = html! {
@@ -95,6 +96,7 @@ pub fn render_case(
             dt { "Revisions" } dd { (revisions.len()) " (a correction or an outcome is a new revision; nothing is ever overwritten)" }
         }
         p.hint { "Your viewing of this page is recorded in the audit log." }
+        @if let Some(workflow) = workflow { (workflow) }
         @if let Some(offer) = export {
             section.export {
                 h2 { "Export for legal" }
@@ -213,14 +215,14 @@ mod tests {
             ),
             revision(2, Change::Outcome, serde_json::json!({ "lumen_notice": 42, "posted": true })),
         ];
-        let html = render_case(&viewer, id, &revisions, None).into_string();
+        let html = render_case(&viewer, id, &revisions, None, None).into_string();
         assert!(html.contains("&lt;b&gt;Acme&lt;/b&gt;") && !html.contains("<b>Acme"), "{html}");
         assert!(html.contains("File:A.jpg") && html.contains("sender name") && html.contains("42"));
         assert!(html.contains("Revision 2: outcome") && html.contains("Revision 1: created"));
         assert!(!html.contains("/export"));
         let recipient = crate::store::crypt::AgeIdentity::generate().recipient();
         let offer = ExportOffer { csrf_token: "token".into(), recipients: std::slice::from_ref(&recipient) };
-        let html = render_case(&viewer, id, &revisions, Some(offer)).into_string();
+        let html = render_case(&viewer, id, &revisions, Some(offer), None).into_string();
         assert!(html.contains(&format!("/cases/{id}/export")) && html.contains(&recipient.to_string()));
     }
 }

@@ -4,6 +4,7 @@
 //! maud escapes every interpolated value; nothing here uses `PreEscaped`.
 
 pub mod cases;
+pub mod dmca;
 pub mod errors;
 pub mod home;
 pub mod layout;

@@ -202,6 +202,19 @@ impl SalesforceClient {
         .await
     }
 
+    /// The Case's page in the org (Lightning), for the case page's link; only the record ID
+    /// if no token has told the instance yet.
+    pub fn record_url(&self, id: &str) -> String {
+        // A token being renewed right now is not waited for: the link falls back to the ID.
+        let token = self.token.try_lock().ok().and_then(|guard| guard.clone());
+        match token {
+            Some(token) => {
+                format!("{}/lightning/r/Case/{id}/view", token.instance_url().as_str().trim_end_matches('/'))
+            }
+            None => id.to_owned(),
+        }
+    }
+
     /// The status check: a token (from the cache, or a new one) and a lookup of an external ID
     /// that no Case has. Salesforce's "not found" is the healthy answer.
     pub async fn check(&self, context: &CallContext) -> Result<(), CallError<SalesforceError>> {

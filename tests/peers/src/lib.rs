@@ -153,6 +153,13 @@ impl Peers {
         self.shared.journal.read(service)
     }
 
+    /// Replaces a wiki user's groups (`*` and `user` stay implied): a test makes the staff
+    /// member an account without `skipcaptcha`, for instance. Returns whether the service has
+    /// users.
+    pub fn set_user_groups(&self, service: PeerService, user: &str, groups: &[&str]) -> bool {
+        self.shared.peer(service).set_user_groups(user, groups)
+    }
+
     /// A snapshot of a service's state (notices, reports, cases, pages ...) as JSON.
     pub fn snapshot(&self, service: PeerService) -> serde_json::Value {
         self.shared.peer(service).snapshot()

@@ -125,6 +125,11 @@ pub(crate) trait Peer: Send + Sync {
     fn handle(&self, request: &PeerRequest) -> Exchange;
     /// The state as JSON, for tests.
     fn snapshot(&self) -> serde_json::Value;
+    /// Replaces a user's groups, for services that have users with rights (the wiki); `false`
+    /// where there are none.
+    fn set_user_groups(&self, _user: &str, _groups: &[&str]) -> bool {
+        false
+    }
 }
 
 /// The size and SHA-256 of uploaded bytes: all a journal may say of them.

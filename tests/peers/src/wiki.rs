@@ -240,6 +240,11 @@ impl Peer for Wiki {
     fn snapshot(&self) -> Value {
         lock(&self.state).snapshot()
     }
+
+    fn set_user_groups(&self, user: &str, groups: &[&str]) -> bool {
+        lock(&self.state).set_groups(user, groups);
+        true
+    }
 }
 
 enum Route {

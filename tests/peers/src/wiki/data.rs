@@ -292,7 +292,6 @@ impl State {
         self.user(name).map_or(0, |u| u.id)
     }
 
-    #[cfg(test)]
     pub(super) fn set_groups(&mut self, name: &str, groups: &[&str]) {
         let name = canonical_user(name);
         if self.user(&name).is_none() {

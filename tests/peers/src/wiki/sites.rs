@@ -82,11 +82,38 @@ const SPECIALS: [Site; 7] = [
     },
 ];
 
-fn site_json(site: &Site, props: &[String], lang: Option<&str>) -> Value {
+/// The made-up domain the demo and the tests reach the simulated wikis under.
+const SIMULATED_DOMAIN: &str = ".wiki.test";
+
+/// A site's URL as this farm answers it: the real Wikimedia URL, or, when the request came to
+/// a simulated `*.wiki.test` host, the simulated host of that wiki on the same port (so that
+/// an appliance following the matrix reaches this peer, never the real wiki).
+fn public_url(site: &Site, request_host: &str) -> String {
+    let (hostname, port) = match request_host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (name, Some(port)),
+        _ => (request_host, None),
+    };
+    if !hostname.ends_with(SIMULATED_DOMAIN) {
+        return site.url.to_owned();
+    }
+    let short = match site.dbname {
+        "commonswiki" => "commons",
+        "metawiki" => "meta",
+        "foundationwiki" => "foundation",
+        "enwiki" => "en",
+        other => other,
+    };
+    match port {
+        Some(port) => format!("https://{short}{SIMULATED_DOMAIN}:{port}"),
+        None => format!("https://{short}{SIMULATED_DOMAIN}"),
+    }
+}
+
+fn site_json(site: &Site, props: &[String], lang: Option<&str>, request_host: &str) -> Value {
     let mut value = Map::new();
     let want = |p: &str| props.iter().any(|x| x == p);
     if want("url") {
-        value.insert("url".into(), json!(site.url));
+        value.insert("url".into(), json!(public_url(site, request_host)));
     }
     if want("dbname") {
         value.insert("dbname".into(), json!(site.dbname));
@@ -171,7 +198,7 @@ pub(super) fn sitematrix(ctx: &mut Ctx) -> Result<Map<String, Value>, ApiError> 
                 .sites
                 .iter()
                 .filter(|s| state_matches(s, &states))
-                .map(|s| site_json(s, &siteprops, None))
+                .map(|s| site_json(s, &siteprops, None, &ctx.host))
                 .collect();
             if sites.is_empty() {
                 continue;
@@ -216,7 +243,7 @@ pub(super) fn sitematrix(ctx: &mut Ctx) -> Result<Map<String, Value>, ApiError> 
                 continue;
             }
             shown += 1;
-            specials.push(site_json(site, &siteprops, Some(site.code)));
+            specials.push(site_json(site, &siteprops, Some(site.code), &ctx.host));
         }
         matrix.insert("specials".into(), Value::Array(specials));
     }

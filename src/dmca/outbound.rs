@@ -1,0 +1,308 @@
+//! What a takedown becomes for the services it goes to, as pure functions: the Lumen notice
+//! (with its documents) and the Salesforce Case's fields. No I/O; the saga sends them.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use time::Date;
+use time::macros::format_description;
+
+use super::model::{Decision, Sender, Takedown};
+use crate::cases::CaseId;
+use crate::config::DmcaSettings;
+use crate::services::lumen::wire::{
+    ActionTaken, Attachment, AttachmentKind, Entity, EntityKind, EntityRole, Notice, NoticeType, Role, Work,
+};
+
+/// A supporting document's bytes, borrowed from locked memory for one call.
+pub struct DocumentBytes<'a> {
+    /// The name recorded in the case.
+    pub name: &'a str,
+    /// The type recorded in the case.
+    pub content_type: &'static str,
+    /// The bytes.
+    pub data: &'a [u8],
+}
+
+/// Where the Lumen and wiki steps left their marks, for the CRM case.
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    /// The Lumen notice's URL.
+    pub lumen_url: Option<String>,
+    /// `(label, page, revision)` of each wiki notice posted.
+    pub wiki_revisions: Vec<(String, String, u64)>,
+}
+
+/// The notice Lumen gets for `takedown`, with its documents (the first is the notice as
+/// received; the others support it).
+pub fn lumen_notice(takedown: &Takedown, settings: &DmcaSettings, documents: &[DocumentBytes<'_>]) -> Notice {
+    let organisation = |role| EntityRole {
+        role,
+        entity: Entity {
+            name: settings.recipient_name.clone(),
+            kind: EntityKind::Organization,
+            country_code: settings.recipient_country.clone(),
+            ..Entity::default()
+        },
+    };
+    let mut entity_roles = vec![
+        EntityRole { role: Role::Sender, entity: sender_entity(&takedown.sender) },
+        organisation(Role::Recipient),
+        organisation(Role::Submitter),
+    ];
+    // The original collected these and dropped them; Lumen has roles for both.
+    if !takedown.sender.firm.is_empty() {
+        entity_roles.push(named(Role::Agent, &takedown.sender.firm, EntityKind::Organization));
+    }
+    if !takedown.sender.person.is_empty() {
+        entity_roles.push(named(Role::Attorney, &takedown.sender.person, EntityKind::Individual));
+    }
+    Notice {
+        notice_type: NoticeType::Dmca,
+        title: takedown.lumen_title.clone(),
+        subject: takedown.subject.clone(),
+        body: takedown.body.clone(),
+        source: takedown.method.clone(),
+        language: "en".into(),
+        date_sent: Date::parse(&takedown.date_sent, format_description!("[year]-[month]-[day]")).ok(),
+        date_received: None,
+        action_taken: Some(match takedown.decision {
+            Decision::Granted => ActionTaken::Yes,
+            Decision::PartiallyGranted => ActionTaken::Partial,
+            Decision::Denied => ActionTaken::No,
+        }),
+        tag_list: vec!["wikipedia".into(), "wikimedia".into()],
+        jurisdiction_list: vec!["US".into()],
+        works: vec![Work {
+            description: String::new(),
+            copyrighted_urls: takedown.original_urls.clone(),
+            infringing_urls: takedown.infringing_urls(),
+        }],
+        entity_roles,
+        attachments: documents
+            .iter()
+            .enumerate()
+            .map(|(i, document)| Attachment {
+                kind: if i == 0 { AttachmentKind::Original } else { AttachmentKind::Supporting },
+                file_name: document.name.to_owned(),
+                content_type: document.content_type,
+                data: Bytes::copy_from_slice(document.data),
+            })
+            .collect(),
+    }
+}
+
+fn sender_entity(sender: &Sender) -> Entity {
+    Entity {
+        name: sender.name.clone(),
+        kind: EntityKind::Organization,
+        address_line_1: sender.address_line_1.clone(),
+        address_line_2: sender.address_line_2.clone(),
+        city: sender.city.clone(),
+        state: sender.state.clone(),
+        zip: sender.zip.clone(),
+        country_code: sender.country.clone(),
+        ..Entity::default()
+    }
+}
+
+fn named(role: Role, name: &str, kind: EntityKind) -> EntityRole {
+    EntityRole { role, entity: Entity { name: name.to_owned(), kind, ..Entity::default() } }
+}
+
+/// The Salesforce Case for `takedown`: the original CRM case (name, a link to the log entry,
+/// closed, DMCA) and its note (the foundation wiki page, the Lumen link, the users), in one
+/// record, upserted by our case ID.
+pub fn salesforce_fields(
+    takedown: &Takedown,
+    case: CaseId,
+    case_url: &str,
+    staff: &str,
+    marks: &Marks,
+) -> Map<String, Value> {
+    let subject = if takedown.wmf_title.is_empty() {
+        format!(
+            "DMCA notice from {}",
+            if takedown.sender.name.is_empty() { "an unnamed sender" } else { &takedown.sender.name }
+        )
+    } else {
+        takedown.wmf_title.clone()
+    };
+    let subject = if takedown.test { format!("[TEST] {subject}") } else { subject };
+    let mut lines = vec![format!("Takedown case {case}: {case_url}")];
+    if takedown.test {
+        lines.push("This submission was marked as a test.".into());
+    }
+    lines.push(format!("Recorded by: {staff}"));
+    lines.push(format!("Decision: {}", takedown.decision.label()));
+    lines.push(format!("Project: {} ({})", takedown.project.label, takedown.project.host));
+    let sender = &takedown.sender;
+    let sender_parts: Vec<&str> = [
+        &sender.name,
+        &sender.person,
+        &sender.firm,
+        &sender.city,
+        &sender.state,
+        &sender.zip,
+        &sender.country,
+    ]
+    .into_iter()
+    .map(String::as_str)
+    .filter(|part| !part.is_empty())
+    .collect();
+    lines.push(format!(
+        "Sender: {}",
+        if sender_parts.is_empty() { "not given".into() } else { sender_parts.join(", ") }
+    ));
+    for (label, value) in [
+        ("Date sent", &takedown.date_sent),
+        ("Received by", &takedown.method),
+        ("Subject", &takedown.subject),
+        ("Lumen title", &takedown.lumen_title),
+    ] {
+        if !value.is_empty() {
+            lines.push(format!("{label}: {value}"));
+        }
+    }
+    for (label, values) in [
+        ("Users who added the content", &takedown.involved_users),
+        ("Affected files", &takedown.affected_files),
+        ("Affected pages", &takedown.affected_pages),
+        ("Original works", &takedown.original_urls),
+    ] {
+        if !values.is_empty() {
+            lines.push(format!("{label}: {}", values.join("; ")));
+        }
+    }
+    for statement in &takedown.statements {
+        lines.push(format!("Statement: {}", statement.sentence()));
+    }
+    for reason in &takedown.strike_reasons {
+        lines.push(format!("Not a strike: {}", reason.sentence()));
+    }
+    if !takedown.strike_other.is_empty() {
+        lines.push(format!("Other reason: {}", takedown.strike_other));
+    }
+    for document in &takedown.documents {
+        lines.push(format!(
+            "Supporting document: {} ({} bytes, SHA-256 {})",
+            document.name, document.size, document.sha256
+        ));
+    }
+    if !takedown.wmf_title.is_empty() && takedown.post_wiki_notices {
+        lines.push(format!("Foundation wiki page: Legal:{}", takedown.wmf_title.replace(' ', "_")));
+    }
+    lines.push(match &marks.lumen_url {
+        Some(url) => format!("Lumen: {url}"),
+        None if takedown.send_to_lumen => "Lumen: not sent yet".into(),
+        None => "Lumen: not sent".into(),
+    });
+    for (label, page, revision) in &marks.wiki_revisions {
+        lines.push(format!("{label}: {page}, revision {revision}"));
+    }
+    let mut description = lines.join("\n");
+    if description.chars().count() > 31_000 {
+        description =
+            description.chars().take(31_000).collect::<String>() + "\n[cut: see the case in Takedown]";
+    }
+    let mut fields = Map::new();
+    fields.insert("Subject".into(), Value::String(subject.chars().take(255).collect()));
+    fields.insert("Description".into(), Value::String(description));
+    fields.insert("Status".into(), Value::String("Closed".into()));
+    fields.insert("Type".into(), Value::String("DMCA".into()));
+    fields.insert("Origin".into(), Value::String("Takedown".into()));
+    fields
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::dmca::model::{DocumentRecord, Project};
+
+    pub(crate) fn takedown() -> Takedown {
+        Takedown {
+            test: false,
+            send_to_lumen: true,
+            post_wiki_notices: true,
+            project: Project {
+                dbname: "commonswiki".into(),
+                host: "commons.wikimedia.org".into(),
+                label: "Commons".into(),
+            },
+            sender: Sender {
+                name: "Acme".into(),
+                firm: "Law & Co".into(),
+                country: "US".into(),
+                ..Sender::default()
+            },
+            date_sent: "2026-11-20".into(),
+            method: "email".into(),
+            to: "legal@wikimedia.org".into(),
+            from: "a@acme.example".into(),
+            subject: "Infringement".into(),
+            body: "Remove it".into(),
+            involved_users: vec!["Uploader".into()],
+            affected_files: vec!["A.jpg".into(), "B.jpg".into()],
+            affected_pages: vec![],
+            original_urls: vec!["https://acme.example/a".into()],
+            decision: Decision::Granted,
+            statements: vec![],
+            strike_reasons: vec![],
+            strike_other: String::new(),
+            lumen_title: "DMCA".into(),
+            commons_title: "Acme".into(),
+            wmf_title: "DMCA Acme".into(),
+            documents: vec![DocumentRecord {
+                name: "n.pdf".into(),
+                size: 3,
+                sha256: "00".into(),
+                content_type: "application/pdf".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_lumen_notice_carries_every_document_url_and_role() {
+        let documents = [
+            DocumentBytes { name: "notice.pdf", content_type: "application/pdf", data: b"%PDF" },
+            DocumentBytes { name: "scan.png", content_type: "image/png", data: b"PNG" },
+        ];
+        let notice = lumen_notice(&takedown(), &DmcaSettings::default(), &documents);
+        assert_eq!(notice.attachments.len(), 2);
+        assert_eq!(notice.attachments[0].kind, AttachmentKind::Original);
+        assert_eq!(notice.works[0].infringing_urls.len(), 2);
+        assert_eq!(notice.action_taken, Some(ActionTaken::Yes));
+        let roles: Vec<Role> = notice.entity_roles.iter().map(|r| r.role).collect();
+        assert_eq!(roles, [Role::Sender, Role::Recipient, Role::Submitter, Role::Agent]);
+        let url = url::Url::parse("https://lumen.example").unwrap();
+        crate::services::lumen::wire::build_create_notice(&url, "token", &notice)
+            .expect("Lumen would take it");
+    }
+
+    #[test]
+    fn the_crm_case_names_the_case_the_links_and_marks_tests() {
+        let case = CaseId::generate();
+        let marks = Marks {
+            lumen_url: Some("https://lumen.example/notices/7".into()),
+            wiki_revisions: vec![("Commons DMCA noticeboard".into(), "Commons:X".into(), 42)],
+        };
+        let fields = salesforce_fields(
+            &Takedown { test: true, ..takedown() },
+            case,
+            "https://t/cases/x",
+            "dmca-agent",
+            &marks,
+        );
+        assert_eq!(fields["Subject"], "[TEST] DMCA Acme");
+        let description = fields["Description"].as_str().unwrap();
+        for needle in [
+            case.to_string().as_str(),
+            "marked as a test",
+            "notices/7",
+            "revision 42",
+            "A.jpg; B.jpg",
+            "n.pdf",
+        ] {
+            assert!(description.contains(needle), "{needle}: {description}");
+        }
+    }
+}

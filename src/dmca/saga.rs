@@ -1,0 +1,275 @@
+//! Runs a DMCA case's external steps as a saga: each step is recorded as started in the store
+//! (with its audit entry, in one transaction) before its request leaves, and its outcome after.
+//! A failure leaves the case showing what succeeded; a retry runs only a step that may run
+//! ([`DmcaCase::may_run`]), so nothing is silently sent twice.
+
+use super::model::Takedown;
+use super::notices::WikiNotice;
+use super::outbound::{Marks, lumen_notice, salesforce_fields};
+use super::steps::{LUMEN, NOTICE_PREFIX, SALESFORCE, StepRecord, StepStatus};
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::{CaseId, Change};
+use crate::egress::client::CallContext;
+use crate::services::call::CallError;
+use crate::services::wiki::client::Acting;
+use crate::services::wiki::wire::{
+    CaptchaAnswer, CaptchaChallenge, CreatePolicy, Edit, EditMode, EditOutcome,
+};
+use crate::state::AppState;
+
+/// Why a step could not be recorded: the store refused the write, so the step was not run.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the case could not be updated ({0}); nothing was sent — try again, and tell the operator if it persists"
+)]
+pub struct RecordError(String);
+
+/// What posting a wiki notice came to.
+pub enum Posted {
+    /// Recorded as done, failed or unknown.
+    Recorded(StepRecord),
+    /// The wiki wants a CAPTCHA answered; nothing was saved, and the step stays as it was.
+    Captcha(CaptchaChallenge),
+}
+
+/// One staff member working on one case.
+pub struct Saga<'a> {
+    state: &'a AppState,
+    case: CaseId,
+    staff: &'a str,
+}
+
+impl<'a> Saga<'a> {
+    /// The saga of `case`, driven by `staff`.
+    pub fn new(state: &'a AppState, case: CaseId, staff: &'a str) -> Self {
+        Self { state, case, staff }
+    }
+
+    fn context(&self) -> CallContext {
+        CallContext { actor: Actor::Staff(self.staff.to_owned()), case: Some(self.case) }
+    }
+
+    /// Appends `record` to the case with its audit entry, in one durable transaction.
+    pub async fn record(&self, record: &StepRecord) -> Result<(), RecordError> {
+        let (action, outcome) = match (record.step.as_str(), record.status) {
+            (_, StepStatus::Started) => (Action::ReviseCase, Outcome::Done),
+            (step, status) => (
+                if step.starts_with(NOTICE_PREFIX) { Action::Post } else { Action::Submit },
+                match status {
+                    StepStatus::Done | StepStatus::Skipped => Outcome::Done,
+                    _ => Outcome::Failed,
+                },
+            ),
+        };
+        let details = format!("{} {}: {}", record.step, crate::audit::code(&record.status), record.detail);
+        let entry =
+            AuditEntry::now(Actor::Staff(self.staff.to_owned()), action, Some(self.case), outcome, details);
+        let payload = record.payload();
+        let (store, case, staff) = (self.state.store.clone(), self.case, self.staff.to_owned());
+        let written = tokio::task::spawn_blocking(move || {
+            store.commit(|batch| {
+                batch.revise_case(case, Change::Outcome, &staff, payload)?;
+                batch.audit(&entry)
+            })
+        })
+        .await;
+        match written {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(RecordError(err.to_string())),
+            Err(err) => Err(RecordError(err.to_string())),
+        }
+    }
+
+    /// Records `record` and returns it.
+    async fn finish(&self, record: StepRecord) -> Result<StepRecord, RecordError> {
+        self.record(&record).await?;
+        Ok(record)
+    }
+
+    /// Files the notice with Lumen, with every supporting document held for the case.
+    pub async fn lumen(&self, takedown: &Takedown) -> Result<StepRecord, RecordError> {
+        if let Some(reason) = lumen_skip_reason(takedown) {
+            return self.finish(StepRecord::new(LUMEN, StepStatus::Skipped, reason)).await;
+        }
+        let Some(client) = &self.state.services.lumen else {
+            return self
+                .finish(StepRecord::new(
+                    LUMEN,
+                    StepStatus::Failed,
+                    "Lumen is not configured on this appliance; nothing was sent",
+                ))
+                .await;
+        };
+        let settings = &self.state.config.dmca;
+        let shelf = &self.state.documents;
+        let key = self.case.to_string();
+        let notice = shelf.with(&key, self.staff, |documents| {
+            (documents.len() == takedown.documents.len()).then(|| lumen_notice(takedown, settings, documents))
+        });
+        let Some(notice) = notice else {
+            return self
+                .finish(StepRecord::new(
+                    LUMEN,
+                    StepStatus::Failed,
+                    "the supporting documents are no longer held in memory (they are kept for an hour, for the \
+                     person who uploaded them); attach them again and retry; nothing was sent",
+                ))
+                .await;
+        };
+        self.record(&StepRecord::new(LUMEN, StepStatus::Started, "sending the notice to Lumen")).await?;
+        let record = match client.create_notice(&self.context(), &notice).await {
+            Ok(created) => {
+                shelf.drop_key(&key);
+                let mut record =
+                    StepRecord::new(LUMEN, StepStatus::Done, format!("Lumen notice {}", created.id));
+                record.link = Some(created.url.to_string());
+                record
+            }
+            Err(err) if err.may_have_arrived() => StepRecord::new(
+                LUMEN,
+                StepStatus::Unknown,
+                format!(
+                    "unknown — check Lumen: {}. Look for the notice on Lumen before sending it again; a second send \
+                     files a second notice",
+                    err.summary()
+                ),
+            ),
+            Err(err) => StepRecord::new(LUMEN, StepStatus::Failed, err.summary()),
+        };
+        drop(notice);
+        self.finish(record).await
+    }
+
+    /// Creates or updates the Salesforce Case whose external ID is this case's ID (so a retry
+    /// updates the same Case, never a second one).
+    pub async fn salesforce(
+        &self,
+        takedown: &Takedown,
+        marks: &Marks,
+        chosen: bool,
+    ) -> Result<StepRecord, RecordError> {
+        if !chosen {
+            return self
+                .finish(StepRecord::new(SALESFORCE, StepStatus::Skipped, "not chosen on the form"))
+                .await;
+        }
+        let Some(client) = &self.state.services.salesforce else {
+            return self
+                .finish(StepRecord::new(
+                    SALESFORCE,
+                    StepStatus::Failed,
+                    "Salesforce is not configured on this appliance; nothing was sent",
+                ))
+                .await;
+        };
+        let case_url = format!("{}/cases/{}", self.state.config.public_origin(), self.case);
+        let fields = salesforce_fields(takedown, self.case, &case_url, self.staff, marks);
+        self.record(&StepRecord::new(SALESFORCE, StepStatus::Started, "creating the Salesforce case"))
+            .await?;
+        let record = match client.upsert_case(&self.context(), &self.case.to_string(), &fields).await {
+            Ok(saved) => {
+                let id = match saved.id() {
+                    Some(id) => Some(id.as_str().to_owned()),
+                    None => client
+                        .find_case(&self.context(), &self.case.to_string())
+                        .await
+                        .ok()
+                        .map(|id| id.as_str().to_owned()),
+                };
+                let mut record = StepRecord::new(
+                    SALESFORCE,
+                    StepStatus::Done,
+                    if saved.created() { "Salesforce case created" } else { "Salesforce case updated" },
+                );
+                record.link = id.map(|id| client.record_url(&id));
+                record
+            }
+            // The upsert is keyed by our case ID: sending it again updates the same Case.
+            Err(err) => StepRecord::new(SALESFORCE, StepStatus::Failed, err.summary()),
+        };
+        self.finish(record).await
+    }
+
+    /// Posts `notice` with `text` (as reviewed) using the staff member's own wiki grant.
+    pub async fn post_notice(
+        &self,
+        notice: &WikiNotice,
+        api: &url::Url,
+        text: &str,
+        captcha: Option<(&str, &str)>,
+    ) -> Result<Posted, RecordError> {
+        let step = format!("{NOTICE_PREFIX}{}", notice.kind.key());
+        let Some(client) = &self.state.services.wiki else {
+            return Ok(Posted::Recorded(
+                self.finish(StepRecord::new(
+                    &step,
+                    StepStatus::Failed,
+                    "no wiki is configured on this appliance; nothing was posted",
+                ))
+                .await?,
+            ));
+        };
+        let mode = match &notice.section_title {
+            Some(title) => EditMode::NewSection { title, text },
+            None => EditMode::Append { text },
+        };
+        let edit = Edit {
+            title: &notice.page,
+            mode,
+            summary: &notice.summary,
+            captcha: captcha.map(|(id, word)| CaptchaAnswer { id, word }),
+            base_revision: None,
+            create: CreatePolicy::Allow,
+        };
+        self.record(&StepRecord::new(&step, StepStatus::Started, format!("posting to {}", notice.page)))
+            .await?;
+        let record = match client.edit(&self.context(), api, Acting::Staff(self.staff), &edit).await {
+            Ok(EditOutcome::Saved(saved)) => {
+                let mut record =
+                    StepRecord::new(&step, StepStatus::Done, format!("posted to {}", saved.title));
+                record.revision = saved.new_rev;
+                record.link = saved.new_rev.map(|rev| {
+                    let mut link = api.clone();
+                    link.set_path(&api.path().replace("api.php", "index.php"));
+                    link.set_query(Some(&format!("oldid={rev}")));
+                    link.to_string()
+                });
+                record.text = Some(text.to_owned());
+                record
+            }
+            Ok(EditOutcome::Captcha(challenge)) => {
+                // Nothing was saved: the step goes back to where it was before this attempt.
+                let back = StepRecord::new(
+                    &step,
+                    StepStatus::Failed,
+                    "the wiki asked for a CAPTCHA; nothing was saved yet",
+                );
+                self.record(&back).await?;
+                return Ok(Posted::Captcha(challenge));
+            }
+            Err(err @ CallError::Build { .. }) | Err(err @ CallError::NotSent { .. }) => {
+                StepRecord::new(&step, StepStatus::Failed, err.summary())
+            }
+            Err(err) if err.may_have_arrived() => StepRecord::new(
+                &step,
+                StepStatus::Unknown,
+                format!("unknown — check the page's history before posting again: {}", err.summary()),
+            ),
+            Err(err) => StepRecord::new(&step, StepStatus::Failed, err.summary()),
+        };
+        Ok(Posted::Recorded(self.finish(record).await?))
+    }
+}
+
+/// Why Lumen is not sent for `takedown`, if it is not.
+pub fn lumen_skip_reason(takedown: &Takedown) -> Option<&'static str> {
+    if !takedown.decision.took_down() {
+        Some("the request was denied; denied requests are logged, not published")
+    } else if !takedown.send_to_lumen {
+        Some("not chosen on the form")
+    } else if takedown.test {
+        Some("a test submission; Lumen has no test mode, so nothing was sent")
+    } else {
+        None
+    }
+}

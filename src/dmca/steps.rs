@@ -1,0 +1,170 @@
+//! The saga's record: each external step of a DMCA case (Lumen, the Salesforce case, each wiki
+//! notice) as a sequence of outcome revisions, and the current state folded from them.
+//!
+//! A step is recorded as *started* before its request leaves, and as done, failed, unknown or
+//! skipped after. A start with no outcome after it means the process stopped mid-call: the
+//! request may or may not have arrived, so the step shows as unknown and is repeated only on
+//! an explicit confirmation. Nothing is ever overwritten; the case page shows the history.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Takedown;
+use crate::cases::Revision;
+
+/// The key of the Lumen step.
+pub const LUMEN: &str = "lumen";
+/// The key of the Salesforce step.
+pub const SALESFORCE: &str = "salesforce";
+/// The prefix of a wiki notice's step key (followed by the notice's key).
+pub const NOTICE_PREFIX: &str = "notice:";
+
+/// Where a step stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// The request is about to leave (or left, and the process stopped before its answer).
+    Started,
+    /// The service did it; `link` says where.
+    Done,
+    /// The service did not do it; safe to try again.
+    Failed,
+    /// It may or may not have been done: look before trying again.
+    Unknown,
+    /// Not done, on purpose (not chosen, or not applicable).
+    Skipped,
+}
+
+/// One outcome revision's payload: `{"dmca_step": {...}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// `lumen`, `salesforce`, `notice:<key>`.
+    pub step: String,
+    /// What happened.
+    pub status: StepStatus,
+    /// In plain words, for the case page (never a secret; no quoted case data from services).
+    pub detail: String,
+    /// The Lumen notice, the Salesforce case, the wiki revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// A wiki revision's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// The wikitext as posted (notices are editable; the case keeps what went out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl StepRecord {
+    /// A record of `step` with `status` and `detail`.
+    pub fn new(step: &str, status: StepStatus, detail: impl Into<String>) -> Self {
+        Self { step: step.to_owned(), status, detail: detail.into(), link: None, revision: None, text: None }
+    }
+
+    /// The payload of the outcome revision that records it.
+    pub fn payload(&self) -> serde_json::Value {
+        serde_json::json!({ "dmca_step": self })
+    }
+}
+
+/// A DMCA case as its revisions tell it.
+#[derive(Clone, Debug)]
+pub struct DmcaCase {
+    /// The takedown as last recorded (corrections replace it).
+    pub takedown: Takedown,
+    /// Each step's latest record, by key.
+    pub steps: BTreeMap<String, StepRecord>,
+    /// Each step's earlier records, oldest first (the history the case page shows).
+    pub history: BTreeMap<String, Vec<StepRecord>>,
+}
+
+impl DmcaCase {
+    /// Folds a case's revisions; `None` if the first is not a DMCA takedown.
+    pub fn from_revisions(revisions: &[Revision]) -> Option<DmcaCase> {
+        let mut takedown: Option<Takedown> = None;
+        let mut steps: BTreeMap<String, StepRecord> = BTreeMap::new();
+        let mut history: BTreeMap<String, Vec<StepRecord>> = BTreeMap::new();
+        for revision in revisions {
+            if let Some(value) = revision.payload.get("dmca") {
+                takedown = Some(serde_json::from_value(value.clone()).ok()?);
+            }
+            if let Some(value) = revision.payload.get("dmca_step")
+                && let Ok(record) = serde_json::from_value::<StepRecord>(value.clone())
+                && let Some(previous) = steps.insert(record.step.clone(), record)
+            {
+                history.entry(previous.step.clone()).or_default().push(previous);
+            }
+        }
+        Some(DmcaCase { takedown: takedown?, steps, history })
+    }
+
+    /// Where `step` stands: a start without an outcome is unknown.
+    pub fn status(&self, step: &str) -> Option<StepStatus> {
+        self.steps.get(step).map(|record| match record.status {
+            StepStatus::Started => StepStatus::Unknown,
+            other => other,
+        })
+    }
+
+    /// Whether `step` may be run now: never run, failed, or (with `confirmed`) unknown.
+    pub fn may_run(&self, step: &str, confirmed: bool) -> Result<(), &'static str> {
+        match self.status(step) {
+            None | Some(StepStatus::Failed) => Ok(()),
+            Some(StepStatus::Unknown) if confirmed => Ok(()),
+            Some(StepStatus::Unknown) => {
+                Err("this step may already have been done; check the service, then confirm to send it again")
+            }
+            Some(StepStatus::Done) => Err("this step is already done; doing it again would duplicate it"),
+            Some(StepStatus::Skipped) => Err("this step was skipped for this case"),
+            Some(StepStatus::Started) => Err("this step is running"),
+        }
+    }
+
+    /// The Lumen notice's URL, once filed.
+    pub fn lumen_url(&self) -> Option<&str> {
+        self.steps.get(LUMEN).filter(|r| r.status == StepStatus::Done).and_then(|r| r.link.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::{CaseId, CaseKind, Change};
+
+    fn revision(number: u32, payload: serde_json::Value) -> Revision {
+        Revision {
+            case: CaseId([1; 16]),
+            number,
+            kind: CaseKind::Dmca,
+            change: if number == 1 { Change::Created } else { Change::Outcome },
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            author: "dmca-agent".into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn a_start_without_an_outcome_is_unknown_and_runs_again_only_when_confirmed() {
+        let takedown = crate::dmca::outbound::tests::takedown();
+        let started = StepRecord::new(LUMEN, StepStatus::Started, "sending");
+        let failed = StepRecord::new(SALESFORCE, StepStatus::Failed, "down");
+        let revisions = [
+            revision(1, serde_json::json!({ "dmca": takedown })),
+            revision(2, started.payload()),
+            revision(3, failed.payload()),
+        ];
+        let case = DmcaCase::from_revisions(&revisions).unwrap();
+        assert_eq!(case.status(LUMEN), Some(StepStatus::Unknown));
+        assert!(case.may_run(LUMEN, false).is_err() && case.may_run(LUMEN, true).is_ok());
+        assert!(case.may_run(SALESFORCE, false).is_ok());
+        assert!(case.may_run("notice:village-pump", false).is_ok());
+        let mut done = StepRecord::new(LUMEN, StepStatus::Done, "filed");
+        done.link = Some("https://lumen.example/notices/1".into());
+        let revisions = [revisions[0].clone(), revisions[1].clone(), revision(3, done.payload())];
+        let case = DmcaCase::from_revisions(&revisions).unwrap();
+        assert!(case.may_run(LUMEN, true).is_err(), "a done step never runs again");
+        assert_eq!(case.lumen_url(), Some("https://lumen.example/notices/1"));
+        assert_eq!(case.history[LUMEN].len(), 1);
+    }
+}

@@ -1,0 +1,338 @@
+//! The DMCA pages: the form (grouped like the original, usable without scripts, errors next to
+//! their fields, every typed value shown again) and a DMCA case's steps and wiki notices.
+
+use maud::{Markup, html};
+
+use super::layout::{Viewer, page};
+use crate::cases::CaseId;
+use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice, RawForm};
+use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason};
+use crate::dmca::notices::WikiNotice;
+use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
+use crate::services::wiki::client::WikiConnection;
+
+/// What the form page shows.
+pub struct FormPage<'a> {
+    /// The values to show.
+    pub raw: &'a RawForm,
+    /// The problems found, by field.
+    pub errors: &'a [FieldError],
+    /// The wikis offered.
+    pub sites: &'a [ProjectChoice],
+    /// Documents already held from an earlier attempt.
+    pub held: &'a [DocumentRecord],
+    /// The key they are held under.
+    pub held_key: &'a str,
+    /// The form's CSRF token.
+    pub csrf_token: &'a str,
+    /// Where the form posts (`/dmca/new`, or a case's correction).
+    pub action: &'a str,
+    /// A message from a service shown above the form (Lumen's refusal on a correction).
+    pub notice: Option<&'a str>,
+}
+
+/// The form.
+pub fn render_form(viewer: &Viewer<'_>, form: &FormPage<'_>) -> Markup {
+    let raw = form.raw;
+    let text = |name: &'static str, label: &str, value: &str, hint: &str| {
+        field(
+            form.errors,
+            name,
+            label,
+            hint,
+            html! {
+                input type="text" id=(name) name=(name) value=(value);
+            },
+        )
+    };
+    let lines = |name: &'static str, label: &str, value: &str, hint: &str| {
+        field(
+            form.errors,
+            name,
+            label,
+            hint,
+            html! {
+                textarea id=(name) name=(name) rows="3" { (value) }
+            },
+        )
+    };
+    let content = html! {
+        @if !form.errors.is_empty() {
+            div.errors role="alert" {
+                h2 { "Please correct " (form.errors.len()) " problem(s)" }
+                p { "Nothing has been recorded or sent yet. Everything you typed is below" @if !form.held.is_empty() { ", and your documents are still attached" } "." }
+                ul { @for error in form.errors { li { a href={ "#" (error.field) } { (label_of(error.field)) } ": " (error.message) } } }
+            }
+        }
+        @if let Some(notice) = form.notice { p.warning { (notice) } }
+        form method="post" action=(form.action) enctype="multipart/form-data" {
+            input type="hidden" name="csrf_token" value=(form.csrf_token);
+            input type="hidden" name="held_documents" value=(form.held_key);
+            fieldset {
+                legend { "Processing" }
+                (checkbox("send_to_lumen", "Send the notice to Lumen", raw.send_to_lumen))
+                (checkbox("post_wiki_notices", "Prepare the wiki notices (reviewed and posted from the case page)", raw.post_wiki_notices))
+                (checkbox("open_salesforce_case", "Open a Salesforce case", raw.open_salesforce_case))
+                (checkbox("test", "This is a test (never sent to Lumen; marked as a test everywhere)", raw.test))
+            }
+            fieldset {
+                legend { "Decision" }
+                (field(form.errors, "decision", "What was decided", "A denied request is logged too; nothing else is required for it, and it is announced nowhere.", html! {
+                    @for decision in Decision::ALL {
+                        label.choice {
+                            input type="radio" name="decision" value=(decision.as_str()) checked[raw.decision == decision.as_str()];
+                            " " (decision.label())
+                        }
+                    }
+                }))
+            }
+            fieldset {
+                legend { "Who sent it" }
+                (text("sender_name", "Sender (person or organisation)", &raw.sender.name, "Required for Lumen."))
+                (text("sender_person", "Attorney or individual who signed", &raw.sender.person, ""))
+                (text("sender_firm", "Law firm or agent", &raw.sender.firm, ""))
+                (text("sender_address_1", "Address", &raw.sender.address_line_1, ""))
+                (text("sender_address_2", "Address, second line", &raw.sender.address_line_2, ""))
+                (text("sender_city", "City", &raw.sender.city, ""))
+                (text("sender_state", "State or region", &raw.sender.state, ""))
+                (text("sender_zip", "Postal code", &raw.sender.zip, ""))
+                (text("sender_country", "Country (ISO code)", &raw.sender.country, "Two letters: US, DE, GB."))
+            }
+            fieldset {
+                legend { "The notice" }
+                (field(form.errors, "date_sent", "Date sent", "YYYY-MM-DD. Required for Lumen.", html! {
+                    input type="date" id="date_sent" name="date_sent" value=(raw.date_sent);
+                }))
+                (text("method", "How it arrived", &raw.method, "email, fax, post, web form. Required for Lumen."))
+                (text("to", "To", &raw.to, ""))
+                (text("from", "From", &raw.from, ""))
+                (text("subject", "Subject", &raw.subject, "Required for Lumen."))
+                (field(form.errors, "body", "Text of the notice", "Paste the notice. Required for Lumen.", html! {
+                    textarea id="body" name="body" rows="10" { (raw.body) }
+                }))
+                (field(form.errors, "documents", "Supporting documents", "The notice as received (PDF, scans); several at once. Held only in locked memory and sent to Lumen; the case keeps their names and SHA-256.", html! {
+                    @if !form.held.is_empty() {
+                        ul.attached {
+                            @for document in form.held {
+                                li { "Attached: " (document.name) " (" (document.size) " bytes)" }
+                            }
+                        }
+                    }
+                    input type="file" id="documents" name="documents" multiple;
+                }))
+            }
+            fieldset {
+                legend { "What it targets" }
+                (field(form.errors, "project", "Project", "Any open wiki from the site matrix, or Other.", html! {
+                    select id="project" name="project" {
+                        @for site in form.sites {
+                            option value=(site.dbname) selected[raw.project == site.dbname] { (site.label) }
+                        }
+                        option value=(OTHER_PROJECT) selected[raw.project == OTHER_PROJECT || (!raw.project.is_empty() && !form.sites.iter().any(|s| s.dbname == raw.project))] { "Other (type the host below)" }
+                    }
+                }))
+                (text("project_other", "Other project's host", &raw.project_other, "Only with Other: such as cy.wikipedia.org."))
+                (lines("involved_users", "Users who added the content", &raw.involved_users, "One user name per line."))
+                (lines("affected_files", "Affected files", &raw.affected_files, "One file name per line, with or without File:."))
+                (lines("affected_pages", "Affected pages", &raw.affected_pages, "One page title per line, with its namespace."))
+                (lines("original_urls", "Original works", &raw.original_urls, "One URL per line. At least one for Lumen."))
+            }
+            fieldset {
+                legend { "Due diligence" }
+                (field(form.errors, "statement", "Check all that are true", "", html! {
+                    @for statement in Statement::ALL {
+                        label.choice {
+                            input type="checkbox" name="statement" value=(statement.as_str()) checked[raw.statements.iter().any(|s| s == statement.as_str())];
+                            " " (statement.sentence())
+                        }
+                    }
+                }))
+                (field(form.errors, "strike", "Why this is not a strike", "", html! {
+                    @for reason in StrikeReason::ALL {
+                        label.choice {
+                            input type="checkbox" name="strike" value=(reason.as_str()) checked[raw.strike_reasons.iter().any(|s| s == reason.as_str())];
+                            " " (reason.sentence())
+                        }
+                    }
+                }))
+                (text("strike_other", "Other reason", &raw.strike_other, ""))
+            }
+            fieldset {
+                legend { "Titles" }
+                (text("lumen_title", "Lumen title", &raw.lumen_title, "Required for Lumen."))
+                (text("commons_title", "Commons / announcement heading", &raw.commons_title, "The heading on the Commons noticeboard and village pump."))
+                (text("wmf_title", "Foundation wiki title", &raw.wmf_title, "Left empty, it becomes \"DMCA \" and the Commons heading. The page is Legal:<title>."))
+            }
+            p { button type="submit" { "Record the request" } }
+            p.hint { "The request is recorded first, whatever the decision; then each chosen step runs and the case page shows how each went." }
+        }
+    };
+    page("DMCA takedown request", Some(viewer), content)
+}
+
+fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+    html! { label.choice { input type="checkbox" name=(name) value="yes" checked[checked]; " " (label) } }
+}
+
+fn field(errors: &[FieldError], name: &'static str, label: &str, hint: &str, control: Markup) -> Markup {
+    let mine: Vec<&FieldError> = errors.iter().filter(|e| e.field == name).collect();
+    html! {
+        div.field.invalid[!mine.is_empty()] data-field=(name) {
+            label for=(name) { (label) }
+            (control)
+            @for error in &mine { p.error id={ (name) "-error" } { (error.message) } }
+            @if !hint.is_empty() { p.hint { (hint) } }
+        }
+    }
+}
+
+fn label_of(field: &str) -> String {
+    field.replace('_', " ")
+}
+
+/// What the case page's DMCA part shows.
+pub struct CaseView<'a> {
+    /// The case.
+    pub id: CaseId,
+    /// Its state.
+    pub case: &'a DmcaCase,
+    /// The notices, each with the API it goes to.
+    pub notices: &'a [WikiNotice],
+    /// Whether the viewer may act (holds the `dmca` role).
+    pub may_act: bool,
+    /// The viewer's wiki connection.
+    pub wiki: Option<WikiConnection>,
+    /// The CSRF token for the buttons.
+    pub csrf_token: &'a str,
+    /// A CAPTCHA the wiki asked for, for one notice: (notice key, id, question or image URL).
+    pub captcha: Option<(&'a str, &'a str, String)>,
+    /// Text the staffer edited for the notice the CAPTCHA is for.
+    pub edited: Option<(&'a str, &'a str)>,
+}
+
+/// The steps and notices of a DMCA case.
+pub fn render_case_steps(view: &CaseView<'_>) -> Markup {
+    let takedown = &view.case.takedown;
+    let id = view.id;
+    html! {
+        section.dmca {
+            h2 { "Request" }
+            dl {
+                dt { "Decision" } dd.decision { (takedown.decision.label()) }
+                @if takedown.test { dt { "Test" } dd { strong { "Yes — a test submission" } } }
+                dt { "Project" } dd { (takedown.project.label) " (" (takedown.project.host) ")" }
+                dt { "Sender" } dd { (takedown.sender.name) }
+                dt { "Subject" } dd { (takedown.subject) }
+                dt { "Affected files" } dd { @for file in &takedown.affected_files { span.text { (file) } br; } }
+                dt { "Supporting documents" } dd {
+                    @if takedown.documents.is_empty() { em { "none" } }
+                    @for document in &takedown.documents { span.text { (document.name) } " (" (document.size) " bytes, SHA-256 " span.mono { (document.sha256) } ")" br; }
+                }
+            }
+            @if view.may_act { p { a href={ "/cases/" (id) "/edit" } { "Correct the request" } " (a correction is a new revision; the old one stays in the history)" } }
+            h2 { "Steps" }
+            table.steps {
+                thead { tr { th { "Step" } th { "Status" } th { "Details" } th { "" } } }
+                tbody {
+                    (step_row(view, LUMEN, "Lumen notice", true))
+                    (step_row(view, SALESFORCE, "Salesforce case", false))
+                }
+            }
+            @if !view.notices.is_empty() {
+                h2 { "Wiki notices" }
+                @match &view.wiki {
+                    Some(WikiConnection::Connected { username }) => p { "Posting as your wiki account" @if let Some(name) = username { " " strong { (name) } } "." },
+                    Some(WikiConnection::NotConnected) => {
+                        form method="post" action="/wiki/connect" {
+                            input type="hidden" name="csrf_token" value=(view.csrf_token);
+                            p { "To post with one click, connect your wiki account first (your grant is kept only in memory). Or copy each text and post it by hand. " button type="submit" { "Connect your wiki account" } }
+                        }
+                    }
+                    None => p.hint { "No wiki is configured: copy each text and post it by hand." },
+                }
+                @for notice in view.notices { (notice_block(view, notice)) }
+            }
+        }
+    }
+}
+
+fn status_label(status: Option<StepStatus>) -> (&'static str, &'static str) {
+    match status {
+        None => ("pending", "Pending"),
+        Some(StepStatus::Started) | Some(StepStatus::Unknown) => ("unknown", "Unknown — check the service"),
+        Some(StepStatus::Done) => ("done", "Done"),
+        Some(StepStatus::Failed) => ("failed", "Failed"),
+        Some(StepStatus::Skipped) => ("skipped", "Skipped"),
+    }
+}
+
+fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool) -> Markup {
+    let status = view.case.status(step);
+    let record = view.case.steps.get(step);
+    let (class, text) = status_label(status);
+    let documents_missing = takes_documents && !view.case.takedown.documents.is_empty();
+    html! {
+        tr data-step=(step) class=(class) {
+            td { (label) }
+            td.status { (text) }
+            td {
+                @if let Some(record) = record { span.text { (record.detail) } }
+                @if let Some(link) = record.and_then(|r| r.link.as_deref()) { " " a href=(link) rel="noreferrer" { (link) } }
+            }
+            td {
+                @if view.may_act && matches!(status, None | Some(StepStatus::Failed) | Some(StepStatus::Unknown) | Some(StepStatus::Started)) || (view.may_act && step == SALESFORCE && status == Some(StepStatus::Done)) {
+                    form method="post" action={ "/cases/" (view.id) "/steps/" (step) } enctype="multipart/form-data" {
+                        input type="hidden" name="csrf_token" value=(view.csrf_token);
+                        @if matches!(status, Some(StepStatus::Unknown) | Some(StepStatus::Started)) {
+                            label.choice { input type="checkbox" name="confirm" value="yes"; " I checked: it was not done, send it again" }
+                        }
+                        @if documents_missing {
+                            label { "Documents (only if no longer held): " input type="file" name="documents" multiple; }
+                        }
+                        button type="submit" { @if status == Some(StepStatus::Done) { "Update" } @else if status.is_none() { "Run" } @else { "Retry" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
+    let key = notice.kind.key();
+    let step = format!("{NOTICE_PREFIX}{key}");
+    let status = view.case.status(&step);
+    let record = view.case.steps.get(&step);
+    let (class, label) = status_label(status);
+    let text = match view.edited {
+        Some((edited_key, text)) if edited_key == key => text.to_owned(),
+        _ => record.and_then(|r| r.text.clone()).unwrap_or_else(|| notice.text.clone()),
+    };
+    html! {
+        section.notice data-notice=(key) class=(class) {
+            h3 { (notice.kind.label()) " — " span.text { (notice.page) } }
+            p.status { (label) @if let Some(record) = record { ": " span.text { (record.detail) } } @if let Some(rev) = record.and_then(|r| r.revision) { " (revision " (rev) ")" } }
+            @if status == Some(StepStatus::Done) {
+                details { summary { "Text as posted" } pre.text { (text) } }
+            } @else {
+                form method="post" action={ "/cases/" (view.id) "/notices/" (key) } {
+                    input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    @if let Some(title) = &notice.section_title { p { "New section: " span.text { (title) } } }
+                    textarea name="text" rows="12" { (text) }
+                    @if let Some((captcha_key, id, prompt)) = &view.captcha && *captcha_key == key {
+                        div.captcha {
+                            p { "The wiki asks for a CAPTCHA: " (prompt) }
+                            input type="hidden" name="captcha_id" value=(id);
+                            label { "Answer " input type="text" name="captcha_word" autocomplete="off"; }
+                        }
+                    }
+                    @if matches!(status, Some(StepStatus::Unknown) | Some(StepStatus::Started)) {
+                        label.choice { input type="checkbox" name="confirm" value="yes"; " I checked the page history: it was not posted" }
+                    }
+                    @if view.may_act && matches!(view.wiki, Some(WikiConnection::Connected { .. })) {
+                        button type="submit" { "Post with my wiki account" }
+                    }
+                }
+            }
+        }
+    }
+}
