@@ -73,6 +73,11 @@ check dmca-agent  '1 more case(s)'                        '<td>Child protection<
 case_path=$(grep -o 'href="/cases/[0-9a-f]\{32\}"' "$out/exporter-cases.html" | head -1 | cut -d'"' -f2)
 check exporter    'Download encrypted export'             'No such case'  "${case_path:-/cases/none}" -case
 check auditor     'Your viewing of this page is recorded' 'Download encrypted export' "${case_path:-/cases/none}" -case
+# The DMCA form, without scripts, and the sample DMCA case with its steps.
+check dmca-agent  'Record the request'                    'Not allowed'   /dmca/new -dmca-form
+check cp-agent    'needs the dmca role'                      'Record the request' /dmca/new -dmca-form
+dmca_path=$(grep -o 'href="/cases/[0-9a-f]\{32\}"' "$out/dmca-agent-cases.html" | head -1 | cut -d'"' -f2)
+check dmca-agent  'data-step="lumen"'                     'No such case'  "${dmca_path:-/cases/none}" -dmca-case
 # The revoked certificate never gets a page: the handshake fails and the server says why.
 load revoked
 if grep -q "TLS handshake refused: invalid peer certificate: Revoked" "$work/demo.err" \

@@ -89,7 +89,7 @@ impl TestPki {
     }
 
     /// Writes CA, server certificate, CRL and roster into `dir`.
-    fn write(&mut self, dir: &Path) {
+    pub fn write(&mut self, dir: &Path) {
         let server =
             self.authority.issue_server(&["localhost", "127.0.0.1"], Validity::days_from_now(30)).unwrap();
         pki::write_public(&dir.join("server.crt"), server.certificate_pem.as_bytes()).unwrap();
@@ -215,6 +215,13 @@ impl Daemon {
     /// Like [`Daemon::start`], with the config text passed through `edit` first.
     pub fn start_with(edit: impl FnOnce(String) -> String) -> Self {
         let (dir, pki) = Self::prepare(edit);
+        let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
+        Self { pki, address, child, logs, dir }
+    }
+
+    /// Starts `takedown serve` in `dir`, whose `takedown.toml` and PKI files are written.
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    pub fn start_in(dir: ScratchDir, pki: TestPki) -> Self {
         let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
         Self { pki, address, child, logs, dir }
     }

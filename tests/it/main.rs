@@ -15,6 +15,8 @@ mod config;
 mod corpus;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod dmca;
 mod documents;
 #[cfg(feature = "demo")]
 mod egress;

@@ -65,28 +65,36 @@ pub struct MemoryScan {
     pub unreadable: Vec<String>,
 }
 
+/// The readable mappings of process `pid`: each `/proc/PID/maps` line with its start and end.
+fn readable_mappings(pid: u32) -> Vec<(String, u64, u64)> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    maps.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (range, perms) = (fields.next()?, fields.next()?);
+            if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+                return None;
+            }
+            let (start, end) = range.split_once('-')?;
+            Some((line.to_owned(), u64::from_str_radix(start, 16).ok()?, u64::from_str_radix(end, 16).ok()?))
+        })
+        .collect()
+}
+
 /// Reads every readable mapping of process `pid` and looks for `needle`.
 pub fn memory_containing(pid: u32, needle: &[u8]) -> MemoryScan {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let mut mem =
         File::open(format!("/proc/{pid}/mem")).expect("reading another process's memory needs root");
     let mut scan = MemoryScan::default();
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
-        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
-            continue;
-        }
-        let (start, end) = range.split_once('-').unwrap();
-        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+    for (line, start, end) in readable_mappings(pid) {
         match read_region(&mut mem, start, end, needle) {
             Ok((read, found)) => {
                 scan.bytes_read += read;
                 if found {
-                    scan.hits.push(line.to_owned());
+                    scan.hits.push(line);
                 }
             }
-            Err(_) => scan.unreadable.push(line.to_owned()),
+            Err(_) => scan.unreadable.push(line),
         }
     }
     scan
@@ -133,4 +141,23 @@ pub async fn wait_for_sockets(pid: u32, sockets: usize) {
         assert!(Instant::now() < deadline, "the daemon kept its connections open");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// What surrounds each place `needle` is found in process `pid`'s memory, as text: shown when
+/// a scan fails, to tell whose buffer kept it.
+pub fn contexts(pid: u32, needle: &[u8]) -> Vec<String> {
+    let mut mem = File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut found = Vec::new();
+    for (_, start, end) in readable_mappings(pid) {
+        let mut buffer = vec![0u8; (end - start) as usize];
+        if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut buffer).is_err() {
+            continue;
+        }
+        for at in memchr::memmem::find_iter(&buffer, needle) {
+            let from = at.saturating_sub(300);
+            let to = (at + needle.len() + 300).min(buffer.len());
+            found.push(String::from_utf8_lossy(&buffer[from..to]).into_owned());
+        }
+    }
+    found
 }

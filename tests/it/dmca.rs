@@ -1,0 +1,707 @@
+//! The DMCA workflow end to end: the real daemon over mTLS, the simulated Lumen, Salesforce and
+//! wiki in this process (so faults can be switched and what they received read back).
+
+use std::time::{Duration, SystemTime};
+
+use takedown::demo::services::SimulatedServices;
+use takedown_peers::{Fault, PeerService};
+
+use crate::harness::{self, Daemon, ScratchDir, TestPki};
+
+const BOUNDARY: &str = "dmca-test-boundary";
+
+/// A daemon with its simulated services.
+struct World {
+    peers: SimulatedServices,
+    daemon: Daemon,
+}
+
+impl World {
+    fn start() -> Self {
+        let dir = ScratchDir::new("dmca");
+        let peers = SimulatedServices::start(&dir.0).unwrap();
+        let mut pki = TestPki::new();
+        pki.write(&dir.0);
+        let config = harness::config_text().replace(
+            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
+            &format!(
+                "{}\n{}",
+                peers.egress_section("takedown-tests@example.org"),
+                peers.service_sections("https://takedown.test")
+            ),
+        );
+        std::fs::write(dir.0.join("takedown.toml"), config).unwrap();
+        let daemon = Daemon::start_in(dir, pki);
+        World { peers, daemon }
+    }
+
+    fn client(&self) -> reqwest::Client {
+        self.daemon.client("dmca-agent")
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let response = self.client().get(self.daemon.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
+    /// Posts the form (multipart: the CSRF token first, then `fields`, then `files` as
+    /// `documents`) to `path`; returns the final status, URL and page.
+    async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> (u16, String, String) {
+        let token = harness::csrf_token(&self.page("/dmca/new").await);
+        let mut body = part_header("csrf_token", None);
+        body.extend_from_slice(token.as_bytes());
+        for (name, value) in fields {
+            body.extend_from_slice(b"\r\n");
+            body.extend(part_header(name, None));
+            body.extend_from_slice(value.as_bytes());
+        }
+        for (name, bytes) in files {
+            body.extend_from_slice(b"\r\n");
+            body.extend(part_header("documents", Some(name)));
+            body.extend_from_slice(bytes);
+        }
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let response = self
+            .client()
+            .post(self.daemon.url(path))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let url = response.url().path().to_owned();
+        (status, url, response.text().await.unwrap())
+    }
+
+    /// Posts a URL-encoded form from `page_path`'s CSRF token.
+    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let token = harness::csrf_token(&self.page("/dmca/new").await);
+        let mut encoder = form_urlencoded::Serializer::new(String::new());
+        encoder.append_pair("csrf_token", &token);
+        for (name, value) in fields {
+            encoder.append_pair(name, value);
+        }
+        let response = self
+            .client()
+            .post(self.daemon.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(encoder.finish())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let url = response.url().path().to_owned();
+        (status, url, response.text().await.unwrap())
+    }
+
+    /// Waits until the start-up status check has reached NCMEC, Salesforce and the wiki.
+    async fn wait_for_status_checks(&self) {
+        for _ in 0..100 {
+            let home = self.page("/").await;
+            if home.matches("<td>yes</td><td>yes</td><td>none</td>").count() == 3 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the status checks did not finish");
+    }
+
+    fn journal(&self, service: PeerService, endpoint: &str) -> Vec<serde_json::Value> {
+        self.peers.peers.journal(service).into_iter().filter(|e| e["endpoint"] == endpoint).collect()
+    }
+
+    fn fault(&self, service: PeerService, endpoint: &str, fault: Fault) {
+        self.peers.peers.set_fault(service, endpoint, fault);
+    }
+
+    /// Connects dmca-agent's wiki account: the appliance sends the browser to the meta wiki,
+    /// which approves at once and sends it back to the appliance's callback.
+    async fn connect_wiki(&self) {
+        let token = harness::csrf_token(&self.page("/").await);
+        let no_redirects = self
+            .daemon
+            .pki
+            .client_builder("dmca-agent")
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = no_redirects
+            .post(self.daemon.url("/wiki/connect"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(format!("csrf_token={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let authorize = response.headers()["location"].to_str().unwrap().to_owned();
+        let port = self.peers.peers.address(PeerService::Wiki).port();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.peers.ca_path).unwrap()).unwrap();
+        let browser = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .resolve("meta.wiki.test", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let consent = browser.get(&authorize).send().await.unwrap();
+        assert_eq!(consent.status(), 302);
+        let back = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+        let callback = self.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
+        let response = self.client().get(callback).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+}
+
+fn part_header(name: &str, file_name: Option<&str>) -> Vec<u8> {
+    match file_name {
+        None => format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        Some(file) => format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        ),
+    }
+    .into_bytes()
+}
+
+/// A complete, granted Commons takedown that goes everywhere.
+fn granted() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("send_to_lumen", "yes"),
+        ("post_wiki_notices", "yes"),
+        ("open_salesforce_case", "yes"),
+        ("decision", "granted"),
+        ("project", "commonswiki"),
+        ("sender_name", "Acme Photo LLC"),
+        ("sender_firm", "Law & Partners"),
+        ("sender_country", "US"),
+        ("date_sent", "2026-11-20"),
+        ("method", "email"),
+        ("to", "legal@wikimedia.org"),
+        ("from", "counsel@acme.example"),
+        ("subject", "Copyright infringement"),
+        ("body", "Please remove our photographs."),
+        ("involved_users", "UploaderName\nAnother Uploader"),
+        ("affected_files", "File:Lighthouse.jpg\nBeach.jpg"),
+        ("original_urls", "https://acme.example/lighthouse"),
+        ("statement", "taken-down-dmca"),
+        ("lumen_title", "DMCA (Copyright) Complaint to Wikimedia Foundation"),
+        ("commons_title", "Acme lighthouse photographs"),
+    ]
+}
+
+fn case_id(url: &str) -> &str {
+    url.strip_prefix("/cases/").expect("sent to the case page")
+}
+
+/// The row of `step` in the case page's steps table.
+fn step_row<'p>(page: &'p str, step: &str) -> &'p str {
+    page.split(&format!("data-step=\"{step}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no {step} row: {page}"))
+}
+
+/// The textarea text of the notice `key` on a case page, unescaped.
+fn notice_text(page: &str, key: &str) -> String {
+    let block =
+        page.split(&format!("data-notice=\"{key}\"")).nth(1).unwrap_or_else(|| panic!("no notice {key}"));
+    let text = block
+        .split("<textarea name=\"text\" rows=\"12\">")
+        .nth(1)
+        .unwrap()
+        .split("</textarea>")
+        .next()
+        .unwrap();
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+fn notice_keys(page: &str) -> Vec<String> {
+    page.split("data-notice=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_wiki_notice() {
+    let world = World::start();
+    let form = world.page("/dmca/new").await;
+    assert!(
+        form.contains("value=\"commonswiki\"") && form.contains("enctype=\"multipart/form-data\""),
+        "{form}"
+    );
+    let notice_pdf: &[u8] = b"%PDF-1.4 the notice as received";
+    let scan: &[u8] = b"%PDF-1.4 a scan of the registration";
+    let (status, url, page) = world
+        .post_multipart("/dmca/new", &granted(), &[("notice.pdf", notice_pdf), ("scan.pdf", scan)])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert!(step_row(&page, "salesforce").contains("Done"), "{}", step_row(&page, "salesforce"));
+
+    // Lumen got one notice with both documents attached.
+    let notices = world.journal(PeerService::Lumen, "notices");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let files = notices[0].to_string();
+    for bytes in [notice_pdf, scan] {
+        assert!(files.contains(&harness_sha256(bytes)), "a document is missing from Lumen's notice: {files}");
+    }
+    // One Salesforce Case, keyed by the case ID.
+    let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].clone();
+    assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
+    assert_eq!(cases[0]["external_id"], id.as_str());
+
+    // Every wiki notice, posted with the staff member's own account.
+    world.connect_wiki().await;
+    let page = world.page(&format!("/cases/{id}")).await;
+    let keys = notice_keys(&page);
+    assert_eq!(keys.len(), 5, "foundation page, noticeboard, village pump, two talk pages: {keys:?}");
+    for key in &keys {
+        let page = world.page(&format!("/cases/{id}")).await;
+        let text = notice_text(&page, key);
+        let (status, _, answer) =
+            world.post_form(&format!("/cases/{id}/notices/{key}"), &[("text", &text)]).await;
+        let answer = if answer.contains("name=\"captcha_id\"") {
+            let captcha = answer
+                .split("name=\"captcha_id\" value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned();
+            let word: String = captcha.chars().rev().collect();
+            world
+                .post_form(
+                    &format!("/cases/{id}/notices/{key}"),
+                    &[("text", &text), ("captcha_id", &captcha), ("captcha_word", &word)],
+                )
+                .await
+                .2
+        } else {
+            assert_eq!(status, 200, "{answer}");
+            answer
+        };
+        let block = answer
+            .split(&format!("data-notice=\"{key}\""))
+            .nth(1)
+            .unwrap()
+            .split("</section>")
+            .next()
+            .unwrap();
+        assert!(block.contains("class=\"done\"") || block.contains("Done"), "{key}: {block}");
+        assert!(block.contains("(revision "), "{key}: {block}");
+    }
+    let edits = world.journal(PeerService::Wiki, "action=edit");
+    let saved: Vec<&serde_json::Value> =
+        edits.iter().filter(|e| e["received"]["newrevid"].is_u64()).collect();
+    assert_eq!(saved.len(), 5, "{edits:?}");
+    let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
+    for needle in [
+        "Commons:Office actions/DMCA notices",
+        "Commons:Village pump",
+        "User talk:UploaderName",
+        "User talk:Another Uploader",
+        "Legal:DMCA Acme lighthouse photographs",
+    ] {
+        assert!(wiki.contains(needle), "{needle} was not edited");
+    }
+    // Both files are announced on every talk page, not only the first.
+    let talk = notice_text(
+        &world
+            .page(&format!("/cases/{id}"))
+            .await
+            .replace("<pre class=\"text\">", "<textarea name=\"text\" rows=\"12\">")
+            .replace("</pre>", "</textarea>"),
+        &keys[3],
+    );
+    assert!(talk.contains("Lighthouse.jpg") && talk.contains("Beach.jpg"), "{talk}");
+    // A done notice cannot be posted twice.
+    let (status, _, _) =
+        world.post_form(&format!("/cases/{id}/notices/{}", keys[0]), &[("text", "again")]).await;
+    assert_eq!(status, 409);
+}
+
+fn harness_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn a_denied_request_is_logged_with_nothing_else_required_or_sent() {
+    let world = World::start();
+    let (status, url, page) = world
+        .post_multipart(
+            "/dmca/new",
+            &[("decision", "denied"), ("send_to_lumen", "yes"), ("post_wiki_notices", "yes")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.starts_with("/cases/"), "{url}");
+    assert!(page.contains("Denied (content kept)"), "{page}");
+    assert!(step_row(&page, "lumen").contains("Skipped") && step_row(&page, "lumen").contains("denied"));
+    assert!(step_row(&page, "salesforce").contains("Skipped"));
+    assert!(world.journal(PeerService::Lumen, "notices").is_empty());
+    assert!(world.journal(PeerService::Salesforce, "case-upsert").is_empty());
+    assert!(world.journal(PeerService::Wiki, "action=edit").is_empty());
+    assert!(notice_keys(&page).is_empty(), "a denied request is announced nowhere");
+    // It is in the log of cases like any other.
+    let cases = world.page("/cases").await;
+    assert!(cases.contains(case_id(&url)), "{cases}");
+}
+
+#[tokio::test]
+async fn a_lumen_only_notice_goes_to_lumen_and_nowhere_else() {
+    let world = World::start();
+    let fields: Vec<(&str, &str)> = granted()
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "post_wiki_notices" | "open_salesforce_case"))
+        .collect();
+    let (status, _, page) = world.post_multipart("/dmca/new", &fields, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"));
+    assert!(step_row(&page, "salesforce").contains("Skipped"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+    assert!(world.journal(PeerService::Salesforce, "case-upsert").is_empty());
+    assert!(notice_keys(&page).is_empty());
+}
+
+#[tokio::test]
+async fn missing_lumen_fields_are_shown_next_to_their_fields_and_everything_typed_is_kept() {
+    let world = World::start();
+    let fields: Vec<(&str, &str)> =
+        granted().into_iter().filter(|(name, _)| !matches!(*name, "sender_name" | "subject")).collect();
+    let (status, url, page) = world.post_multipart("/dmca/new", &fields, &[("kept.pdf", b"%PDF kept")]).await;
+    assert_eq!((status, url.as_str()), (422, "/dmca/new"), "{page}");
+    for field in ["sender_name", "subject"] {
+        let block =
+            page.split(&format!("data-field=\"{field}\"")).nth(1).unwrap().split("</div>").next().unwrap();
+        assert!(block.contains("class=\"error\""), "{field}: {block}");
+    }
+    assert!(page.contains("Please remove our photographs.") && page.contains("Acme lighthouse photographs"));
+    assert!(page.contains("Attached: kept.pdf"), "the document is held, not asked for again");
+    assert!(
+        world.journal(PeerService::Lumen, "notices").is_empty(),
+        "nothing is sent before the form is right"
+    );
+    // Sent again with the held documents' key and the missing fields: both documents go out.
+    let key =
+        page.split("name=\"held_documents\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let mut fixed = granted();
+    fixed.push(("held_documents", &key));
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &fixed, &[("second.pdf", b"%PDF second")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.starts_with("/cases/"));
+    assert!(page.contains("kept.pdf") && page.contains("second.pdf"), "{page}");
+    let notice = world.journal(PeerService::Lumen, "notices")[0].to_string();
+    assert!(
+        notice.contains(&harness_sha256(b"%PDF kept")) && notice.contains(&harness_sha256(b"%PDF second")),
+        "{notice}"
+    );
+}
+
+#[tokio::test]
+async fn a_lumen_422_shows_its_field_errors_and_the_form_comes_back_filled_for_a_correction() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault {
+            status: Some(422),
+            body: Some(r#"{"notices":{"title":["is too similar to an existing notice"]}}"#.into()),
+            content_type: Some("application/json".into()),
+            times: Some(1),
+            ..Fault::default()
+        },
+    );
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", b"%PDF 422")]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    let row = step_row(&page, "lumen");
+    assert!(row.contains("Failed") && row.contains("422") && row.contains("title"), "{row}");
+    let form = world.page(&format!("/cases/{id}/edit")).await;
+    assert!(form.contains("Lumen&#39;s last answer") || form.contains("Lumen's last answer"), "{form}");
+    assert!(
+        form.contains("Acme Photo LLC")
+            && form.contains("Please remove our photographs.")
+            && form.contains("Attached: notice.pdf")
+    );
+    let mut corrected = granted();
+    corrected.retain(|(name, _)| *name != "lumen_title");
+    corrected.push(("lumen_title", "DMCA notice regarding Acme lighthouse photographs"));
+    let (status, _, page) = world.post_multipart(&format!("/cases/{id}/edit"), &corrected, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert!(
+        page.contains("Revision 1: created") && page.contains(": correction"),
+        "the correction is a revision"
+    );
+    let sent = world.journal(PeerService::Lumen, "notices");
+    assert_eq!(sent.len(), 2, "the refused notice and the corrected one");
+    assert!(
+        sent[1].to_string().contains(&harness_sha256(b"%PDF 422")),
+        "the held document went with the correction"
+    );
+    let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].clone();
+    assert_eq!(
+        cases.as_array().unwrap().len(),
+        1,
+        "the correction updated the same Salesforce case: {cases}"
+    );
+}
+
+#[tokio::test]
+async fn salesforce_down_leaves_a_failed_step_that_a_retry_completes_without_a_duplicate() {
+    let world = World::start();
+    world.fault(
+        PeerService::Salesforce,
+        "case-upsert",
+        Fault { status: Some(503), times: Some(1), ..Fault::default() },
+    );
+    let (status, url, page) = world.post_multipart("/dmca/new", &granted(), &[]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    let row = step_row(&page, "salesforce");
+    assert!(row.contains("Failed") && row.contains("Retry"), "{row}");
+    assert!(step_row(&page, "lumen").contains("Done"), "Lumen is not undone by Salesforce failing");
+    let (status, _, page) = world.post_multipart(&format!("/cases/{id}/steps/salesforce"), &[], &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "salesforce").contains("Done"), "{}", step_row(&page, "salesforce"));
+    // The Lumen step is done: retrying it is refused, so no second notice.
+    let (status, _, _) =
+        world.post_multipart(&format!("/cases/{id}/steps/lumen"), &[("confirm", "yes")], &[]).await;
+    assert_eq!(status, 409);
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+    let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].clone();
+    assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
+    assert_eq!(world.journal(PeerService::Salesforce, "case-upsert").len(), 2);
+}
+
+#[tokio::test]
+async fn a_lumen_server_error_is_unknown_and_is_sent_again_only_when_confirmed() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(500), times: Some(1), ..Fault::default() },
+    );
+    let (_, url, page) = world.post_multipart("/dmca/new", &granted(), &[]).await;
+    let id = case_id(&url).to_owned();
+    let row = step_row(&page, "lumen");
+    assert!(row.contains("Unknown") && row.contains("check Lumen"), "{row}");
+    let (status, _, _) = world.post_multipart(&format!("/cases/{id}/steps/lumen"), &[], &[]).await;
+    assert_eq!(status, 409, "not without the confirmation");
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+    let (status, _, page) =
+        world.post_multipart(&format!("/cases/{id}/steps/lumen"), &[("confirm", "yes")], &[]).await;
+    assert_eq!(status, 200);
+    assert!(step_row(&page, "lumen").contains("Done"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 2);
+}
+
+#[tokio::test]
+async fn injection_in_every_text_field_comes_out_inert_in_the_page_the_notices_and_lumen() {
+    let world = World::start();
+    let payload = "<script>alert(1)</script>{{Delete}}[[Category:Injected]][https://evil.example x]~~~~'''b'''__NOTOC__";
+    // The sender's fields hold at most 63 characters.
+    let short = "<script>x</script>{{Delete}}[[Category:Injected]]~~~~__NOTOC__";
+    let mut fields = granted();
+    for (name, value) in fields.iter_mut() {
+        if matches!(*name, "to" | "from" | "subject" | "body" | "lumen_title" | "commons_title") {
+            *value = payload;
+        }
+        if matches!(*name, "sender_name" | "sender_firm") {
+            *value = short;
+        }
+        let _ = name;
+    }
+    fields.push(("sender_person", short));
+    fields.push(("sender_city", "Springfield</td><img src=x onerror=alert(2)>"));
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &fields, &[("<b>x</b>.pdf", b"%PDF inj")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        !page.contains("<script>alert") && !page.contains("<img src=x") && !page.contains("<b>x</b>"),
+        "HTML came through"
+    );
+    let id = case_id(&url).to_owned();
+    let lumen = world.journal(PeerService::Lumen, "notices");
+    assert_eq!(lumen.len(), 1);
+    world.connect_wiki().await;
+    let page = world.page(&format!("/cases/{id}")).await;
+    for key in notice_keys(&page) {
+        let text = notice_text(&page, &key);
+        for bad in
+            ["<script", "{{Delete", "[[Category:Injected", "[https://evil", "__NOTOC__", "https://evil"]
+        {
+            assert!(!text.contains(bad), "{key} carries {bad}: {text}");
+        }
+        // Bold quotes are inert only inside the notice's <pre> block (MediaWiki reads it like
+        // <nowiki>); everywhere else they must be escaped.
+        let outside_pre: String = text
+            .split("<pre>")
+            .enumerate()
+            .map(
+                |(i, part)| {
+                    if i == 0 { part } else { part.split_once("</pre>").map_or("", |(_, after)| after) }
+                },
+            )
+            .collect();
+        assert!(!outside_pre.contains("'''b'''"), "{key} carries bold quotes: {text}");
+        assert_eq!(
+            text.matches("</pre>").count(),
+            text.matches("<pre>").count(),
+            "{key}: the <pre> block was broken"
+        );
+        assert_eq!(
+            text.matches("~~~~").count(),
+            usize::from(key != "foundation-page"),
+            "{key}: only the appliance's own signature: {text}"
+        );
+    }
+    // URLs: only http(s) original works, only configured wiki domains.
+    let mut bad = granted();
+    bad.retain(|(name, _)| *name != "original_urls" && *name != "project");
+    bad.extend([
+        ("original_urls", "javascript:alert(1)"),
+        ("project", "other"),
+        ("project_other", "evil.example"),
+    ]);
+    let (status, _, page) = world.post_multipart("/dmca/new", &bad, &[]).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("data-field=\"original_urls\"")
+            && page.contains("id=\"original_urls-error\"")
+            && page.contains("id=\"project_other-error\""),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_child_protection_certificate_cannot_open_the_form_or_any_dmca_case() {
+    let world = World::start();
+    let (_, url, _) = world.post_multipart("/dmca/new", &[("decision", "denied")], &[]).await;
+    let cp = world.daemon.client("cp-agent");
+    assert!(url.starts_with("/cases/"), "{url}");
+    for path in ["/dmca/new".to_owned(), url.clone(), format!("{url}/edit")] {
+        let response = cp.get(world.daemon.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+    }
+    let home = cp.get(world.daemon.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("/dmca/new"), "the navigation does not offer it");
+    let list = cp.get(world.daemon.url("/cases")).send().await.unwrap().text().await.unwrap();
+    assert!(!list.contains(case_id(&url)), "the list hides it");
+}
+
+#[tokio::test]
+async fn supporting_documents_leave_no_trace_on_disk_or_in_memory_once_sent() {
+    let world = World::start();
+    let started = SystemTime::now() - Duration::from_secs(1);
+    let sentinel = crate::sentinel::Sentinel::new();
+    let mut document = b"%PDF-1.4 ".to_vec();
+    document.extend_from_slice(sentinel.bytes());
+    // The start-up status checks open connections of their own: the baseline is taken once
+    // they are done (the home page shows all three services checked).
+    world.wait_for_status_checks().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("sentinel.pdf", &document)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "sent, so no longer held");
+    assert!(url.starts_with("/cases/"));
+    assert!(
+        world.journal(PeerService::Lumen, "notices")[0].to_string().contains(&harness_sha256(&document)),
+        "control: the document did reach Lumen"
+    );
+    // The test's client is gone; once the daemon has closed its connections, nothing may remain.
+    crate::sentinel::wait_for_sockets(world.daemon.pid(), sockets_idle).await;
+    let roots = [world.daemon.dir.0.as_path(), std::path::Path::new("/tmp")];
+    let on_disk = crate::sentinel::files_containing(sentinel.bytes(), &roots, started);
+    assert!(on_disk.is_empty(), "on disk: {on_disk:?}");
+    let scan = crate::sentinel::memory_containing(world.daemon.pid(), sentinel.bytes());
+    assert!(
+        scan.hits.is_empty(),
+        "in memory: {:?} {:?}",
+        scan.hits,
+        crate::sentinel::contexts(world.daemon.pid(), sentinel.bytes())
+    );
+    // Control: the scan reads the daemon's heap (the case page's text is there).
+    let control = crate::sentinel::memory_containing(world.daemon.pid(), b"takedown-tests@example.org");
+    assert!(!control.hits.is_empty(), "the memory scan found nothing it should");
+}
+
+#[tokio::test]
+async fn a_wiki_captcha_is_shown_with_the_text_kept_and_its_answer_posts_the_notice() {
+    let world = World::start();
+    // A staff account without `skipcaptcha`: adding external links asks for a CAPTCHA.
+    assert!(world.peers.peers.set_user_groups(PeerService::Wiki, "Dana Mercer (WMF)", &[]));
+    let (_, url, _) = world.post_multipart("/dmca/new", &granted(), &[]).await;
+    let id = case_id(&url).to_owned();
+    world.connect_wiki().await;
+    // The foundation page links the affected files as external links: a CAPTCHA for this account.
+    let key = "foundation-page";
+    let page = world.page(&format!("/cases/{id}")).await;
+    let edited = format!("{}\nA line the staffer added.", notice_text(&page, key));
+    let (status, _, answer) =
+        world.post_form(&format!("/cases/{id}/notices/{key}"), &[("text", &edited)]).await;
+    assert_eq!(status, 200);
+    let captcha = answer
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)
+        .expect("a CAPTCHA is asked for")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(answer.contains("The wiki asks for a CAPTCHA"), "{answer}");
+    assert_eq!(notice_text(&answer, key), edited, "the edited text is kept");
+    assert!(
+        world.journal(PeerService::Wiki, "action=edit").iter().all(|e| !e["received"]["newrevid"].is_u64()),
+        "nothing saved yet"
+    );
+    // A wrong answer: a new CAPTCHA, still nothing saved.
+    let (_, _, again) = world
+        .post_form(
+            &format!("/cases/{id}/notices/{key}"),
+            &[("text", &edited), ("captcha_id", &captcha), ("captcha_word", "wrong")],
+        )
+        .await;
+    let second = again
+        .split("name=\"captcha_id\" value=\"")
+        .nth(1)
+        .expect("another CAPTCHA")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, captcha);
+    let word: String = second.chars().rev().collect();
+    let (_, _, done) = world
+        .post_form(
+            &format!("/cases/{id}/notices/{key}"),
+            &[("text", &edited), ("captcha_id", &second), ("captcha_word", &word)],
+        )
+        .await;
+    let block =
+        done.split(&format!("data-notice=\"{key}\"")).nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(block.contains("(revision "), "{block}");
+    let saved: Vec<serde_json::Value> = world
+        .journal(PeerService::Wiki, "action=edit")
+        .into_iter()
+        .filter(|e| e["received"]["newrevid"].is_u64())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
+    assert!(wiki.contains("A line the staffer added."), "the reviewed text was posted");
+}
