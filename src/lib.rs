@@ -17,6 +17,7 @@
 //! | HTML (maud), no I/O | [`pages`] |
 //! | certificate authority, staff certificates, CRLs, `.p12` bundles | [`pki`] |
 //! | cases: IDs, kinds, append-only revisions | [`cases`] |
+//! | the case log's summaries, filters, order and pages | [`case_log`] |
 //! | the DMCA workflow: form, checks, Lumen/Salesforce/wiki steps as a saga | [`dmca`] |
 //! | the encrypted redb store, its keys and lookup indexes | [`store`] |
 //! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
@@ -30,6 +31,7 @@
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
 pub mod audit;
+pub mod case_log;
 pub mod cases;
 pub mod cli;
 pub mod command;

@@ -12,31 +12,44 @@ use super::error::HttpError;
 use super::handlers::{RequestContext, html};
 use super::router;
 use crate::audit::{Action, Outcome};
+use crate::case_log::{CaseSummary, Filter};
 use crate::cases::CaseId;
 use crate::export::{self, ExportError, Selection};
 use crate::identity::Role;
-use crate::pages::cases::{CaseRow, ExportOffer, render_case, render_list};
+use crate::pages::cases::{ExportOffer, ListView, render_case, render_list};
 use crate::store::{Store, StoreError};
 
-/// How many cases one page of the list shows.
-const CASES_PER_PAGE: usize = 50;
-
-/// `GET /cases`: the newest cases the viewer's roles open.
+/// `GET /cases`: the case log the viewer's roles open, filtered, sorted and paged
+/// ([`Filter`]); `?id=` opens one case by its ID.
 pub(super) async fn list(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let viewer = context.viewer()?;
-    let before = context.query.get("before").and_then(|text| text.parse::<u64>().ok());
-    let (cases, older) = on_store(context, move |store| {
-        let (ids, older) = store.recent_cases(before, CASES_PER_PAGE)?;
-        Ok::<_, StoreError>((store.cases(&ids)?, older))
+    let lookup = context.query.get("id").map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned);
+    if let Some(text) = &lookup
+        && let Ok(id) = text.parse::<CaseId>()
+        && let Some(kind) = on_store(context, move |store| {
+            Ok::<_, StoreError>(store.case(id).ok().and_then(|revisions| revisions.first().map(|r| r.kind)))
+        })
+        .await?
+        && router::may_read(viewer.staff, kind)
+    {
+        return super::handlers::see_other(&format!("/cases/{id}"));
+    }
+    let (filter, ignored) = Filter::from_query(|name| context.query.get(name).map(str::to_owned));
+    // The log is small (cases per year, not per second): every case is read and filtered here.
+    let cases = on_store(context, move |store| {
+        let ids = store.case_ids()?;
+        store.cases(&ids)
     })
     .await?;
-    let total = cases.len();
-    let rows: Vec<CaseRow> = cases
-        .iter()
-        .filter_map(|(id, revisions)| CaseRow::summarise(*id, revisions))
-        .filter(|row| router::may_read(viewer.staff, row.kind))
-        .collect();
-    Ok(html(StatusCode::OK, render_list(viewer, &rows, total - rows.len(), older)))
+    let summaries: Vec<CaseSummary> =
+        cases.iter().filter_map(|(id, revisions)| CaseSummary::of(*id, revisions)).collect();
+    let total = summaries.len();
+    let readable: Vec<CaseSummary> =
+        summaries.into_iter().filter(|summary| router::may_read(viewer.staff, summary.kind)).collect();
+    let hidden = total - readable.len();
+    let (rows, more) = filter.select(readable);
+    let view = ListView { filter: &filter, ignored: &ignored, hidden, more, not_found: lookup.as_deref() };
+    Ok(html(StatusCode::OK, render_list(viewer, &rows, &view)))
 }
 
 /// `GET /cases/{case}`: one case. The view is audited first; if that fails nothing is shown.

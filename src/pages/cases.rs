@@ -5,53 +5,92 @@ use maud::{Markup, html};
 use time::OffsetDateTime;
 
 use super::layout::{Viewer, page};
+use crate::case_log::{CaseSummary, Filter};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::store::crypt::AgeRecipient;
 
-/// One line of the case list.
-pub struct CaseRow {
-    /// The case.
-    pub id: CaseId,
-    /// Its workflow.
-    pub kind: CaseKind,
-    /// When and by whom it was created.
-    pub created: (OffsetDateTime, String),
-    /// How many revisions it has.
-    pub revisions: usize,
-    /// When its latest revision was recorded, and why.
-    pub latest: (OffsetDateTime, Change),
+/// What the case list shows besides its lines.
+pub struct ListView<'a> {
+    /// The filter in force (its values fill the filter form).
+    pub filter: &'a Filter,
+    /// Query values the filter could not use, said on the page.
+    pub ignored: &'a [String],
+    /// How many cases the viewer's roles do not open (left out of the list).
+    pub hidden: usize,
+    /// Whether there is a next page.
+    pub more: bool,
+    /// A case ID that was looked up and not found (or not readable).
+    pub not_found: Option<&'a str>,
 }
 
-impl CaseRow {
-    /// Summarises a case from its revisions (oldest first); `None` if there are none.
-    pub fn summarise(id: CaseId, revisions: &[Revision]) -> Option<CaseRow> {
-        let (first, last) = (revisions.first()?, revisions.last()?);
-        Some(CaseRow {
-            id,
-            kind: first.kind,
-            created: (first.at, first.author.clone()),
-            revisions: revisions.len(),
-            latest: (last.at, last.change),
-        })
-    }
-}
-
-/// Renders the case list. `hidden` counts the cases on this page of the list that the viewer's
-/// roles do not open; `older` is the cursor of the next page, if there is one.
-pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseRow], hidden: usize, older: Option<u64>) -> Markup {
+/// Renders the case log: a lookup by case ID, the filters, one page of cases.
+pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseSummary], view: &ListView<'_>) -> Markup {
+    let filter = view.filter;
+    let date = |d: Option<time::Date>| {
+        d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())).unwrap_or_default()
+    };
+    let kind_value = filter.kind.map(|k| crate::audit::code(&k)).unwrap_or_default();
+    let decision_value = filter.decision.clone().unwrap_or_default();
+    let test_value = match filter.test {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "",
+    };
     let content = html! {
+        form.lookup method="get" action="/cases" {
+            label { "Case ID " input type="text" name="id" size="34" autocomplete="off"; }
+            " " button type="submit" { "Open" }
+        }
+        @if let Some(id) = view.not_found { p.error { "No case you may open has the ID " span.mono { (id) } "." } }
+        form.filters method="get" action="/cases" {
+            label { "Kind " select name="kind" {
+                option value="" selected[kind_value.is_empty()] { "any" }
+                @for (value, label) in [("dmca", "DMCA"), ("child-protection", "Child protection"), ("log", "Log")] {
+                    option value=(value) selected[kind_value == value] { (label) }
+                }
+            } }
+            " "
+            label { "Decision " select name="decision" {
+                option value="" selected[decision_value.is_empty()] { "any" }
+                @for (value, label) in [("granted", "granted"), ("partially-granted", "partially granted"), ("denied", "denied")] {
+                    option value=(value) selected[decision_value == value] { (label) }
+                }
+            } }
+            " "
+            label { "Test " select name="test" {
+                option value="" selected[test_value.is_empty()] { "any" }
+                option value="no" selected[test_value == "no"] { "real only" }
+                option value="yes" selected[test_value == "yes"] { "tests only" }
+            } }
+            " "
+            label { "Staff " input type="text" name="staff" size="12" value=(filter.staff.clone().unwrap_or_default()); }
+            " "
+            label { "From " input type="date" name="from" value=(date(filter.from)); }
+            " "
+            label { "To " input type="date" name="to" value=(date(filter.to)); }
+            " "
+            label { "Order " select name="sort" {
+                option value="newest" selected[!filter.oldest_first] { "newest first" }
+                option value="oldest" selected[filter.oldest_first] { "oldest first" }
+            } }
+            " " button type="submit" { "Filter" }
+        }
+        @for problem in view.ignored { p.warning { "Not applied: " (problem) } }
         @if rows.is_empty() {
             p { "No cases here that your roles open." }
         } @else {
             table {
-                thead { tr { th { "Case" } th { "Kind" } th { "Created" } th { "By" } th { "Revisions" } th { "Latest" } } }
+                thead { tr { th { "Case" } th { "Kind" } th { "Title" } th { "Decision" } th { "Test" } th { "Created" } th { "By" } th { "Revisions" } th { "Latest" } } }
                 tbody {
                     @for row in rows {
                         tr {
                             td.mono { a href={ "/cases/" (row.id) } { (row.id) } }
                             td { (kind_label(row.kind)) }
-                            td { (timestamp(row.created.0)) }
-                            td { (row.created.1) }
+                            td.text { (row.title) }
+                            td { (row.decision.as_deref().unwrap_or("")) }
+                            td { @if row.test { "test" } }
+                            td { (timestamp(row.created)) }
+                            td { (row.author) }
                             td { (row.revisions) }
                             td { (change_label(row.latest.1)) ", " (timestamp(row.latest.0)) }
                         }
@@ -59,11 +98,12 @@ pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseRow], hidden: usize, older: 
                 }
             }
         }
-        @if hidden > 0 {
-            p.hint { (hidden) " more case(s) in this part of the list belong to workflows your roles do not open." }
+        @if view.hidden > 0 {
+            p.hint { (view.hidden) " more case(s) belong to workflows your roles do not open." }
         }
-        @if let Some(older) = older {
-            p { a href={ "/cases?before=" (older) } { "Older cases" } }
+        p.pages {
+            @if filter.page > 1 { a href={ "/cases?" (filter.query_for_page(filter.page - 1)) } { "Previous page" } " " }
+            @if view.more { a href={ "/cases?" (filter.query_for_page(filter.page + 1)) } { "Next page" } }
         }
     };
     page("Cases", Some(viewer), content)

@@ -242,28 +242,6 @@ impl Store {
         Ok(ids)
     }
 
-    /// Up to `limit` cases, newest first, created before position `before` (all if `None`);
-    /// with the position to pass as `before` for the next, older page, if there is one.
-    pub fn recent_cases(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<(Vec<CaseId>, Option<u64>), StoreError> {
-        let p: &Path = &self.path;
-        let tx = self.db.begin_read().at(p)?;
-        let table = tx.open_table(CASES).at(p)?;
-        let mut rows = table.range(..before.unwrap_or(u64::MAX)).at(p)?.rev();
-        let mut ids = Vec::with_capacity(limit);
-        let mut last_position = None;
-        for row in rows.by_ref().take(limit) {
-            let (position, id) = row.at(p)?;
-            last_position = Some(position.value());
-            ids.push(CaseId(id.value()));
-        }
-        let older = if rows.next().is_some() { last_position } else { None };
-        Ok((ids, older))
-    }
-
     /// Whether the case exists (without decrypting anything).
     pub fn contains_case(&self, id: CaseId) -> Result<bool, StoreError> {
         let p: &Path = &self.path;

@@ -705,3 +705,34 @@ async fn a_wiki_captcha_is_shown_with_the_text_kept_and_its_answer_posts_the_not
     let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
     assert!(wiki.contains("A line the staffer added."), "the reviewed text was posted");
 }
+
+#[tokio::test]
+async fn the_case_log_filters_by_decision_test_and_staff_and_opens_a_case_by_its_id() {
+    let world = World::start();
+    let (_, granted_url, _) = world.post_multipart("/dmca/new", &granted(), &[]).await;
+    let (_, denied_url, _) =
+        world.post_multipart("/dmca/new", &[("decision", "denied"), ("test", "yes")], &[]).await;
+    let (granted_id, denied_id) = (case_id(&granted_url).to_owned(), case_id(&denied_url).to_owned());
+    let list = world.page("/cases?decision=denied").await;
+    assert!(list.contains(&denied_id) && !list.contains(&granted_id), "{list}");
+    let list = world.page("/cases?kind=dmca&test=no").await;
+    assert!(list.contains(&granted_id) && !list.contains(&denied_id), "{list}");
+    assert!(list.contains("Acme lighthouse photographs"), "the title identifies the case: {list}");
+    let list = world.page("/cases?staff=someone-else").await;
+    assert!(!list.contains(&granted_id) && !list.contains(&denied_id));
+    let list = world.page("/cases?sort=oldest").await;
+    let (first, second) = (list.find(&granted_id).unwrap(), list.find(&denied_id).unwrap());
+    assert!(first < second, "oldest first");
+    let list = world.page("/cases").await;
+    assert!(list.find(&denied_id).unwrap() < list.find(&granted_id).unwrap(), "newest first by default");
+    // Lookup by ID opens the case; an unknown ID says so.
+    let response =
+        world.client().get(world.daemon.url(&format!("/cases?id={granted_id}"))).send().await.unwrap();
+    assert_eq!(response.url().path(), granted_url);
+    let unknown = world.page("/cases?id=00000000000000000000000000000000").await;
+    assert!(unknown.contains("No case you may open has the ID"), "{unknown}");
+    // A child-protection certificate's lookup of a DMCA case finds nothing it may open.
+    let cp = world.daemon.client("cp-agent");
+    let page = cp.get(world.daemon.url(&format!("/cases?id={granted_id}"))).send().await.unwrap();
+    assert_eq!(page.url().path(), "/cases");
+}
