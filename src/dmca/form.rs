@@ -49,8 +49,8 @@ pub struct ProjectChoice {
     pub label: String,
 }
 
-/// The form exactly as typed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The form exactly as typed. Its `Debug` shows the choices only: the typed text is case data.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawForm {
     /// "Send the notice to Lumen".
     pub send_to_lumen: bool,
@@ -117,7 +117,53 @@ impl FieldError {
     }
 }
 
+impl std::fmt::Debug for RawForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawForm")
+            .field("decision", &self.decision)
+            .field("send_to_lumen", &self.send_to_lumen)
+            .field("post_wiki_notices", &self.post_wiki_notices)
+            .field("test", &self.test)
+            .field("body_chars", &self.body.chars().count())
+            .finish_non_exhaustive()
+    }
+}
+
 impl RawForm {
+    /// The form as a recorded request fills it, for a correction.
+    pub fn from_takedown(takedown: &Takedown) -> Self {
+        Self {
+            send_to_lumen: takedown.send_to_lumen,
+            post_wiki_notices: takedown.post_wiki_notices,
+            open_salesforce_case: true,
+            test: takedown.test,
+            project: takedown.project.dbname.clone(),
+            project_other: if takedown.project.dbname == OTHER_PROJECT {
+                takedown.project.host.clone()
+            } else {
+                String::new()
+            },
+            sender: takedown.sender.clone(),
+            date_sent: takedown.date_sent.clone(),
+            method: takedown.method.clone(),
+            to: takedown.to.clone(),
+            from: takedown.from.clone(),
+            subject: takedown.subject.clone(),
+            body: takedown.body.clone(),
+            involved_users: takedown.involved_users.join("\n"),
+            affected_files: takedown.affected_files.join("\n"),
+            affected_pages: takedown.affected_pages.join("\n"),
+            original_urls: takedown.original_urls.join("\n"),
+            decision: takedown.decision.as_str().to_owned(),
+            statements: takedown.statements.iter().map(|s| s.as_str().to_owned()).collect(),
+            strike_reasons: takedown.strike_reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+            strike_other: takedown.strike_other.clone(),
+            lumen_title: takedown.lumen_title.clone(),
+            commons_title: takedown.commons_title.clone(),
+            wmf_title: takedown.wmf_title.clone(),
+        }
+    }
+
     /// A blank form, pre-filled the way the original was.
     pub fn blank() -> Self {
         Self {
@@ -261,22 +307,9 @@ impl RawForm {
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => None,
                 _ => Some(format!("{text:?} is not a web address; write it as https://…")),
             });
-        let mut statements = Vec::new();
-        for value in &self.statements {
-            match Statement::parse(value) {
-                Some(statement) if !statements.contains(&statement) => statements.push(statement),
-                Some(_) => {}
-                None => errors.push(FieldError::new("statement", "Tick only the statements offered.")),
-            }
-        }
-        let mut strike_reasons = Vec::new();
-        for value in &self.strike_reasons {
-            match StrikeReason::parse(value) {
-                Some(reason) if !strike_reasons.contains(&reason) => strike_reasons.push(reason),
-                Some(_) => {}
-                None => errors.push(FieldError::new("strike", "Tick only the reasons offered.")),
-            }
-        }
+        let statements = ticked(&self.statements, Statement::parse, "statement", "statements", &mut errors);
+        let strike_reasons =
+            ticked(&self.strike_reasons, StrikeReason::parse, "strike", "reasons", &mut errors);
         let strike_other = limited(&self.strike_other, "strike_other", 255, &mut errors);
         if strike_reasons.contains(&StrikeReason::Other) && strike_other.is_empty() {
             errors
@@ -478,6 +511,25 @@ pub fn project_choices(
     choices
 }
 
+/// The ticked checkbox values of one group, each once, in the order ticked.
+fn ticked<T: PartialEq>(
+    values: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+    field: &'static str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Vec<T> {
+    let mut kept = Vec::new();
+    for value in values {
+        match parse(value) {
+            Some(item) if !kept.contains(&item) => kept.push(item),
+            Some(_) => {}
+            None => errors.push(FieldError::new(field, format!("Tick only the {what} offered."))),
+        }
+    }
+    kept
+}
+
 fn limited(value: &str, field: &'static str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let value = value.trim();
     if value.chars().count() > max {
@@ -597,6 +649,16 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["date_sent", "original_urls"], "only the malformed values remain");
+    }
+
+    #[test]
+    fn a_recorded_request_fills_the_form_again_to_the_same_request() {
+        let takedown = lumen_ready().check(&sites(), &DmcaSettings::default(), today()).unwrap();
+        let again =
+            RawForm::from_takedown(&takedown).check(&sites(), &DmcaSettings::default(), today()).unwrap();
+        assert_eq!(again, takedown);
+        let shown = format!("{:?}", RawForm::from_takedown(&takedown));
+        assert!(!shown.contains("Please remove") && !shown.contains("Acme"), "{shown}");
     }
 
     #[test]

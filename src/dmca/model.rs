@@ -208,8 +208,9 @@ pub struct DocumentRecord {
     pub content_type: String,
 }
 
-/// A checked DMCA request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A checked DMCA request. Its `Debug` shows the shape only (decision, flags, counts): the
+/// sender, the notice and the names in it are case data and must not reach a log line.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Takedown {
     /// A test submission (shown as such everywhere; the notice says so).
     pub test: bool,
@@ -257,6 +258,21 @@ pub struct Takedown {
     pub wmf_title: String,
     /// The supporting documents.
     pub documents: Vec<DocumentRecord>,
+}
+
+impl std::fmt::Debug for Takedown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Takedown")
+            .field("decision", &self.decision)
+            .field("test", &self.test)
+            .field("send_to_lumen", &self.send_to_lumen)
+            .field("post_wiki_notices", &self.post_wiki_notices)
+            .field("project", &self.project.dbname)
+            .field("affected_files", &self.affected_files.len())
+            .field("affected_pages", &self.affected_pages.len())
+            .field("documents", &self.documents.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Takedown {

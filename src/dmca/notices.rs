@@ -76,6 +76,22 @@ pub enum TargetWiki {
     Project,
 }
 
+impl TargetWiki {
+    /// The api.php a notice for this wiki goes to: the configured Commons or foundation wiki,
+    /// or the takedown's own project.
+    pub fn api(
+        self,
+        takedown: &Takedown,
+        settings: &crate::config::DmcaSettings,
+    ) -> Result<url::Url, url::ParseError> {
+        match self {
+            TargetWiki::Foundation => Ok(settings.foundation_api.clone()),
+            TargetWiki::Commons => Ok(settings.commons_api.clone()),
+            TargetWiki::Project => url::Url::parse(&format!("https://{}/w/api.php", takedown.project.host)),
+        }
+    }
+}
+
 /// One prepared notice, shown for review (editable) before it is posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WikiNotice {

@@ -279,6 +279,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_takedowns_debug_output_shows_its_shape_not_its_text() {
+        let shown = format!("{:?}", takedown());
+        assert!(shown.contains("Granted") && shown.contains("documents: 1"), "{shown}");
+        for text in ["Acme", "Remove it", "A.jpg", "n.pdf", "Law & Co"] {
+            assert!(!shown.contains(text), "{text} in {shown}");
+        }
+    }
+
+    #[test]
     fn the_crm_case_names_the_case_the_links_and_marks_tests() {
         let case = CaseId::generate();
         let marks = Marks {

@@ -8,7 +8,7 @@ use super::notices::WikiNotice;
 use super::outbound::{Marks, lumen_notice, salesforce_fields};
 use super::steps::{LUMEN, NOTICE_PREFIX, SALESFORCE, StepRecord, StepStatus};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
-use crate::cases::{CaseId, Change};
+use crate::cases::{CaseId, CaseKind, Change};
 use crate::egress::client::CallContext;
 use crate::services::call::CallError;
 use crate::services::wiki::client::Acting;
@@ -49,6 +49,54 @@ impl<'a> Saga<'a> {
         CallContext { actor: Actor::Staff(self.staff.to_owned()), case: Some(self.case) }
     }
 
+    /// Records a new request as a new case (with its audit entry, in one durable transaction)
+    /// before any step runs: every request is logged, whatever becomes of its steps.
+    pub async fn record_request(
+        state: &AppState,
+        staff: &str,
+        takedown: &Takedown,
+    ) -> Result<CaseId, RecordError> {
+        let details = format!(
+            "recorded a DMCA request ({}{}, {} document(s))",
+            takedown.decision.as_str(),
+            if takedown.test { ", test" } else { "" },
+            takedown.documents.len()
+        );
+        let payload = serde_json::json!({ "dmca": takedown });
+        let staff = staff.to_owned();
+        commit(state, move |batch| {
+            let id = batch.create_case(CaseKind::Dmca, &staff, payload)?;
+            batch.audit(&AuditEntry::now(
+                Actor::Staff(staff.clone()),
+                Action::CreateCase,
+                Some(id),
+                Outcome::Done,
+                details,
+            ))?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Records a corrected request as a new revision of the case (the old one stays).
+    pub async fn record_correction(&self, takedown: &Takedown) -> Result<(), RecordError> {
+        let payload = serde_json::json!({ "dmca": takedown });
+        let (case, staff) = (self.case, self.staff.to_owned());
+        commit(self.state, move |batch| {
+            batch.revise_case(case, Change::Correction, &staff, payload)?;
+            let details = "corrected the DMCA request".to_owned();
+            batch.audit(&AuditEntry::now(
+                Actor::Staff(staff.clone()),
+                Action::ReviseCase,
+                Some(case),
+                Outcome::Done,
+                details,
+            ))
+        })
+        .await
+        .map(drop)
+    }
+
     /// Appends `record` to the case with its audit entry, in one durable transaction.
     pub async fn record(&self, record: &StepRecord) -> Result<(), RecordError> {
         let (action, outcome) = match (record.step.as_str(), record.status) {
@@ -65,19 +113,13 @@ impl<'a> Saga<'a> {
         let entry =
             AuditEntry::now(Actor::Staff(self.staff.to_owned()), action, Some(self.case), outcome, details);
         let payload = record.payload();
-        let (store, case, staff) = (self.state.store.clone(), self.case, self.staff.to_owned());
-        let written = tokio::task::spawn_blocking(move || {
-            store.commit(|batch| {
-                batch.revise_case(case, Change::Outcome, &staff, payload)?;
-                batch.audit(&entry)
-            })
+        let (case, staff) = (self.case, self.staff.to_owned());
+        commit(self.state, move |batch| {
+            batch.revise_case(case, Change::Outcome, &staff, payload)?;
+            batch.audit(&entry)
         })
-        .await;
-        match written {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(err)) => Err(RecordError(err.to_string())),
-            Err(err) => Err(RecordError(err.to_string())),
-        }
+        .await
+        .map(drop)
     }
 
     /// Records `record` and returns it.
@@ -190,7 +232,8 @@ impl<'a> Saga<'a> {
         self.finish(record).await
     }
 
-    /// Posts `notice` with `text` (as reviewed) using the staff member's own wiki grant.
+    /// Posts `notice` with `text` (as reviewed) to `api` using the staff member's own wiki
+    /// grant.
     pub async fn post_notice(
         &self,
         notice: &WikiNotice,
@@ -258,6 +301,18 @@ impl<'a> Saga<'a> {
             Err(err) => StepRecord::new(&step, StepStatus::Failed, err.summary()),
         };
         Ok(Posted::Recorded(self.finish(record).await?))
+    }
+}
+
+/// Runs `work` in one store transaction on the blocking pool (the commit waits for the disk).
+async fn commit<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&mut crate::store::Batch<'_>) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, RecordError> {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.commit(work)).await {
+        Ok(result) => result.map_err(|err| RecordError(err.to_string())),
+        Err(err) => Err(RecordError(err.to_string())),
     }
 }
 

@@ -174,16 +174,6 @@ impl DocumentShelf {
         self.lock().remove(key);
     }
 
-    /// How many keys hold documents (for tests and the status of the shelf).
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Drops everything held past its time.
     pub fn sweep(&self) {
         let now = Instant::now();

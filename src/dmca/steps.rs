@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::Takedown;
+use super::notices::NoticeKind;
+use super::outbound::Marks;
 use crate::cases::Revision;
 
 /// The key of the Lumen step.
@@ -107,8 +109,13 @@ impl DmcaCase {
         })
     }
 
-    /// Whether `step` may be run now: never run, failed, or (with `confirmed`) unknown.
+    /// Whether `step` may be run now: never run, failed, or (with `confirmed`) unknown. The
+    /// Salesforce step may always run again unless it was skipped: it is an upsert by the case
+    /// ID, so running it again updates the same Case.
     pub fn may_run(&self, step: &str, confirmed: bool) -> Result<(), &'static str> {
+        if step == SALESFORCE && self.status(step) != Some(StepStatus::Skipped) {
+            return Ok(());
+        }
         match self.status(step) {
             None | Some(StepStatus::Failed) => Ok(()),
             Some(StepStatus::Unknown) if confirmed => Ok(()),
@@ -118,6 +125,23 @@ impl DmcaCase {
             Some(StepStatus::Done) => Err("this step is already done; doing it again would duplicate it"),
             Some(StepStatus::Skipped) => Err("this step was skipped for this case"),
             Some(StepStatus::Started) => Err("this step is running"),
+        }
+    }
+
+    /// What the Lumen and wiki steps left for the CRM case: the notice's URL, and each posted
+    /// notice's page and revision.
+    pub fn marks(&self) -> Marks {
+        Marks {
+            lumen_url: self.lumen_url().map(str::to_owned),
+            wiki_revisions: self
+                .steps
+                .values()
+                .filter(|r| r.status == StepStatus::Done)
+                .filter_map(|r| {
+                    let kind = NoticeKind::from_key(r.step.strip_prefix(NOTICE_PREFIX)?)?;
+                    Some((kind.label(), r.detail.clone(), r.revision?))
+                })
+                .collect(),
         }
     }
 
@@ -158,6 +182,7 @@ mod tests {
         assert_eq!(case.status(LUMEN), Some(StepStatus::Unknown));
         assert!(case.may_run(LUMEN, false).is_err() && case.may_run(LUMEN, true).is_ok());
         assert!(case.may_run(SALESFORCE, false).is_ok());
+        assert!(case.marks().lumen_url.is_none());
         assert!(case.may_run("notice:village-pump", false).is_ok());
         let mut done = StepRecord::new(LUMEN, StepStatus::Done, "filed");
         done.link = Some("https://lumen.example/notices/1".into());

@@ -115,7 +115,7 @@ fn case_id(context: &RequestContext<'_>) -> Result<CaseId, HttpError> {
 }
 
 /// Runs `work` on the store on the blocking pool; an unknown case becomes a 404.
-async fn on_store<T: Send + 'static, E: Into<HttpError> + Send + 'static>(
+pub(super) async fn on_store<T: Send + 'static, E: Into<HttpError> + Send + 'static>(
     context: &RequestContext<'_>,
     work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
 ) -> Result<T, HttpError> {

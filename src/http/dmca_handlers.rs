@@ -8,11 +8,10 @@ use hyper::{Response, StatusCode};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
 use super::router;
-use crate::audit::{Action, Actor, AuditEntry, Outcome};
-use crate::cases::{CaseId, CaseKind, Change};
+use crate::cases::{CaseId, CaseKind};
 use crate::dmca::form::{FieldError, RawForm};
 use crate::dmca::model::Takedown;
-use crate::dmca::notices::{self, NoticeSettings, TargetWiki, WikiNotice};
+use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
 use crate::dmca::outbound::Marks;
 use crate::dmca::saga::{Posted, RecordError, Saga};
 use crate::dmca::shelf::{self, document_indexes};
@@ -46,56 +45,16 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
     let today = time::OffsetDateTime::now_utc().date();
     let mut takedown = match raw.check(&sites, &context.state.config.dmca, today) {
         Ok(takedown) => takedown,
-        Err(errors) => return show_errors(context, &raw, &errors, &held_key, "/dmca/new", None).await,
+        Err(errors) => return show_errors(context, &raw, &errors, &held_key, "/dmca/new").await,
     };
     takedown.documents = context.state.documents.records(&held_key, &staff);
-    let summary = format!(
-        "recorded a DMCA request ({}{}, {} document(s))",
-        takedown.decision.as_str(),
-        if takedown.test { ", test" } else { "" },
-        takedown.documents.len()
-    );
-    let payload = serde_json::json!({ "dmca": &takedown });
-    let store = context.state.store.clone();
-    let author = staff.clone();
-    let created = tokio::task::spawn_blocking(move || {
-        store.commit(|batch| {
-            let id = batch.create_case(CaseKind::Dmca, &author, payload)?;
-            batch.audit(&AuditEntry::now(
-                Actor::Staff(author.clone()),
-                Action::CreateCase,
-                Some(id),
-                Outcome::Done,
-                summary,
-            ))?;
-            Ok(id)
-        })
-    })
-    .await
-    .map_err(|err| HttpError::Internal(err.to_string()))?
-    .map_err(|err| {
-        HttpError::Internal(format!("the request could not be recorded ({err}); nothing was sent"))
-    })?;
+    let created = Saga::record_request(context.state, &staff, &takedown).await.map_err(record_error)?;
     context.state.documents.rename(&held_key, &created.to_string(), &staff);
     let saga = Saga::new(context.state, created, &staff);
     let lumen = saga.lumen(&takedown).await.map_err(record_error)?;
-    let mut marks = Marks::default();
-    if lumen.status == StepStatus::Done {
-        marks.lumen_url = lumen.link.clone();
-    }
+    let marks =
+        Marks { lumen_url: lumen.link.filter(|_| lumen.status == StepStatus::Done), ..Marks::default() };
     saga.salesforce(&takedown, &marks, raw.open_salesforce_case).await.map_err(record_error)?;
-    if !takedown.post_wiki_notices {
-        let reason =
-            if takedown.decision.took_down() { "not chosen on the form" } else { "the request was denied" };
-        for notice in
-            prepare_notices(context, &Takedown { post_wiki_notices: true, ..takedown.clone() }, None)
-        {
-            let step = format!("{NOTICE_PREFIX}{}", notice.kind.key());
-            saga.record(&crate::dmca::steps::StepRecord::new(&step, StepStatus::Skipped, reason))
-                .await
-                .map_err(record_error)?;
-        }
-    }
     context.state.documents.sweep();
     see_other(&format!("/cases/{created}"))
 }
@@ -103,7 +62,7 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
 /// `GET /cases/{case}/edit`: the form filled from the case, for a correction.
 pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let (id, case) = dmca_case(context).await?;
-    let raw = raw_from(&case.takedown);
+    let raw = RawForm::from_takedown(&case.takedown);
     let key = id.to_string();
     let staff = context.viewer()?.staff.id.to_string();
     let held = context.state.documents.records(&key, &staff);
@@ -134,45 +93,24 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
     let (id, case) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     let key = id.to_string();
-    let (raw, _) = read_submission_into(context, &staff, &key);
+    let raw = read_submission_into(context, &staff, &key);
     let sites = sites(context).await;
     let today = time::OffsetDateTime::now_utc().date();
     let action = format!("/cases/{id}/edit");
     let mut takedown = match raw.check(&sites, &context.state.config.dmca, today) {
         Ok(takedown) => takedown,
-        Err(errors) => return show_errors(context, &raw, &errors, &key, &action, None).await,
+        Err(errors) => return show_errors(context, &raw, &errors, &key, &action).await,
     };
     let held = context.state.documents.records(&key, &staff);
     takedown.documents = if held.is_empty() { case.takedown.documents.clone() } else { held };
-    let payload = serde_json::json!({ "dmca": &takedown });
-    let store = context.state.store.clone();
-    let author = staff.clone();
-    tokio::task::spawn_blocking(move || {
-        store.commit(|batch| {
-            batch.revise_case(id, Change::Correction, &author, payload)?;
-            batch.audit(&AuditEntry::now(
-                Actor::Staff(author.clone()),
-                Action::ReviseCase,
-                Some(id),
-                Outcome::Done,
-                "corrected the DMCA request".to_owned(),
-            ))
-        })
-    })
-    .await
-    .map_err(|err| HttpError::Internal(err.to_string()))?
-    .map_err(|err| {
-        HttpError::Internal(format!("the correction could not be recorded ({err}); nothing was sent"))
-    })?;
     let saga = Saga::new(context.state, id, &staff);
+    saga.record_correction(&takedown).await.map_err(record_error)?;
     if case.may_run(LUMEN, false).is_ok() {
         saga.lumen(&takedown).await.map_err(record_error)?;
     }
-    if case.may_run(SALESFORCE, false).is_ok() || case.status(SALESFORCE) == Some(StepStatus::Done) {
+    if case.may_run(SALESFORCE, false).is_ok() {
         let updated = load_case(context, id).await?;
-        saga.salesforce(&takedown, &marks_of(&updated), raw.open_salesforce_case)
-            .await
-            .map_err(record_error)?;
+        saga.salesforce(&takedown, &updated.marks(), raw.open_salesforce_case).await.map_err(record_error)?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -194,20 +132,17 @@ pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Fu
             context.state.documents.put(&key, &staff, upload, indexes);
         }
     }
-    let allowed = case.may_run(&step, confirmed);
-    let saga = Saga::new(context.state, id, &staff);
-    match step.as_str() {
-        LUMEN => {
-            allowed.map_err(|why| HttpError::Conflict(format!("Lumen: {why}")))?;
-            saga.lumen(&case.takedown).await.map_err(record_error)?;
-        }
-        SALESFORCE => {
-            if case.status(SALESFORCE) != Some(StepStatus::Done) {
-                allowed.map_err(|why| HttpError::Conflict(format!("Salesforce: {why}")))?;
-            }
-            saga.salesforce(&case.takedown, &marks_of(&case), true).await.map_err(record_error)?;
-        }
+    let label = match step.as_str() {
+        LUMEN => "Lumen",
+        SALESFORCE => "Salesforce",
         _ => return Err(HttpError::NotFound),
+    };
+    case.may_run(&step, confirmed).map_err(|why| HttpError::Conflict(format!("{label}: {why}")))?;
+    let saga = Saga::new(context.state, id, &staff);
+    if step == LUMEN {
+        saga.lumen(&case.takedown).await.map_err(record_error)?;
+    } else {
+        saga.salesforce(&case.takedown, &case.marks(), true).await.map_err(record_error)?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -230,7 +165,10 @@ pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response
     let captcha_id = context.values("captcha_id").into_iter().next().unwrap_or_default();
     let captcha_word = context.values("captcha_word").into_iter().next().unwrap_or_default();
     let captcha = (!captcha_id.is_empty()).then_some((captcha_id.as_str(), captcha_word.as_str()));
-    let api = notice_api(context, &case.takedown, notice)?;
+    let api = notice
+        .wiki
+        .api(&case.takedown, &context.state.config.dmca)
+        .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}")))?;
     match Saga::new(context.state, id, &staff)
         .post_notice(notice, &api, &text, captcha)
         .await
@@ -325,35 +263,6 @@ fn prepare_notices(
     notices::prepare(takedown, &settings)
 }
 
-fn notice_api(
-    context: &RequestContext<'_>,
-    takedown: &Takedown,
-    notice: &WikiNotice,
-) -> Result<url::Url, HttpError> {
-    let settings = &context.state.config.dmca;
-    match notice.wiki {
-        TargetWiki::Foundation => Ok(settings.foundation_api.clone()),
-        TargetWiki::Commons => Ok(settings.commons_api.clone()),
-        TargetWiki::Project => url::Url::parse(&format!("https://{}/w/api.php", takedown.project.host))
-            .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}"))),
-    }
-}
-
-fn marks_of(case: &DmcaCase) -> Marks {
-    Marks {
-        lumen_url: case.lumen_url().map(str::to_owned),
-        wiki_revisions: case
-            .steps
-            .values()
-            .filter(|r| r.step.starts_with(NOTICE_PREFIX) && r.status == StepStatus::Done)
-            .filter_map(|r| {
-                let kind = notices::NoticeKind::from_key(r.step.trim_start_matches(NOTICE_PREFIX))?;
-                Some((kind.label(), r.detail.clone(), r.revision?))
-            })
-            .collect(),
-    }
-}
-
 /// Reads the submitted form and holds its documents under the form's key (a new one if the
 /// form carried none, or one that is not a key).
 fn read_submission(context: &RequestContext<'_>, staff: &str) -> (RawForm, String) {
@@ -363,16 +272,16 @@ fn read_submission(context: &RequestContext<'_>, staff: &str) -> (RawForm, Strin
         .next()
         .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
         .unwrap_or_else(shelf::new_key);
-    read_submission_into(context, staff, &key)
+    (read_submission_into(context, staff, &key), key)
 }
 
-fn read_submission_into(context: &RequestContext<'_>, staff: &str, key: &str) -> (RawForm, String) {
+fn read_submission_into(context: &RequestContext<'_>, staff: &str, key: &str) -> RawForm {
     let raw = RawForm::read(|name| context.values(name));
     if let Some(upload) = context.take_upload() {
         let indexes = document_indexes(&upload);
         context.state.documents.put(key, staff, upload, indexes);
     }
-    (raw, key.to_owned())
+    raw
 }
 
 async fn show_errors(
@@ -381,7 +290,6 @@ async fn show_errors(
     errors: &[FieldError],
     key: &str,
     action: &str,
-    notice: Option<&str>,
 ) -> Result<Response<Full<Bytes>>, HttpError> {
     let staff = context.viewer()?.staff.id.to_string();
     let held = context.state.documents.records(key, &staff);
@@ -395,7 +303,7 @@ async fn show_errors(
         held_key: key,
         csrf_token: &csrf,
         action,
-        notice,
+        notice: None,
     };
     Ok(html(StatusCode::UNPROCESSABLE_ENTITY, render_form(context.viewer()?, &page)))
 }
@@ -428,47 +336,9 @@ async fn case_revisions(
     context: &RequestContext<'_>,
     id: CaseId,
 ) -> Result<Vec<crate::cases::Revision>, HttpError> {
-    let store = context.state.store.clone();
-    tokio::task::spawn_blocking(move || store.case(id))
-        .await
-        .map_err(|err| HttpError::Internal(err.to_string()))?
-        .map_err(HttpError::from)
+    super::case_handlers::on_store(context, move |store| store.case(id)).await
 }
 
 fn record_error(err: RecordError) -> HttpError {
     HttpError::Internal(err.to_string())
-}
-
-/// The form as the case holds it, for a correction.
-fn raw_from(takedown: &Takedown) -> RawForm {
-    RawForm {
-        send_to_lumen: takedown.send_to_lumen,
-        post_wiki_notices: takedown.post_wiki_notices,
-        open_salesforce_case: true,
-        test: takedown.test,
-        project: takedown.project.dbname.clone(),
-        project_other: if takedown.project.dbname == crate::dmca::form::OTHER_PROJECT {
-            takedown.project.host.clone()
-        } else {
-            String::new()
-        },
-        sender: takedown.sender.clone(),
-        date_sent: takedown.date_sent.clone(),
-        method: takedown.method.clone(),
-        to: takedown.to.clone(),
-        from: takedown.from.clone(),
-        subject: takedown.subject.clone(),
-        body: takedown.body.clone(),
-        involved_users: takedown.involved_users.join("\n"),
-        affected_files: takedown.affected_files.join("\n"),
-        affected_pages: takedown.affected_pages.join("\n"),
-        original_urls: takedown.original_urls.join("\n"),
-        decision: takedown.decision.as_str().to_owned(),
-        statements: takedown.statements.iter().map(|s| s.as_str().to_owned()).collect(),
-        strike_reasons: takedown.strike_reasons.iter().map(|r| r.as_str().to_owned()).collect(),
-        strike_other: takedown.strike_other.clone(),
-        lumen_title: takedown.lumen_title.clone(),
-        commons_title: takedown.commons_title.clone(),
-        wmf_title: takedown.wmf_title.clone(),
-    }
 }

@@ -280,10 +280,10 @@ fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool)
                 @if let Some(link) = record.and_then(|r| r.link.as_deref()) { " " a href=(link) rel="noreferrer" { (link) } }
             }
             td {
-                @if view.may_act && matches!(status, None | Some(StepStatus::Failed) | Some(StepStatus::Unknown) | Some(StepStatus::Started)) || (view.may_act && step == SALESFORCE && status == Some(StepStatus::Done)) {
+                @if view.may_act && view.case.may_run(step, true).is_ok() {
                     form method="post" action={ "/cases/" (view.id) "/steps/" (step) } enctype="multipart/form-data" {
                         input type="hidden" name="csrf_token" value=(view.csrf_token);
-                        @if matches!(status, Some(StepStatus::Unknown) | Some(StepStatus::Started)) {
+                        @if view.case.may_run(step, false).is_err() {
                             label.choice { input type="checkbox" name="confirm" value="yes"; " I checked: it was not done, send it again" }
                         }
                         @if documents_missing {
@@ -292,6 +292,11 @@ fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool)
                         button type="submit" { @if status == Some(StepStatus::Done) { "Update" } @else if status.is_none() { "Run" } @else { "Retry" } }
                     }
                 }
+            }
+        }
+        @for earlier in view.case.history.get(step).into_iter().flatten().rev() {
+            tr.earlier data-step-earlier=(step) {
+                td {} td { (status_label(Some(earlier.status)).1) } td colspan="2" { "earlier: " span.text { (earlier.detail) } }
             }
         }
     }
@@ -325,7 +330,7 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
                             label { "Answer " input type="text" name="captcha_word" autocomplete="off"; }
                         }
                     }
-                    @if matches!(status, Some(StepStatus::Unknown) | Some(StepStatus::Started)) {
+                    @if view.case.may_run(&step, false).is_err() {
                         label.choice { input type="checkbox" name="confirm" value="yes"; " I checked the page history: it was not posted" }
                     }
                     @if view.may_act && matches!(view.wiki, Some(WikiConnection::Connected { .. })) {

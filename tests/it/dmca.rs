@@ -144,17 +144,7 @@ impl World {
             .unwrap();
         assert_eq!(response.status(), 303);
         let authorize = response.headers()["location"].to_str().unwrap().to_owned();
-        let port = self.peers.peers.address(PeerService::Wiki).port();
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.peers.ca_path).unwrap()).unwrap();
-        let browser = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .resolve("meta.wiki.test", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let consent = browser.get(&authorize).send().await.unwrap();
-        assert_eq!(consent.status(), 302);
-        let back = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+        let back = harness::consent_at_meta(&self.peers, &authorize).await;
         let callback = self.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
         let response = self.client().get(callback).send().await.unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
@@ -477,6 +467,7 @@ async fn salesforce_down_leaves_a_failed_step_that_a_retry_completes_without_a_d
     let (status, _, page) = world.post_multipart(&format!("/cases/{id}/steps/salesforce"), &[], &[]).await;
     assert_eq!(status, 200, "{page}");
     assert!(step_row(&page, "salesforce").contains("Done"), "{}", step_row(&page, "salesforce"));
+    assert!(page.contains("data-step-earlier=\"salesforce\""), "the failed attempt stays in view");
     // The Lumen step is done: retrying it is refused, so no second notice.
     let (status, _, _) =
         world.post_multipart(&format!("/cases/{id}/steps/lumen"), &[("confirm", "yes")], &[]).await;

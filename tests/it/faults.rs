@@ -748,17 +748,7 @@ fn wiki_oauth_broken_at_the_token_step_can_be_started_again_and_then_edits_as_th
 /// Plays the browser at the meta wiki's consent page (the peer approves at once) and returns
 /// the query string it redirects back with.
 fn approve(world: &World, authorize: &Url) -> String {
-    let port = world.peers.peers.address(PeerService::Wiki).port();
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(&world.peers.ca_path).unwrap()).unwrap();
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .resolve("meta.wiki.test", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = world.runtime.block_on(browser.get(authorize.clone()).send()).unwrap();
-    assert_eq!(response.status(), 302, "{response:?}");
-    let location = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let location = world.runtime.block_on(crate::harness::consent_at_meta(&world.peers, authorize.as_str()));
     assert!(location.as_str().starts_with("https://takedown.test/wiki/callback?"), "{location}");
     let _ = &world.dir;
     location.query().unwrap().to_owned()

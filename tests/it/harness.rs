@@ -367,3 +367,24 @@ pub fn parse_ready(line: &str) -> SocketAddr {
     let url = line.strip_prefix("ready https://").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     url.trim_end_matches('/').parse().unwrap()
 }
+
+/// Plays the staff member's browser at the simulated meta wiki's consent page, which approves
+/// at once: returns where it sends the browser back to (the appliance's callback, with the
+/// code and state).
+#[cfg(feature = "demo")]
+pub async fn consent_at_meta(
+    peers: &takedown::demo::services::SimulatedServices,
+    authorize: &str,
+) -> url::Url {
+    let port = peers.peers.address(takedown_peers::PeerService::Wiki).port();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&peers.ca_path).unwrap()).unwrap();
+    let browser = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve("meta.wiki.test", SocketAddr::from(([127, 0, 0, 1], port)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = browser.get(authorize).send().await.unwrap();
+    assert_eq!(response.status(), 302, "{response:?}");
+    url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
+}
