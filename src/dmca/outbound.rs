@@ -109,6 +109,55 @@ fn named(role: Role, name: &str, kind: EntityKind) -> EntityRole {
     EntityRole { role, entity: Entity { name: name.to_owned(), kind, ..Entity::default() } }
 }
 
+/// The form field a field Lumen refused came from: `attribute` is Lumen's name from a 422
+/// (`entity_notice_roles.entity.name`) or our own path from the check before sending
+/// (`entity_roles[3].entity.name`). `"notice"` when it names no field the staffer typed (the
+/// recipient from the settings, the tags, the language).
+pub fn form_field_for_lumen(attribute: &str, takedown: &Takedown) -> &'static str {
+    // Our paths say which entity; Lumen's do not (then it is most likely the sender's).
+    let role_index = attribute
+        .strip_prefix("entity_roles[")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|digits| digits.parse::<usize>().ok());
+    let path: String =
+        attribute.split('[').map(|part| part.split_once(']').map_or(part, |(_, r)| r)).collect();
+    let last = path.rsplit('.').next().unwrap_or_default();
+    if path.starts_with("entity") {
+        let named_field = match role_index {
+            None | Some(0) => "sender_name",
+            // The recipient and the submitter come from the [dmca] settings.
+            Some(1 | 2) => return "notice",
+            Some(3) if !takedown.sender.firm.is_empty() => "sender_firm",
+            Some(_) => "sender_person",
+        };
+        return match last {
+            "address_line_1" => "sender_address_1",
+            "address_line_2" => "sender_address_2",
+            "city" => "sender_city",
+            "state" => "sender_state",
+            "zip" => "sender_zip",
+            "country_code" => "sender_country",
+            _ => named_field,
+        };
+    }
+    if path.starts_with("works") {
+        return if path.contains("infringing") {
+            if takedown.affected_files.is_empty() { "affected_pages" } else { "affected_files" }
+        } else {
+            "original_urls"
+        };
+    }
+    match path.as_str() {
+        "title" => "lumen_title",
+        "subject" => "subject",
+        "body" => "body",
+        "source" => "method",
+        "date_sent" | "date_received" => "date_sent",
+        _ if path.starts_with("file_uploads") || path.starts_with("attachments") => "documents",
+        _ => "notice",
+    }
+}
+
 /// The Salesforce Case for `takedown`: the original CRM case (name, a link to the log entry,
 /// closed, DMCA) and its note (the foundation wiki page, the Lumen link, the users), in one
 /// record, upserted by our case ID.
@@ -313,5 +362,33 @@ pub(crate) mod tests {
         ] {
             assert!(description.contains(needle), "{needle}: {description}");
         }
+    }
+
+    #[test]
+    fn lumen_field_names_lead_back_to_the_form_fields_they_came_from() {
+        let mut takedown = takedown();
+        for (attribute, field) in [
+            ("title", "lumen_title"),
+            ("date_sent", "date_sent"),
+            ("source", "method"),
+            ("works.copyrighted_urls.url", "original_urls"),
+            ("works[0].copyrighted_urls[1]", "original_urls"),
+            ("works.infringing_urls.url", "affected_files"),
+            ("entity_notice_roles.entity.name", "sender_name"),
+            ("entity_notice_roles.entity.country_code", "sender_country"),
+            ("entity_roles[0].entity.zip", "sender_zip"),
+            ("entity_roles[1].entity.name", "notice"),
+            ("entity_roles[3].entity.name", "sender_firm"),
+            ("entity_roles[4].entity.name", "sender_person"),
+            ("file_uploads.file", "documents"),
+            ("tag_list[0]", "notice"),
+            ("", "notice"),
+        ] {
+            assert_eq!(form_field_for_lumen(attribute, &takedown), field, "{attribute}");
+        }
+        takedown.sender.firm.clear();
+        assert_eq!(form_field_for_lumen("entity_roles[3].entity.name", &takedown), "sender_person");
+        takedown.affected_files.clear();
+        assert_eq!(form_field_for_lumen("works[0].infringing_urls[0]", &takedown), "affected_pages");
     }
 }

@@ -6,11 +6,12 @@
 use super::model::Takedown;
 use super::notices::WikiNotice;
 use super::outbound::{Marks, lumen_notice, salesforce_fields};
-use super::steps::{LUMEN, NOTICE_PREFIX, SALESFORCE, StepRecord, StepStatus};
+use super::steps::{LUMEN, NOTICE_PREFIX, RefusedField, SALESFORCE, StepRecord, StepStatus};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change};
 use crate::egress::client::CallContext;
 use crate::services::call::CallError;
+use crate::services::lumen::wire::LumenError;
 use crate::services::wiki::client::Acting;
 use crate::services::wiki::wire::{
     CaptchaAnswer, CaptchaChallenge, CreatePolicy, Edit, EditMode, EditOutcome,
@@ -176,7 +177,17 @@ impl<'a> Saga<'a> {
                     err.summary()
                 ),
             ),
-            Err(err) => StepRecord::new(LUMEN, StepStatus::Failed, err.summary()),
+            Err(err) => {
+                let mut record = StepRecord::new(LUMEN, StepStatus::Failed, err.summary());
+                if let CallError::Service(LumenError::Validation(fields) | LumenError::Invalid(fields)) = &err
+                {
+                    record.refused_fields = fields
+                        .iter()
+                        .map(|f| RefusedField { field: f.field.clone(), message: f.message.clone() })
+                        .collect();
+                }
+                record
+            }
         };
         drop(notice);
         self.finish(record).await

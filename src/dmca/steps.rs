@@ -56,12 +56,33 @@ pub struct StepRecord {
     /// The wikitext as posted (notices are editable; the case keeps what went out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The fields the service refused, in its own names (Lumen's 422): the correction form
+    /// shows each next to the field it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_fields: Vec<RefusedField>,
+}
+
+/// A field a service refused, as it named it, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedField {
+    /// The service's name for it (`title`, `entity_notice_roles.entity.name`).
+    pub field: String,
+    /// Its reason, as it wrote it (`can't be blank`).
+    pub message: String,
 }
 
 impl StepRecord {
     /// A record of `step` with `status` and `detail`.
     pub fn new(step: &str, status: StepStatus, detail: impl Into<String>) -> Self {
-        Self { step: step.to_owned(), status, detail: detail.into(), link: None, revision: None, text: None }
+        Self {
+            step: step.to_owned(),
+            status,
+            detail: detail.into(),
+            link: None,
+            revision: None,
+            text: None,
+            refused_fields: Vec::new(),
+        }
     }
 
     /// The payload of the outcome revision that records it.

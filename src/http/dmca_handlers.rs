@@ -12,7 +12,7 @@ use crate::cases::{CaseId, CaseKind};
 use crate::dmca::form::{FieldError, RawForm};
 use crate::dmca::model::Takedown;
 use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
-use crate::dmca::outbound::Marks;
+use crate::dmca::outbound::{Marks, form_field_for_lumen};
 use crate::dmca::saga::{Posted, RecordError, Saga};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
@@ -69,14 +69,20 @@ pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<F
     let sites = sites(context).await;
     let csrf = context.csrf_token().unwrap_or_default();
     let action = format!("/cases/{id}/edit");
-    let lumen_refusal = case
-        .steps
-        .get(LUMEN)
-        .filter(|r| r.status == StepStatus::Failed)
-        .map(|r| format!("Lumen's last answer: {}", r.detail));
+    let lumen_failure = case.steps.get(LUMEN).filter(|r| r.status == StepStatus::Failed);
+    let lumen_refusal = lumen_failure.map(|r| format!("Lumen's last answer: {}", r.detail));
+    // Each field Lumen refused, next to the field it came from.
+    let refused: Vec<FieldError> = lumen_failure
+        .into_iter()
+        .flat_map(|r| &r.refused_fields)
+        .map(|refused| FieldError {
+            field: form_field_for_lumen(&refused.field, &case.takedown),
+            message: format!("Lumen says \"{}\" {}", refused.field, refused.message),
+        })
+        .collect();
     let page = FormPage {
         raw: &raw,
-        errors: &[],
+        errors: &refused,
         sites: &sites,
         held: &held,
         held_key: &key,

@@ -60,7 +60,7 @@ pub fn render_form(viewer: &Viewer<'_>, form: &FormPage<'_>) -> Markup {
         @if !form.errors.is_empty() {
             div.errors role="alert" {
                 h2 { "Please correct " (form.errors.len()) " problem(s)" }
-                p { "Nothing has been recorded or sent yet. Everything you typed is below" @if !form.held.is_empty() { ", and your documents are still attached" } "." }
+                p { "Nothing on this page has been recorded or sent yet. Everything typed is below" @if !form.held.is_empty() { ", and your documents are still attached" } "." }
                 ul { @for error in form.errors { li { a href={ "#" (error.field) } { (label_of(error.field)) } ": " (error.message) } } }
             }
         }

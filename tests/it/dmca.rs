@@ -421,6 +421,13 @@ async fn a_lumen_422_shows_its_field_errors_and_the_form_comes_back_filled_for_a
     assert!(row.contains("Failed") && row.contains("422") && row.contains("title"), "{row}");
     let form = world.page(&format!("/cases/{id}/edit")).await;
     assert!(form.contains("Lumen&#39;s last answer") || form.contains("Lumen's last answer"), "{form}");
+    let title_field =
+        form.split(r#"data-field="lumen_title""#).nth(1).and_then(|rest| rest.split("</div>").next());
+    assert!(
+        title_field.is_some_and(|f| f.contains("is too similar to an existing notice")),
+        "Lumen's refusal is shown next to the title field: {title_field:?}"
+    );
+    assert!(form.contains(r#"class="field invalid" data-field="lumen_title""#), "{form}");
     assert!(
         form.contains("Acme Photo LLC")
             && form.contains("Please remove our photographs.")
