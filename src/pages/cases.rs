@@ -152,15 +152,98 @@ pub fn render_case(
                 }
             }
         }
-        @for revision in revisions.iter().rev() {
-            section.revision {
+        @for (revision, earlier) in revisions.iter().zip(corrected_from(revisions)).rev() {
+            section.revision data-revision=(revision.number) {
                 h2 { "Revision " (revision.number) ": " (change_label(revision.change)) }
                 p.hint { "Recorded " (timestamp(revision.at)) " by " (revision.author) }
+                @if let Some(earlier) = earlier {
+                    (correction_changes(earlier, revision))
+                }
                 (payload(&revision.payload))
             }
         }
     };
     page(&format!("{} case", kind_label(kind)), Some(viewer), content)
+}
+
+/// For each revision, the one a correction corrects (the latest earlier creation or
+/// correction); `None` for every other revision.
+fn corrected_from(revisions: &[Revision]) -> Vec<Option<&Revision>> {
+    let mut latest: Option<&Revision> = None;
+    revisions
+        .iter()
+        .map(|revision| {
+            let earlier = latest.filter(|_| revision.change == Change::Correction);
+            if matches!(revision.change, Change::Created | Change::Correction) {
+                latest = Some(revision);
+            }
+            earlier
+        })
+        .collect()
+}
+
+/// What a correction changed, field by field: before and after.
+fn correction_changes(earlier: &Revision, correction: &Revision) -> Markup {
+    let mut changes = Vec::new();
+    changed_fields(&earlier.payload, &correction.payload, &mut Vec::new(), &mut changes);
+    html! {
+        @if changes.is_empty() {
+            p.hint { "This correction changed nothing recorded in revision " (earlier.number) "." }
+        } @else {
+            table.changes {
+                caption { "What this correction changed, compared with revision " (earlier.number) }
+                thead { tr { th { "Field" } th { "Before" } th { "After" } } }
+                tbody {
+                    @for (path, before, after) in &changes {
+                        tr data-changed=(path) {
+                            td { (path.replace('_', " ")) }
+                            td { (before.map_or_else(|| html! { em { "not given" } }, payload)) }
+                            td { (after.map_or_else(|| html! { em { "not given" } }, payload)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Collects the fields that differ between `before` and `after`, descending into objects (a
+/// single wrapping key, such as `dmca`, is not named); lists and values are compared whole.
+fn changed_fields<'v>(
+    before: &'v serde_json::Value,
+    after: &'v serde_json::Value,
+    path: &mut Vec<&'v str>,
+    changes: &mut Vec<(String, Option<&'v serde_json::Value>, Option<&'v serde_json::Value>)>,
+) {
+    use serde_json::Value;
+    match (before, after) {
+        (Value::Object(old), Value::Object(new)) => {
+            let wrapper = path.is_empty() && old.len() == 1 && new.len() == 1;
+            let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+            names.sort();
+            names.dedup();
+            for name in names {
+                match (old.get(name.as_str()), new.get(name.as_str())) {
+                    (Some(o), Some(n)) => {
+                        if !wrapper {
+                            path.push(name);
+                        }
+                        changed_fields(o, n, path, changes);
+                        if !wrapper {
+                            path.pop();
+                        }
+                    }
+                    (o, n) => {
+                        let mut named = path.clone();
+                        named.push(name);
+                        changes.push((named.join(" › "), o, n));
+                    }
+                }
+            }
+        }
+        (old, new) if old != new => changes.push((path.join(" › "), Some(old), Some(new))),
+        _ => {}
+    }
 }
 
 /// A revision's data as nested lists: objects as definition lists, arrays as numbered lists.
@@ -256,6 +339,7 @@ mod tests {
             revision(2, Change::Outcome, serde_json::json!({ "lumen_notice": 42, "posted": true })),
         ];
         let html = render_case(&viewer, id, &revisions, None, None).into_string();
+        assert!(!html.contains("What this correction changed"), "only corrections show changes");
         assert!(html.contains("&lt;b&gt;Acme&lt;/b&gt;") && !html.contains("<b>Acme"), "{html}");
         assert!(html.contains("File:A.jpg") && html.contains("sender name") && html.contains("42"));
         assert!(html.contains("Revision 2: outcome") && html.contains("Revision 1: created"));
@@ -264,5 +348,51 @@ mod tests {
         let offer = ExportOffer { csrf_token: "token".into(), recipients: std::slice::from_ref(&recipient) };
         let html = render_case(&viewer, id, &revisions, Some(offer), None).into_string();
         assert!(html.contains(&format!("/cases/{id}/export")) && html.contains(&recipient.to_string()));
+    }
+
+    #[test]
+    fn a_correction_shows_what_it_changed_against_the_revision_it_corrects() {
+        let staff = viewer_staff();
+        let viewer = Viewer { staff: &staff, nav: vec![], current_path: "/cases/x" };
+        let id = CaseId::generate();
+        let revision = |number, change, payload| Revision {
+            case: id,
+            number,
+            kind: CaseKind::Dmca,
+            change,
+            at: OffsetDateTime::UNIX_EPOCH,
+            author: "dmca-agent".into(),
+            payload,
+        };
+        let revisions = [
+            revision(
+                1,
+                Change::Created,
+                serde_json::json!({ "dmca": { "title": "Old <title>", "sender": { "city": "Paris", "zip": "75001" }, "files": ["A.jpg"], "kept": 1 } }),
+            ),
+            revision(2, Change::Outcome, serde_json::json!({ "dmca_step": { "step": "lumen" } })),
+            revision(
+                3,
+                Change::Correction,
+                serde_json::json!({ "dmca": { "title": "New title", "sender": { "city": "Paris", "zip": "75002" }, "files": ["A.jpg", "B.jpg"], "kept": 1, "added": "x" } }),
+            ),
+            revision(
+                4,
+                Change::Correction,
+                serde_json::json!({ "dmca": { "title": "New title", "sender": { "city": "Paris", "zip": "75002" }, "files": ["A.jpg", "B.jpg"], "kept": 1, "added": "x" } }),
+            ),
+        ];
+        let html = render_case(&viewer, id, &revisions, None, None).into_string();
+        let third = html.split(r#"data-revision="3""#).nth(1).unwrap().split("</section>").next().unwrap();
+        assert!(third.contains("compared with revision 1"), "an outcome is not what a correction corrects");
+        for changed in ["title", "sender › zip", "files", "added"] {
+            assert!(third.contains(&format!(r#"data-changed="{changed}""#)), "{changed}: {third}");
+        }
+        for unchanged in ["sender › city", "kept", "dmca"] {
+            assert!(!third.contains(&format!(r#"data-changed="{unchanged}""#)), "{unchanged}: {third}");
+        }
+        assert!(third.contains("Old &lt;title&gt;") && third.contains("75001") && third.contains("75002"));
+        let fourth = html.split(r#"data-revision="4""#).nth(1).unwrap().split("</section>").next().unwrap();
+        assert!(fourth.contains("changed nothing recorded in revision 3"), "{fourth}");
     }
 }

@@ -443,6 +443,14 @@ async fn a_lumen_422_shows_its_field_errors_and_the_form_comes_back_filled_for_a
         page.contains("Revision 1: created") && page.contains(": correction"),
         "the correction is a revision"
     );
+    let changed =
+        page.split("What this correction changed").nth(1).and_then(|rest| rest.split("</table>").next());
+    assert!(
+        changed.is_some_and(|c| c.contains(r#"data-changed="lumen_title""#)
+            && c.contains("DMCA notice regarding Acme lighthouse photographs")
+            && !c.contains(r#"data-changed="sender › name""#)),
+        "the correction's history shows the title it changed, and only that: {changed:?}"
+    );
     let sent = world.journal(PeerService::Lumen, "notices");
     assert_eq!(sent.len(), 2, "the refused notice and the corrected one");
     assert!(
