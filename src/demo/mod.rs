@@ -254,6 +254,7 @@ fn sample_takedown() -> crate::dmca::model::Takedown {
         commons_title: String::new(),
         wmf_title: String::new(),
         documents: Vec::new(),
+        wiki_lookup: None,
     }
 }
 

@@ -206,7 +206,7 @@ impl RawForm {
             from: one("from"),
             subject: one("subject"),
             body: one("body"),
-            involved_users: one("involved_users"),
+            involved_users: with_offers(one("involved_users"), values("offer_user")),
             affected_files: one("affected_files"),
             affected_pages: one("affected_pages"),
             original_urls: one("original_urls"),
@@ -291,13 +291,7 @@ impl RawForm {
             (name.contains(TITLE_FORBIDDEN) || name.contains(['/', '@', ':']))
                 .then(|| format!("{name:?} is not a user name (it holds one of # < > [ ] | {{ }} / @ :)"))
         });
-        let affected_files = list(&self.affected_files, "affected_files", &mut errors, |name| {
-            name.contains(TITLE_FORBIDDEN)
-                .then(|| format!("{name:?} is not a file name (it holds one of # < > [ ] | {{ }})"))
-        })
-        .into_iter()
-        .map(|name| strip_file_prefix(&name))
-        .collect::<Vec<_>>();
+        let affected_files = self.affected_file_list(&mut errors);
         let affected_pages = list(&self.affected_pages, "affected_pages", &mut errors, |name| {
             name.contains(TITLE_FORBIDDEN)
                 .then(|| format!("{name:?} is not a page title (it holds one of # < > [ ] | {{ }})"))
@@ -401,9 +395,44 @@ impl RawForm {
                 commons_title,
                 wmf_title,
                 documents: Vec::new(),
+                wiki_lookup: None,
             }),
             _ => Err(errors),
         }
+    }
+
+    /// The project chosen, checked as [`RawForm::check`] checks it (for a lookup before the
+    /// whole form is checked).
+    pub fn chosen_project(
+        &self,
+        sites: &[ProjectChoice],
+        settings: &DmcaSettings,
+    ) -> Result<Project, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        self.project(sites, settings, &mut errors).ok_or(errors)
+    }
+
+    /// The affected files' names as the check reads them (without `File:`), or the problems
+    /// with them.
+    pub fn file_names(&self) -> Result<Vec<String>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let names = self.affected_file_list(&mut errors);
+        if errors.is_empty() { Ok(names) } else { Err(errors) }
+    }
+
+    /// The affected files without `File:`, each once.
+    fn affected_file_list(&self, errors: &mut Vec<FieldError>) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for name in list(&self.affected_files, "affected_files", errors, |name| {
+            name.contains(TITLE_FORBIDDEN)
+                .then(|| format!("{name:?} is not a file name (it holds one of # < > [ ] | {{ }})"))
+        }) {
+            let name = strip_file_prefix(&name);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 
     fn project(
@@ -573,6 +602,33 @@ fn list(
     entries
 }
 
+/// The involved users as typed, with the uploaders the staffer ticked among those a wiki
+/// lookup offered added on lines of their own (once each).
+fn with_offers(typed: String, ticked: Vec<String>) -> String {
+    let mut users = typed;
+    for name in ticked.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if users.lines().any(|line| same_user(line.trim(), name)) {
+            continue;
+        }
+        if !users.is_empty() && !users.ends_with('\n') {
+            users.push('\n');
+        }
+        users.push_str(name);
+    }
+    users
+}
+
+/// Whether two user names name the same account (MediaWiki capitalises the first letter and
+/// reads `_` as a space).
+pub fn same_user(a: &str, b: &str) -> bool {
+    let canonical = |name: &str| {
+        let name = name.replace('_', " ");
+        let mut chars = name.trim().chars();
+        chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+    };
+    canonical(a) == canonical(b)
+}
+
 fn strip_file_prefix(name: &str) -> String {
     for prefix in ["File:", "file:", "Image:", "image:"] {
         if let Some(rest) = name.strip_prefix(prefix) {
@@ -610,6 +666,23 @@ mod tests {
             commons_title: "Lighthouse".into(),
             ..RawForm::blank()
         }
+    }
+
+    #[test]
+    fn ticked_uploaders_join_the_involved_users_once_each() {
+        let values = |name: &str| -> Vec<String> {
+            match name {
+                "involved_users" => vec!["Someone\nexample_uploader".into()],
+                "offer_user" => vec!["Example uploader".into(), "Old uploader".into(), " ".into()],
+                _ => Vec::new(),
+            }
+        };
+        assert_eq!(RawForm::read(values).involved_users, "Someone\nexample_uploader\nOld uploader");
+        assert!(same_user("ümlaut_name", "Ümlaut name") && !same_user("Ann", "Anne"));
+        let files = RawForm { affected_files: "File:A.jpg\n\nB.jpg\nA.jpg".into(), ..RawForm::blank() };
+        assert_eq!(files.file_names().unwrap(), ["A.jpg", "B.jpg"]);
+        let bad = RawForm { affected_files: "A|B.jpg".into(), ..RawForm::blank() };
+        assert_eq!(bad.file_names().unwrap_err()[0].field, "affected_files");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - [`model`]: the checked request ([`model::Takedown`]) as the case stores it.
 //! - [`form`]: the form as typed, and the server-side check with errors per field.
+//! - [`lookup`]: what the wiki says about the affected files and their uploaders.
 //! - [`sites`]: the wikis the form offers (the meta wiki's site matrix, cached a day).
 //! - [`outbound`]: the Lumen notice and the Salesforce Case fields (pure).
 //! - [`notices`]: the four wiki notices in escaped wikitext (pure).
@@ -11,6 +12,7 @@
 //! - [`saga`]: runs the steps, recording each before and after its call.
 
 pub mod form;
+pub mod lookup;
 pub mod model;
 pub mod notices;
 pub mod outbound;

@@ -164,6 +164,11 @@ impl Project {
         format!("https://{}/wiki/", self.host)
     }
 
+    /// `https://<host>/w/api.php` — where its API is.
+    pub fn api(&self) -> Result<url::Url, url::ParseError> {
+        url::Url::parse(&format!("https://{}/w/api.php", self.host))
+    }
+
     /// Whether it is Wikimedia Commons (the noticeboard and village pump notices are for
     /// Commons takedowns).
     pub fn is_commons(&self) -> bool {
@@ -258,6 +263,10 @@ pub struct Takedown {
     pub wmf_title: String,
     /// The supporting documents.
     pub documents: Vec<DocumentRecord>,
+    /// What the wiki said about the affected files and their uploaders, when the staffer
+    /// looked them up before recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiki_lookup: Option<super::lookup::WikiLookup>,
 }
 
 impl std::fmt::Debug for Takedown {
@@ -271,6 +280,7 @@ impl std::fmt::Debug for Takedown {
             .field("affected_files", &self.affected_files.len())
             .field("affected_pages", &self.affected_pages.len())
             .field("documents", &self.documents.len())
+            .field("wiki_lookup", &self.wiki_lookup.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -87,7 +87,7 @@ impl TargetWiki {
         match self {
             TargetWiki::Foundation => Ok(settings.foundation_api.clone()),
             TargetWiki::Commons => Ok(settings.commons_api.clone()),
-            TargetWiki::Project => url::Url::parse(&format!("https://{}/w/api.php", takedown.project.host)),
+            TargetWiki::Project => takedown.project.api(),
         }
     }
 }
@@ -660,6 +660,7 @@ mod tests {
             commons_title: "Photos by Example Pictures".to_owned(),
             wmf_title: "DMCA Photos by Example Pictures".to_owned(),
             documents: Vec::new(),
+            wiki_lookup: None,
         }
     }
 

@@ -306,6 +306,7 @@ pub(crate) mod tests {
                 sha256: "00".into(),
                 content_type: "application/pdf".into(),
             }],
+            wiki_lookup: None,
         }
     }
 

@@ -1,7 +1,9 @@
-//! Supporting documents held between requests, in the locked media buffers they arrived in:
-//! while a form with errors is corrected (so nobody uploads again), and after a submission
-//! whose Lumen step must be retried. Held for one staff member, for a bounded time, then
-//! dropped (and wiped, as every media buffer is). Never written anywhere.
+//! What a form holds between requests: its supporting documents, in the locked media buffers
+//! they arrived in (while a form with errors is corrected, so nobody uploads again, and after
+//! a submission whose Lumen step must be retried), and the last wiki lookup of its files (so
+//! the request records what the server itself fetched, not what a browser sent back). Held
+//! for one staff member, for a bounded time, then dropped (and wiped, as every media buffer
+//! is). Never written anywhere.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
+use super::lookup::WikiLookup;
 use super::model::DocumentRecord;
 use super::outbound::DocumentBytes;
 use crate::media::MediaUpload;
@@ -22,6 +25,14 @@ struct Held {
     until: Instant,
     /// Each upload with the indexes of the files kept from it.
     uploads: Vec<(MediaUpload, Vec<usize>)>,
+    /// The form's last wiki lookup.
+    lookup: Option<WikiLookup>,
+}
+
+impl Held {
+    fn new(staff: &str) -> Self {
+        Held { staff: staff.to_owned(), until: Instant::now() + HOLD_FOR, uploads: Vec::new(), lookup: None }
+    }
 }
 
 /// The held documents, by key (a random token for a form being corrected, the case ID once
@@ -105,17 +116,29 @@ impl DocumentShelf {
         if indexes.is_empty() {
             return;
         }
+        self.entry(key, staff, |entry| entry.uploads.push((upload, indexes)));
+    }
+
+    /// Keeps `lookup` as the last wiki lookup of the form under `key`, for `staff`.
+    pub fn keep_lookup(&self, key: &str, staff: &str, lookup: WikiLookup) {
+        self.entry(key, staff, |entry| entry.lookup = Some(lookup));
+    }
+
+    /// The last wiki lookup `staff` made for the form under `key`.
+    pub fn lookup(&self, key: &str, staff: &str) -> Option<WikiLookup> {
+        self.lock().get(key).filter(|h| h.staff == staff).and_then(|h| h.lookup.clone())
+    }
+
+    /// Changes what `staff` holds under `key` (anything another staff member held under it
+    /// is dropped first), and holds it for another [`HOLD_FOR`].
+    fn entry(&self, key: &str, staff: &str, change: impl FnOnce(&mut Held)) {
         let mut held = self.lock();
-        let entry = held.entry(key.to_owned()).or_insert_with(|| Held {
-            staff: staff.to_owned(),
-            until: Instant::now() + HOLD_FOR,
-            uploads: Vec::new(),
-        });
+        let entry = held.entry(key.to_owned()).or_insert_with(|| Held::new(staff));
         if entry.staff != staff {
-            *entry = Held { staff: staff.to_owned(), until: Instant::now() + HOLD_FOR, uploads: Vec::new() };
+            *entry = Held::new(staff);
         }
         entry.until = Instant::now() + HOLD_FOR;
-        entry.uploads.push((upload, indexes));
+        change(entry);
     }
 
     /// What `staff` holds under `key`, as the case records it (empty if nothing, or another's).

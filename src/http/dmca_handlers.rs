@@ -8,15 +8,19 @@ use hyper::{Response, StatusCode};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
 use super::router;
+use crate::audit::Actor;
 use crate::cases::{CaseId, CaseKind};
 use crate::dmca::form::{FieldError, RawForm};
+use crate::dmca::lookup::{self, LookupPlan};
 use crate::dmca::model::Takedown;
 use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
 use crate::dmca::outbound::{Marks, form_field_for_lumen};
 use crate::dmca::saga::{Posted, RecordError, Saga};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
+use crate::egress::client::CallContext;
 use crate::pages::dmca::{CaseView, FormPage, render_case_steps, render_form};
+use crate::services::wiki::client::{Acting, WikiConnection};
 
 /// `GET /dmca/new`: a blank form.
 pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
@@ -32,6 +36,7 @@ pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<B
         csrf_token: &csrf,
         action: "/dmca/new",
         notice: None,
+        lookup: None,
     };
     Ok(html(StatusCode::OK, render_form(context.viewer()?, &page)))
 }
@@ -40,7 +45,12 @@ pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<B
 /// records the case, then runs Lumen and Salesforce, and shows the case.
 pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let staff = context.viewer()?.staff.id.to_string();
+    // Read before the upload (which holds the fields) is taken.
+    let lookup = looking_up(context);
     let (raw, held_key) = read_submission(context, &staff);
+    if lookup {
+        return look_up_files(context, &raw, &held_key, None, "/dmca/new").await;
+    }
     let sites = sites(context).await;
     let today = time::OffsetDateTime::now_utc().date();
     let mut takedown = match raw.check(&sites, &context.state.config.dmca, today) {
@@ -48,6 +58,11 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
         Err(errors) => return show_errors(context, &raw, &errors, &held_key, "/dmca/new").await,
     };
     takedown.documents = context.state.documents.records(&held_key, &staff);
+    takedown.wiki_lookup = context
+        .state
+        .documents
+        .lookup(&held_key, &staff)
+        .and_then(|lookup| lookup.narrowed_to(&takedown.affected_files));
     let created = Saga::record_request(context.state, &staff, &takedown).await.map_err(record_error)?;
     context.state.documents.rename(&held_key, &created.to_string(), &staff);
     let saga = Saga::new(context.state, created, &staff);
@@ -80,6 +95,7 @@ pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<F
             message: format!("Lumen says \"{}\" {}", refused.field, refused.message),
         })
         .collect();
+    let lookup = context.state.documents.lookup(&key, &staff).or_else(|| case.takedown.wiki_lookup.clone());
     let page = FormPage {
         raw: &raw,
         errors: &refused,
@@ -89,6 +105,7 @@ pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<F
         csrf_token: &csrf,
         action: &action,
         notice: lumen_refusal.as_deref(),
+        lookup: lookup.as_ref(),
     };
     Ok(html(StatusCode::OK, render_form(context.viewer()?, &page)))
 }
@@ -99,16 +116,28 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
     let (id, case) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     let key = id.to_string();
+    let lookup = looking_up(context);
     let raw = read_submission_into(context, &staff, &key);
+    let action = format!("/cases/{id}/edit");
+    if lookup {
+        return look_up_files(context, &raw, &key, Some(id), &action).await;
+    }
     let sites = sites(context).await;
     let today = time::OffsetDateTime::now_utc().date();
-    let action = format!("/cases/{id}/edit");
     let mut takedown = match raw.check(&sites, &context.state.config.dmca, today) {
         Ok(takedown) => takedown,
         Err(errors) => return show_errors(context, &raw, &errors, &key, &action).await,
     };
     let held = context.state.documents.records(&key, &staff);
     takedown.documents = if held.is_empty() { case.takedown.documents.clone() } else { held };
+    // A new lookup replaces the recorded one; otherwise what was recorded stays (for the
+    // files still named).
+    takedown.wiki_lookup = context
+        .state
+        .documents
+        .lookup(&key, &staff)
+        .or_else(|| case.takedown.wiki_lookup.clone())
+        .and_then(|lookup| lookup.narrowed_to(&takedown.affected_files));
     let saga = Saga::new(context.state, id, &staff);
     saga.record_correction(&takedown).await.map_err(record_error)?;
     if case.may_run(LUMEN, false).is_ok() {
@@ -297,8 +326,21 @@ async fn show_errors(
     key: &str,
     action: &str,
 ) -> Result<Response<Full<Bytes>>, HttpError> {
+    show_form(context, raw, errors, key, action, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The form as typed, with its errors, its held documents and its last lookup.
+async fn show_form(
+    context: &RequestContext<'_>,
+    raw: &RawForm,
+    errors: &[FieldError],
+    key: &str,
+    action: &str,
+    status: StatusCode,
+) -> Result<Response<Full<Bytes>>, HttpError> {
     let staff = context.viewer()?.staff.id.to_string();
     let held = context.state.documents.records(key, &staff);
+    let lookup = context.state.documents.lookup(key, &staff);
     let sites = sites(context).await;
     let csrf = context.csrf_token().unwrap_or_default();
     let page = FormPage {
@@ -310,8 +352,58 @@ async fn show_errors(
         csrf_token: &csrf,
         action,
         notice: None,
+        lookup: lookup.as_ref(),
     };
-    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, render_form(context.viewer()?, &page)))
+    Ok(html(status, render_form(context.viewer()?, &page)))
+}
+
+/// Whether the form was sent with "Look up these files on the wiki".
+fn looking_up(context: &RequestContext<'_>) -> bool {
+    context.values("action").iter().any(|v| v == "lookup")
+}
+
+/// Looks the form's affected files up on the project's wiki (through egress, as the staffer),
+/// keeps the result with the form, and shows the form again with it. Nothing is recorded.
+async fn look_up_files(
+    context: &RequestContext<'_>,
+    raw: &RawForm,
+    key: &str,
+    case: Option<CaseId>,
+    action: &str,
+) -> Result<Response<Full<Bytes>>, HttpError> {
+    let staff = context.viewer()?.staff.id.to_string();
+    let settings = &context.state.config.dmca;
+    let sites = sites(context).await;
+    let mut errors = Vec::new();
+    let project = raw.chosen_project(&sites, settings).map_err(|e| errors.extend(e)).ok();
+    let names = raw.file_names().map_err(|e| errors.extend(e)).unwrap_or_default();
+    if names.is_empty() && errors.iter().all(|e| e.field != "affected_files") {
+        errors.push(FieldError {
+            field: "affected_files",
+            message: "Type at least one file name to look it up.".into(),
+        });
+    }
+    let Some(wiki) = context.state.services.wiki.as_ref() else {
+        errors.push(FieldError {
+            field: "affected_files",
+            message: "No wiki is configured on this appliance, so nothing can be looked up.".into(),
+        });
+        return show_errors(context, raw, &errors, key, action).await;
+    };
+    let project_api = project.as_ref().map(|p| p.api());
+    let (Some(Ok(project_api)), true) = (project_api, errors.is_empty()) else {
+        return show_errors(context, raw, &errors, key, action).await;
+    };
+    let archive_reader = match wiki.connection(&staff) {
+        WikiConnection::Connected { .. } => Some(Acting::Staff(&staff)),
+        WikiConnection::NotConnected if wiki.has_bot() => Some(Acting::Bot),
+        WikiConnection::NotConnected => None,
+    };
+    let plan = LookupPlan { project_api: &project_api, commons_api: &settings.commons_api, archive_reader };
+    let call = CallContext { actor: Actor::Staff(staff.clone()), case };
+    let found = lookup::look_up(wiki, &call, &plan, &names).await;
+    context.state.documents.keep_lookup(key, &staff, found);
+    show_form(context, raw, &[], key, action, StatusCode::OK).await
 }
 
 async fn sites(context: &RequestContext<'_>) -> Vec<crate::dmca::form::ProjectChoice> {

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use super::layout::{Viewer, page};
 use crate::cases::CaseId;
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice, RawForm};
+use crate::dmca::lookup::{GlobalAccount, VersionFacts, WikiLookup};
 use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason};
 use crate::dmca::notices::WikiNotice;
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
@@ -29,6 +30,8 @@ pub struct FormPage<'a> {
     pub action: &'a str,
     /// A message from a service shown above the form (Lumen's refusal on a correction).
     pub notice: Option<&'a str>,
+    /// The form's last wiki lookup of its files.
+    pub lookup: Option<&'a WikiLookup>,
 }
 
 /// The form.
@@ -134,6 +137,24 @@ pub fn render_form(viewer: &Viewer<'_>, form: &FormPage<'_>) -> Markup {
                 (text("project_other", "Other project's host", &raw.project_other, "Only with Other: such as cy.wikipedia.org."))
                 (lines("involved_users", "Users who added the content", &raw.involved_users, "One user name per line."))
                 (lines("affected_files", "Affected files", &raw.affected_files, "One file name per line, with or without File:."))
+                div.lookup {
+                    button type="submit" name="action" value="lookup" { "Look up these files on the wiki" }
+                    p.hint { "The appliance asks the project's wiki (or Commons, or the deletion archive) for each file's uploaders, upload times and SHA-1, and the meta wiki for the uploaders' global accounts. Nothing is recorded until you record the request; then what was found is recorded with it." }
+                    @if let Some(lookup) = form.lookup {
+                        (wiki_facts(lookup))
+                        @let offers = lookup.offers(&raw.involved_users);
+                        @if !offers.is_empty() {
+                            (field(form.errors, "offer_user", "Uploaders to add as involved users", "Ticked names join the involved users when you record the request or look up again.", html! {
+                                @for uploader in offers {
+                                    label.choice {
+                                        input type="checkbox" name="offer_user" value=(uploader.name);
+                                        " " (uploader.name) " — " (global_label(&uploader.global))
+                                    }
+                                }
+                            }))
+                        }
+                    }
+                }
                 (lines("affected_pages", "Affected pages", &raw.affected_pages, "One page title per line, with its namespace."))
                 (lines("original_urls", "Original works", &raw.original_urls, "One URL per line. At least one for Lumen."))
             }
@@ -168,6 +189,66 @@ pub fn render_form(viewer: &Viewer<'_>, form: &FormPage<'_>) -> Markup {
         }
     };
     page("DMCA takedown request", Some(viewer), content)
+}
+
+/// What a wiki lookup found: each file's versions, each uploader's global account, and what
+/// could not be looked up.
+pub fn wiki_facts(lookup: &WikiLookup) -> Markup {
+    html! {
+        section.wiki-facts {
+            h3 { "What the wiki says (looked up " (lookup.at) ")" }
+            @if !lookup.problems.is_empty() {
+                ul.problems { @for problem in &lookup.problems { li.warning { (problem) } } }
+            }
+            table {
+                thead { tr { th { "File" } th { "Where" } th { "Uploaded" } th { "By" } th { "SHA-1" } } }
+                tbody {
+                    @for file in &lookup.files {
+                        @let rows = file.versions.len().max(1);
+                        tr data-file=(file.name) data-state=(file.state.label()) {
+                            td rowspan=(rows) { span.text { (file.name) } br; em { (file.state.label()) } @if !file.note.is_empty() { br; span.hint { (file.note) } } }
+                            td rowspan=(rows) { (file.wiki) }
+                            @if let Some(first) = file.versions.first() { (version_cells(first)) } @else { td colspan="3" { em { "no versions" } } }
+                        }
+                        @for version in file.versions.iter().skip(1) {
+                            tr { (version_cells(version)) }
+                        }
+                    }
+                }
+            }
+            @if !lookup.uploaders.is_empty() {
+                h4 { "Uploaders' global accounts" }
+                ul.uploaders {
+                    @for uploader in &lookup.uploaders {
+                        li data-uploader=(uploader.name) { span.text { (uploader.name) } ": " (global_label(&uploader.global)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn version_cells(version: &VersionFacts) -> Markup {
+    let hidden = || html! { em { "hidden" } };
+    html! {
+        td { (version.uploaded.as_deref().unwrap_or("—")) }
+        td { @if let Some(user) = &version.uploader { span.text { (user) } } @else { (hidden()) } }
+        td.mono { @if let Some(sha1) = &version.sha1 { (sha1) } @else { (hidden()) } @if version.hidden { " " span.hint { "(partly hidden on the wiki)" } } }
+    }
+}
+
+fn global_label(global: &GlobalAccount) -> String {
+    match global {
+        GlobalAccount::Account { id, home, locked, edits, wikis } => format!(
+            "global account #{id}{}{}, on {wikis} wiki(s){}",
+            home.as_deref().map(|h| format!(", home {h}")).unwrap_or_default(),
+            edits.map(|e| format!(", {e} edits")).unwrap_or_default(),
+            if *locked { ", LOCKED" } else { "" }
+        ),
+        GlobalAccount::None => "no global account".to_owned(),
+        GlobalAccount::Address => "an IP address (no account)".to_owned(),
+        GlobalAccount::NotLookedUp => "not looked up".to_owned(),
+    }
 }
 
 fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
@@ -224,6 +305,9 @@ pub fn render_case_steps(view: &CaseView<'_>) -> Markup {
                 dt { "Sender" } dd { (takedown.sender.name) }
                 dt { "Subject" } dd { (takedown.subject) }
                 dt { "Affected files" } dd { @for file in &takedown.affected_files { span.text { (file) } br; } }
+                @if let Some(lookup) = &takedown.wiki_lookup {
+                    dt { "Files on the wiki" } dd { (wiki_facts(lookup)) }
+                }
                 dt { "Supporting documents" } dd {
                     @if takedown.documents.is_empty() { em { "none" } }
                     @for document in &takedown.documents { span.text { (document.name) } " (" (document.size) " bytes, SHA-256 " span.mono { (document.sha256) } ")" br; }

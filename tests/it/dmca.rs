@@ -742,3 +742,99 @@ async fn the_case_log_filters_by_decision_test_and_staff_and_opens_a_case_by_its
     let page = cp.get(world.daemon.url(&format!("/cases?id={granted_id}"))).send().await.unwrap();
     assert_eq!(page.url().path(), "/cases");
 }
+
+/// The fields of a form whose affected files the simulated wiki knows in each state: live on
+/// the project, kept on Commons, deleted, partly hidden, and never uploaded.
+fn lookup_form(action: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
+    let mut fields = granted();
+    fields.retain(|(name, _)| !matches!(*name, "project" | "affected_files" | "involved_users"));
+    fields.extend([
+        ("project", "enwiki"),
+        (
+            "affected_files",
+            "File:Example.jpg\nShared example.jpg\nDeleted example.jpg\nHidden example.jpg\nNo such file.jpg",
+        ),
+        ("involved_users", "Someone else"),
+    ]);
+    fields.extend(action.map(|action| ("action", action)));
+    fields
+}
+
+/// The table row of one looked-up file (up to the next file's row).
+fn file_row<'p>(page: &'p str, file: &str) -> &'p str {
+    let marker = format!(r#"data-file="{file}""#);
+    let rest = page.split(marker.as_str()).nth(1).unwrap_or_else(|| panic!("no row for {file}: {page}"));
+    rest.split("data-file=").next().unwrap_or(rest).split("</table>").next().unwrap_or(rest)
+}
+
+#[tokio::test]
+async fn the_affected_files_are_looked_up_on_the_wiki_their_uploaders_offered_and_the_facts_recorded() {
+    let world = World::start();
+    world.connect_wiki().await;
+    let wiki = world.peers.peers.snapshot(PeerService::Wiki);
+    let sha1_of = |list: &str, name: &str| -> Vec<String> {
+        wiki[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["title"] == format!("File:{name}") || f["name"] == name.replace(' ', "_"))
+            .flat_map(|f| match f["versions"].as_array() {
+                Some(versions) => versions.iter().map(|v| v["sha1"].as_str().unwrap().to_owned()).collect(),
+                None => vec![f["sha1"].as_str().unwrap().to_owned()],
+            })
+            .collect()
+    };
+
+    let (status, url, page) = world
+        .post_multipart("/dmca/new", &lookup_form(Some("lookup")), &[("notice.pdf", b"%PDF lookup")])
+        .await;
+    assert_eq!((status, url.as_str()), (200, "/dmca/new"), "a lookup records nothing: {page}");
+    let example = file_row(&page, "Example.jpg");
+    assert!(example.contains(r#"data-state="on the wiki""#) && example.contains("en.wiki.test"), "{example}");
+    for sha1 in sha1_of("files", "Example.jpg") {
+        assert!(example.contains(&sha1), "every version's SHA-1 ({sha1}): {example}");
+    }
+    assert!(example.contains("Example uploader") && example.contains("Old uploader"), "{example}");
+    let shared = file_row(&page, "Shared example.jpg");
+    assert!(shared.contains("commons.wiki.test"), "a file kept on Commons is asked of Commons: {shared}");
+    assert!(shared.contains(&sha1_of("files", "Shared example.jpg")[0]), "{shared}");
+    let deleted = file_row(&page, "Deleted example.jpg");
+    assert!(deleted.contains(r#"data-state="deleted""#), "{deleted}");
+    for sha1 in sha1_of("filearchive", "Deleted example.jpg") {
+        assert!(deleted.contains(&sha1), "the deletion archive's SHA-1 ({sha1}): {deleted}");
+    }
+    assert!(file_row(&page, "No such file.jpg").contains(r#"data-state="not found""#));
+    assert!(file_row(&page, "Hidden example.jpg").contains("hidden"));
+    assert!(
+        page.contains(r#"name="offer_user" value="Example uploader""#)
+            && page.contains(r#"name="offer_user" value="Old uploader""#)
+            && !page.contains(r#"name="offer_user" value="Someone else""#),
+        "the uploaders are offered as involved users: {page}"
+    );
+    let uploader =
+        page.split(r#"data-uploader="Example uploader""#).nth(1).unwrap().split("</li>").next().unwrap();
+    assert!(uploader.contains("global account #") && uploader.contains("home commonswiki"), "{uploader}");
+    assert!(page.contains("Attached: notice.pdf"), "the document stays held through a lookup");
+    assert!(page.contains("Someone else"), "what was typed is kept");
+
+    let key =
+        page.split(r#"name="held_documents" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let mut fields = lookup_form(None);
+    fields.retain(|(name, _)| *name != "affected_files");
+    fields.extend([
+        ("affected_files", "Example.jpg\nShared example.jpg\nDeleted example.jpg"),
+        ("held_documents", key.as_str()),
+        ("offer_user", "Example uploader"),
+    ]);
+    let (status, url, page) = world.post_multipart("/dmca/new", &fields, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.starts_with("/cases/"), "{url}");
+    let recorded = file_row(&page, "Example.jpg");
+    assert!(recorded.contains(&sha1_of("files", "Example.jpg")[0]), "the facts are recorded: {recorded}");
+    assert!(!page.contains(r#"data-file="No such file.jpg""#), "only files still named are recorded");
+    assert!(
+        page.contains("User talk:Example uploader") && page.contains("User talk:Someone else"),
+        "the ticked uploader joined the involved users"
+    );
+    assert!(!page.contains("User talk:Old uploader"), "an uploader left unticked is not added");
+}

@@ -201,6 +201,11 @@ impl WikiClient {
         Ok((client_secret, bot))
     }
 
+    /// Whether a bot-password account is configured.
+    pub fn has_bot(&self) -> bool {
+        self.bot.is_some()
+    }
+
     /// The meta wiki's api.php.
     pub fn meta_api(&self) -> &Url {
         &self.meta_api
