@@ -36,8 +36,11 @@ pub enum FileState {
     Live,
     /// Deleted; its versions come from the deletion archive.
     Deleted,
-    /// Neither on the wiki nor in the archive we could read.
+    /// Neither on the wiki nor in the deletion archive.
     NotFound,
+    /// Not on the wiki, and the deletion archive could not be read (deleted, or never
+    /// uploaded: unknown).
+    NotOnWiki,
     /// Not a valid file title.
     Invalid,
 }
@@ -49,6 +52,7 @@ impl FileState {
             FileState::Live => "on the wiki",
             FileState::Deleted => "deleted",
             FileState::NotFound => "not found",
+            FileState::NotOnWiki => "not on the wiki (the deletion archive could not be read)",
             FileState::Invalid => "not a valid file name",
         }
     }
@@ -316,6 +320,7 @@ pub async fn look_up(
     }
     missing.sort_unstable();
     for &i in &missing {
+        let mut archive_read = plan.archive_reader.is_some();
         let versions = match plan.archive_reader {
             Some(reader) => {
                 let key = db_key(&names[i]);
@@ -340,17 +345,25 @@ pub async fn look_up(
                 match answer {
                     Ok(page) => versions_from_archive(&page.files, &names[i]),
                     Err(err) => {
-                        problems.push(format!(
+                        archive_read = false;
+                        let problem = format!(
                             "the deletion archive of {project_host} could not be read: {}",
                             err.summary()
-                        ));
+                        );
+                        if !problems.contains(&problem) {
+                            problems.push(problem);
+                        }
                         Vec::new()
                     }
                 }
             }
             None => Vec::new(),
         };
-        let state = if versions.is_empty() { FileState::NotFound } else { FileState::Deleted };
+        let state = match (versions.is_empty(), archive_read) {
+            (false, _) => FileState::Deleted,
+            (true, true) => FileState::NotFound,
+            (true, false) => FileState::NotOnWiki,
+        };
         files[i] = Some(FileFacts {
             name: names[i].clone(),
             wiki: project_host.clone(),
@@ -401,7 +414,11 @@ pub async fn look_up(
         uploaders.push(UploaderFacts { name: name.to_owned(), global });
     }
     WikiLookup {
-        at: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+        at: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .format(&Rfc3339)
+            .unwrap_or_default(),
         files,
         uploaders,
         problems,
