@@ -157,14 +157,9 @@ pub(crate) fn parse(root: &mut Section<'_>, problems: &mut Vec<Problem>) -> Dmca
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::table::parse_document;
 
     fn parse_text(text: &str) -> (DmcaSettings, Vec<Problem>) {
-        let document = parse_document("t.toml", text).unwrap();
-        let mut problems = Vec::new();
-        let mut root = Section::root("", &document);
-        let settings = parse(&mut root, &mut problems);
-        (settings, problems)
+        crate::config::table::parse_text(text, parse)
     }
 
     #[test]

@@ -276,6 +276,19 @@ pub(crate) fn wrong_type(field: String, expected: &str, found: &Value) -> Proble
     Problem::new(field, format!("must be {expected}, found {}", found.type_str()))
 }
 
+/// Runs a section parser on a TOML text, for the sections' unit tests.
+#[cfg(test)]
+pub(crate) fn parse_text<T>(
+    text: &str,
+    parse: impl FnOnce(&mut Section<'_>, &mut Vec<Problem>) -> T,
+) -> (T, Vec<Problem>) {
+    let document = parse_document("t.toml", text).unwrap();
+    let mut problems = Vec::new();
+    let mut root = Section::root("", &document);
+    let parsed = parse(&mut root, &mut problems);
+    (parsed, problems)
+}
+
 /// Parses TOML text into a table, describing a syntax error with its line and column.
 pub(crate) fn parse_document(label: &str, text: &str) -> Result<Table, Problem> {
     text.parse::<Table>().map_err(|err| {

@@ -621,12 +621,15 @@ fn with_offers(typed: String, ticked: Vec<String>) -> String {
 /// Whether two user names name the same account (MediaWiki capitalises the first letter and
 /// reads `_` as a space).
 pub fn same_user(a: &str, b: &str) -> bool {
-    let canonical = |name: &str| {
-        let name = name.replace('_', " ");
-        let mut chars = name.trim().chars();
-        chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
-    };
-    canonical(a) == canonical(b)
+    canonical_title(a) == canonical_title(b)
+}
+
+/// A title or user name as MediaWiki reads it: underscores as spaces, trimmed, the first
+/// letter capitalised.
+pub fn canonical_title(name: &str) -> String {
+    let name = name.replace('_', " ");
+    let mut chars = name.trim().chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn strip_file_prefix(name: &str) -> String {

@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
-use super::form::same_user;
+use super::form::{canonical_title, same_user};
 use crate::egress::client::CallContext;
-use crate::services::wiki::client::{Acting, WikiClient};
+use crate::services::wiki::client::{Acting, WikiClient, WikiConnection};
 use crate::services::wiki::wire::{
     ArchivedFile, FileArchiveSelect, FileStatus, FileVersion, GlobalUserInfo, GlobalUserRef, ImageInfoPage,
     Limit, build_filearchive, build_globaluserinfo, parse_filearchive, parse_globaluserinfo,
@@ -59,7 +59,7 @@ impl FileState {
 }
 
 /// One version of a file as the wiki described it. A part the wiki hides is `None`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionFacts {
     /// When it was uploaded (RFC 3339).
     pub uploaded: Option<String>,
@@ -72,7 +72,7 @@ pub struct VersionFacts {
 }
 
 /// One affected file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileFacts {
     /// The name as the request gives it (without `File:`).
     pub name: String,
@@ -113,7 +113,7 @@ pub enum GlobalAccount {
 }
 
 /// One uploader of an affected file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploaderFacts {
     /// The user name (or IP address).
     pub name: String,
@@ -122,7 +122,7 @@ pub struct UploaderFacts {
 }
 
 /// A lookup's result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WikiLookup {
     /// When (RFC 3339).
     pub at: String,
@@ -133,6 +133,44 @@ pub struct WikiLookup {
     /// What could not be looked up, in plain words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+}
+
+// The lookup is case data: uploader names (IP addresses among them) and file names. Its
+// `Debug` shows the shape only, as `FileVersion`'s leaves out the uploader.
+impl std::fmt::Debug for WikiLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WikiLookup")
+            .field("files", &self.files)
+            .field("uploaders", &self.uploaders)
+            .field("problems", &self.problems.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for FileFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileFacts")
+            .field("state", &self.state)
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for VersionFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionFacts")
+            .field("uploaded", &self.uploaded)
+            .field("uploader", &self.uploader.as_ref().map(|_| "…"))
+            .field("sha1", &self.sha1)
+            .field("hidden", &self.hidden)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UploaderFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploaderFacts").field("global", &self.global).finish_non_exhaustive()
+    }
 }
 
 impl WikiLookup {
@@ -250,9 +288,7 @@ pub fn uploader_from_global(info: &GlobalUserInfo) -> GlobalAccount {
 
 /// The name as the wiki keys it: spaces as underscores, the first letter capitalised.
 fn db_key(name: &str) -> String {
-    let name = name.trim().replace(' ', "_");
-    let mut chars = name.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    canonical_title(name).replace(' ', "_")
 }
 
 /// Where to look, and as whom.
@@ -264,6 +300,16 @@ pub struct LookupPlan<'a> {
     /// Who may read the deletion archive (`deletedhistory`): the staffer's own grant, or the
     /// bot; `None` when neither is available.
     pub archive_reader: Option<Acting<'a>>,
+}
+
+/// Who reads the deletion archive for `staff`: their own grant when connected, else the bot
+/// when one is configured, else nobody.
+pub fn archive_reader<'a>(wiki: &WikiClient, staff: &'a str) -> Option<Acting<'a>> {
+    match wiki.connection(staff) {
+        WikiConnection::Connected { .. } => Some(Acting::Staff(staff)),
+        WikiConnection::NotConnected if wiki.has_bot() => Some(Acting::Bot),
+        WikiConnection::NotConnected => None,
+    }
 }
 
 /// Looks the files up. Every call goes through the egress client as `context` (audited); a
@@ -521,6 +567,15 @@ mod tests {
             ],
             problems: Vec::new(),
         }
+    }
+
+    #[test]
+    fn debug_shows_the_shape_and_no_name_or_address() {
+        let shown = format!("{:?}", lookup());
+        for secret in ["Example uploader", "192.0.2.7", "Old uploader", "A.jpg", "commons.wikimedia.org"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("Live") && shown.contains("Address") && shown.contains(SHA_A), "{shown}");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use time::Date;
 use time::macros::format_description;
 
+use super::form::FieldError;
 use super::model::{Decision, Sender, Takedown};
+use super::steps::RefusedField;
 use crate::cases::CaseId;
 use crate::config::DmcaSettings;
 use crate::services::lumen::wire::{
@@ -109,11 +111,23 @@ fn named(role: Role, name: &str, kind: EntityKind) -> EntityRole {
     EntityRole { role, entity: Entity { name: name.to_owned(), kind, ..Entity::default() } }
 }
 
+/// The fields Lumen refused, each as an error on the form field it came from (for the
+/// correction form).
+pub fn lumen_refusals(refused: &[RefusedField], takedown: &Takedown) -> Vec<FieldError> {
+    refused
+        .iter()
+        .map(|refused| FieldError {
+            field: form_field_for_lumen(&refused.field, takedown),
+            message: format!("Lumen says \"{}\" {}", refused.field, refused.message),
+        })
+        .collect()
+}
+
 /// The form field a field Lumen refused came from: `attribute` is Lumen's name from a 422
 /// (`entity_notice_roles.entity.name`) or our own path from the check before sending
 /// (`entity_roles[3].entity.name`). `"notice"` when it names no field the staffer typed (the
 /// recipient from the settings, the tags, the language).
-pub fn form_field_for_lumen(attribute: &str, takedown: &Takedown) -> &'static str {
+fn form_field_for_lumen(attribute: &str, takedown: &Takedown) -> &'static str {
     // Our paths say which entity; Lumen's do not (then it is most likely the sender's).
     let role_index = attribute
         .strip_prefix("entity_roles[")
@@ -391,5 +405,11 @@ pub(crate) mod tests {
         assert_eq!(form_field_for_lumen("entity_roles[3].entity.name", &takedown), "sender_person");
         takedown.affected_files.clear();
         assert_eq!(form_field_for_lumen("works[0].infringing_urls[0]", &takedown), "affected_pages");
+        let refused = [RefusedField { field: "title".into(), message: "can't be blank".into() }];
+        let errors = lumen_refusals(&refused, &takedown);
+        assert_eq!(
+            (errors[0].field, errors[0].message.as_str()),
+            ("lumen_title", "Lumen says \"title\" can't be blank")
+        );
     }
 }

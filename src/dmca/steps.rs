@@ -38,8 +38,9 @@ pub enum StepStatus {
     Skipped,
 }
 
-/// One outcome revision's payload: `{"dmca_step": {...}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One outcome revision's payload: `{"dmca_step": {...}}`. Its `Debug` leaves out the details,
+/// the posted text and the service's messages, which may quote case data.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// `lumen`, `salesforce`, `notice:<key>`.
     pub step: String,
@@ -62,13 +63,31 @@ pub struct StepRecord {
     pub refused_fields: Vec<RefusedField>,
 }
 
-/// A field a service refused, as it named it, with its reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A field a service refused, as it named it, with its reason (which may quote the value).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedField {
     /// The service's name for it (`title`, `entity_notice_roles.entity.name`).
     pub field: String,
     /// Its reason, as it wrote it (`can't be blank`).
     pub message: String,
+}
+
+impl std::fmt::Debug for StepRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepRecord")
+            .field("step", &self.step.split(':').next().unwrap_or_default())
+            .field("status", &self.status)
+            .field("link", &self.link.is_some())
+            .field("revision", &self.revision)
+            .field("refused_fields", &self.refused_fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RefusedField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefusedField").field("field", &self.field).finish_non_exhaustive()
+    }
 }
 
 impl StepRecord {
@@ -212,5 +231,17 @@ mod tests {
         assert!(case.may_run(LUMEN, true).is_err(), "a done step never runs again");
         assert_eq!(case.lumen_url(), Some("https://lumen.example/notices/1"));
         assert_eq!(case.history[LUMEN].len(), 1);
+    }
+
+    #[test]
+    fn a_step_record_prints_no_detail_text_or_message() {
+        let mut record =
+            StepRecord::new("notice:user-talk:Uploader-sentinel", StepStatus::Failed, "detail-sentinel");
+        record.text = Some("text-sentinel".into());
+        record.refused_fields =
+            vec![RefusedField { field: "title".into(), message: "'message-sentinel' is taken".into() }];
+        let shown = format!("{record:?}");
+        assert!(!shown.contains("sentinel"), "{shown}");
+        assert!(shown.contains("Failed") && shown.contains("title"), "{shown}");
     }
 }

@@ -14,31 +14,16 @@ use crate::dmca::form::{FieldError, RawForm};
 use crate::dmca::lookup::{self, LookupPlan};
 use crate::dmca::model::Takedown;
 use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
-use crate::dmca::outbound::{Marks, form_field_for_lumen};
+use crate::dmca::outbound::{Marks, lumen_refusals};
 use crate::dmca::saga::{Posted, RecordError, Saga};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
 use crate::egress::client::CallContext;
 use crate::pages::dmca::{CaseView, FormPage, render_case_steps, render_form};
-use crate::services::wiki::client::{Acting, WikiConnection};
 
 /// `GET /dmca/new`: a blank form.
 pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
-    let sites = sites(context).await;
-    let csrf = context.csrf_token().unwrap_or_default();
-    let raw = RawForm::blank();
-    let page = FormPage {
-        raw: &raw,
-        errors: &[],
-        sites: &sites,
-        held: &[],
-        held_key: &shelf::new_key(),
-        csrf_token: &csrf,
-        action: "/dmca/new",
-        notice: None,
-        lookup: None,
-    };
-    Ok(html(StatusCode::OK, render_form(context.viewer()?, &page)))
+    show_form(context, &RawForm::blank(), &[], &shelf::new_key(), "/dmca/new", StatusCode::OK).await
 }
 
 /// `POST /dmca/new`: checks the form; with errors, shows it again (documents kept); otherwise
@@ -86,15 +71,8 @@ pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<F
     let action = format!("/cases/{id}/edit");
     let lumen_failure = case.steps.get(LUMEN).filter(|r| r.status == StepStatus::Failed);
     let lumen_refusal = lumen_failure.map(|r| format!("Lumen's last answer: {}", r.detail));
-    // Each field Lumen refused, next to the field it came from.
-    let refused: Vec<FieldError> = lumen_failure
-        .into_iter()
-        .flat_map(|r| &r.refused_fields)
-        .map(|refused| FieldError {
-            field: form_field_for_lumen(&refused.field, &case.takedown),
-            message: format!("Lumen says \"{}\" {}", refused.field, refused.message),
-        })
-        .collect();
+    let refused =
+        lumen_failure.map(|r| lumen_refusals(&r.refused_fields, &case.takedown)).unwrap_or_default();
     let lookup = context.state.documents.lookup(&key, &staff).or_else(|| case.takedown.wiki_lookup.clone());
     let page = FormPage {
         raw: &raw,
@@ -394,12 +372,11 @@ async fn look_up_files(
     let (Some(Ok(project_api)), true) = (project_api, errors.is_empty()) else {
         return show_errors(context, raw, &errors, key, action).await;
     };
-    let archive_reader = match wiki.connection(&staff) {
-        WikiConnection::Connected { .. } => Some(Acting::Staff(&staff)),
-        WikiConnection::NotConnected if wiki.has_bot() => Some(Acting::Bot),
-        WikiConnection::NotConnected => None,
+    let plan = LookupPlan {
+        project_api: &project_api,
+        commons_api: &settings.commons_api,
+        archive_reader: lookup::archive_reader(wiki, &staff),
     };
-    let plan = LookupPlan { project_api: &project_api, commons_api: &settings.commons_api, archive_reader };
     let call = CallContext { actor: Actor::Staff(staff.clone()), case };
     let found = lookup::look_up(wiki, &call, &plan, &names).await;
     context.state.documents.keep_lookup(key, &staff, found);

@@ -316,20 +316,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_case_page_shows_every_revision_escaped_and_the_export_form_only_when_offered() {
-        let staff = viewer_staff();
-        let viewer = Viewer { staff: &staff, nav: vec![], current_path: "/cases/x" };
-        let id = CaseId::generate();
-        let revision = |number, change, payload| Revision {
-            case: id,
+    fn dmca_revision(case: CaseId, number: u32, change: Change, payload: serde_json::Value) -> Revision {
+        Revision {
+            case,
             number,
             kind: CaseKind::Dmca,
             change,
             at: OffsetDateTime::UNIX_EPOCH,
             author: "dmca-agent".into(),
             payload,
-        };
+        }
+    }
+
+    #[test]
+    fn a_case_page_shows_every_revision_escaped_and_the_export_form_only_when_offered() {
+        let staff = viewer_staff();
+        let viewer = Viewer { staff: &staff, nav: vec![], current_path: "/cases/x" };
+        let id = CaseId::generate();
+        let revision = |number, change, payload| dmca_revision(id, number, change, payload);
         let revisions = [
             revision(
                 1,
@@ -355,15 +359,7 @@ mod tests {
         let staff = viewer_staff();
         let viewer = Viewer { staff: &staff, nav: vec![], current_path: "/cases/x" };
         let id = CaseId::generate();
-        let revision = |number, change, payload| Revision {
-            case: id,
-            number,
-            kind: CaseKind::Dmca,
-            change,
-            at: OffsetDateTime::UNIX_EPOCH,
-            author: "dmca-agent".into(),
-            payload,
-        };
+        let revision = |number, change, payload| dmca_revision(id, number, change, payload);
         let revisions = [
             revision(
                 1,
