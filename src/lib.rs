@@ -33,6 +33,7 @@
 pub mod audit;
 pub mod case_log;
 pub mod cases;
+pub mod child_protection;
 pub mod cli;
 pub mod command;
 pub mod config;

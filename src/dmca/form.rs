@@ -112,7 +112,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self { field, message: message.into() }
     }
 }
@@ -541,7 +541,7 @@ pub fn project_choices(
 }
 
 /// The ticked checkbox values of one group, each once, in the order ticked.
-fn ticked<T: PartialEq>(
+pub(crate) fn ticked<T: PartialEq>(
     values: &[String],
     parse: impl Fn(&str) -> Option<T>,
     field: &'static str,
@@ -559,7 +559,7 @@ fn ticked<T: PartialEq>(
     kept
 }
 
-fn limited(value: &str, field: &'static str, max: usize, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn limited(value: &str, field: &'static str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let value = value.trim();
     if value.chars().count() > max {
         errors.push(FieldError::new(field, format!("Shorten this to {max} characters at most.")));
