@@ -1,0 +1,145 @@
+//! Who released a report to NCMEC. A report is sent only once approved, and never on its
+//! preparer's word alone: a different person with the `approver` role approves or declines it
+//! in the appliance, or, where the deployment allows it, the preparer records an approval given
+//! outside the appliance, by the approver's name. A declined report is kept like any other case.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a report's approval stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum Approval {
+    /// Waiting for an approver.
+    Pending,
+    /// Approved in the appliance by `by` (a staff id).
+    Approved {
+        /// The approver's staff id.
+        by: String,
+    },
+    /// Approved outside the appliance; `recorded_by` wrote down who approved.
+    ApprovedOutOfBand {
+        /// The approver's name as given.
+        approver_name: String,
+        /// The staff id of whoever recorded it.
+        recorded_by: String,
+    },
+    /// Declined by `by`, with a reason.
+    Declined {
+        /// The approver's staff id.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why an approval decision was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    /// The preparer tried to approve their own report.
+    #[error("you prepared this report, so another person with the approver role must decide on it")]
+    OwnReport,
+    /// It was already decided.
+    #[error("this report was already decided; a new decision needs a new report")]
+    AlreadyDecided,
+    /// A decline without a reason.
+    #[error("say why the report is declined; the reason is kept with the case")]
+    NoReason,
+    /// An out-of-band approval this deployment does not accept, or without a name.
+    #[error("{0}")]
+    OutOfBand(&'static str),
+}
+
+impl Approval {
+    /// Whether the report may be sent to NCMEC.
+    pub fn releases(&self) -> bool {
+        matches!(self, Approval::Approved { .. } | Approval::ApprovedOutOfBand { .. })
+    }
+
+    /// `approver` approves (`reason` = `None`) or declines a report `preparer` prepared.
+    pub fn decide(
+        &self,
+        preparer: &str,
+        approver: &str,
+        decline_reason: Option<&str>,
+    ) -> Result<Approval, ApprovalError> {
+        if *self != Approval::Pending {
+            return Err(ApprovalError::AlreadyDecided);
+        }
+        if approver == preparer {
+            return Err(ApprovalError::OwnReport);
+        }
+        match decline_reason.map(str::trim) {
+            None => Ok(Approval::Approved { by: approver.to_owned() }),
+            Some("") => Err(ApprovalError::NoReason),
+            Some(reason) => Ok(Approval::Declined { by: approver.to_owned(), reason: reason.to_owned() }),
+        }
+    }
+
+    /// The preparer records an approval given outside the appliance, if `allowed`.
+    pub fn record_out_of_band(
+        &self,
+        allowed: bool,
+        recorded_by: &str,
+        approver_name: &str,
+    ) -> Result<Approval, ApprovalError> {
+        if *self != Approval::Pending {
+            return Err(ApprovalError::AlreadyDecided);
+        }
+        if !allowed {
+            return Err(ApprovalError::OutOfBand(
+                "this appliance takes approvals only from an approver in the appliance",
+            ));
+        }
+        let name = approver_name.trim();
+        if name.is_empty() {
+            return Err(ApprovalError::OutOfBand("give the name of the person who approved"));
+        }
+        Ok(Approval::ApprovedOutOfBand {
+            approver_name: name.to_owned(),
+            recorded_by: recorded_by.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_another_person_decides_and_only_once() {
+        let pending = Approval::Pending;
+        assert!(!pending.releases());
+        assert_eq!(pending.decide("cp-agent", "cp-agent", None), Err(ApprovalError::OwnReport));
+        let approved = pending.decide("cp-agent", "approver", None).unwrap();
+        assert!(approved.releases());
+        assert_eq!(approved.decide("cp-agent", "other", Some("no")), Err(ApprovalError::AlreadyDecided));
+        assert_eq!(pending.decide("cp-agent", "approver", Some("  ")), Err(ApprovalError::NoReason));
+        let declined = pending.decide("cp-agent", "approver", Some("not CSAM")).unwrap();
+        assert!(!declined.releases());
+        assert_eq!(declined, Approval::Declined { by: "approver".into(), reason: "not CSAM".into() });
+    }
+
+    #[test]
+    fn an_out_of_band_approval_needs_the_deployment_to_allow_it_and_a_name() {
+        let pending = Approval::Pending;
+        assert!(matches!(
+            pending.record_out_of_band(false, "cp-agent", "Jo Counsel"),
+            Err(ApprovalError::OutOfBand(_))
+        ));
+        assert!(matches!(
+            pending.record_out_of_band(true, "cp-agent", " "),
+            Err(ApprovalError::OutOfBand(_))
+        ));
+        let recorded = pending.record_out_of_band(true, "cp-agent", " Jo Counsel ").unwrap();
+        assert!(recorded.releases());
+        assert_eq!(
+            recorded,
+            Approval::ApprovedOutOfBand {
+                approver_name: "Jo Counsel".into(),
+                recorded_by: "cp-agent".into()
+            }
+        );
+        let round_trip: Approval = serde_json::from_value(serde_json::to_value(&recorded).unwrap()).unwrap();
+        assert_eq!(round_trip, recorded);
+    }
+}
