@@ -308,7 +308,7 @@ fn is_email(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use time::macros::datetime;
 
     use super::*;
@@ -343,6 +343,11 @@ mod tests {
             ],
             ..RawReport::blank("ann@example.org", NOW)
         }
+    }
+
+    /// A checked report with two files (for the other modules' tests).
+    pub(crate) fn filled_report() -> ChildReport {
+        filled().check(&sites(), &DmcaSettings::default(), NOW).unwrap()
     }
 
     #[test]

@@ -8,4 +8,5 @@
 
 pub mod approval;
 pub mod form;
+pub mod journal;
 pub mod model;

@@ -61,17 +61,9 @@ impl Statement {
     }
 }
 
-/// Which NCMEC the report goes to. Test unless the staffer chooses production; a retry or a
+/// Which NCMEC a report goes to: test unless the staffer chooses production; a retry or a
 /// retraction always uses the report's own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Environment {
-    /// NCMEC's test server: nothing reaches law enforcement.
-    #[default]
-    Test,
-    /// The real CyberTipline.
-    Production,
-}
+pub use crate::services::ncmec::wire::Environment;
 
 /// One reported file's details (never its bytes).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -363,6 +363,7 @@ impl Config {
             .chain([
                 services.lumen.as_ref().map(|s| &s.token),
                 services.ncmec.as_ref().map(|s| &s.account.password),
+                services.ncmec.as_ref().and_then(|s| s.other.as_ref().map(|(_, account)| &account.password)),
                 services.salesforce.as_ref().map(|s| &s.private_key),
                 services.wiki.as_ref().map(|s| &s.oauth_client_secret),
                 services.wiki.as_ref().and_then(|s| s.bot.as_ref().map(|(_, password)| password)),

@@ -12,11 +12,12 @@
 //! token = { credential = "lumen-token" }
 //!
 //! [ncmec]
-//! environment = "test"                          # or "production": where reports go
-//! [ncmec.test]                                  # the selected environment's account is required
-//! username = "esp-user"
-//! password = { credential = "ncmec-test-password" }
+//! environment = "test"                          # or "production": the one whose account is required
+//! [ncmec.test]                                  # each report goes to the environment chosen on its
+//! username = "esp-user"                         # form (test by default); an environment without an
+//! password = { credential = "ncmec-test-password" }   # account here cannot be chosen
 //! # base_url = "https://exttest.cybertip.org/ispws"   # optional; the environment's default
+//! # [ncmec.production]                          # optional unless environment = "production"
 //!
 //! [salesforce]
 //! login_url = "https://login.salesforce.com"    # the token endpoint's host
@@ -70,10 +71,20 @@ pub struct LumenSettings {
 /// `[ncmec]`
 #[derive(Clone, Debug)]
 pub struct NcmecSettings {
-    /// Where reports go.
+    /// The environment whose account the config must have (the status check's first).
     pub environment: Environment,
     /// The account for that environment.
     pub account: NcmecAccount,
+    /// The other environment's account, when configured: reports may then go there too.
+    pub other: Option<(Environment, NcmecAccount)>,
+}
+
+impl NcmecSettings {
+    /// Every configured environment with its account, the required one first.
+    pub fn accounts(&self) -> impl Iterator<Item = (Environment, &NcmecAccount)> {
+        std::iter::once((self.environment, &self.account))
+            .chain(self.other.as_ref().map(|(environment, account)| (*environment, account)))
+    }
 }
 
 /// `[ncmec.production]` or `[ncmec.test]`: one environment's account.
@@ -259,8 +270,9 @@ fn parse_ncmec(mut s: Section<'_>, base: &Path, problems: &mut Vec<Problem>) -> 
     }
     s.finish(problems);
     let environment = environment?;
-    let account = accounts.into_iter().find(|(env, _)| *env == environment)?.1;
-    Some(NcmecSettings { environment, account })
+    let index = accounts.iter().position(|(env, _)| *env == environment)?;
+    let account = accounts.remove(index).1;
+    Some(NcmecSettings { environment, account, other: accounts.pop() })
 }
 
 /// An absolute https URL.
@@ -342,6 +354,7 @@ case_external_id_field = "Takedown_Case__c"
         let ncmec = settings.ncmec.unwrap();
         assert_eq!(ncmec.account.base_url.as_str(), "https://exttest.cybertip.org/ispws");
         assert_eq!(ncmec.account.password, SecretSource::File("/etc/takedown/ncmec.pw".into()));
+        assert!(ncmec.other.is_none());
         assert_eq!(settings.salesforce.unwrap().audience, "https://login.salesforce.com");
     }
 

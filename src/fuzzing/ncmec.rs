@@ -226,6 +226,7 @@ fn fuzz_report(s: &dyn Fn(usize) -> String, when: OffsetDateTime, flags: u8) -> 
                 possible_proxy: Some(bit(7)),
                 port: Some(u16::from(flags)),
             }],
+            prior_ct_reports: vec![u64::from(flags)],
             account_temporarily_disabled: Some(AccountTemporarilyDisabled {
                 disabled: bit(0),
                 disabled_date: Some(when),

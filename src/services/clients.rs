@@ -34,8 +34,8 @@ pub struct Services {
     pub board: Arc<StatusBoard>,
     /// Lumen, if configured.
     pub lumen: Option<LumenClient>,
-    /// NCMEC, if configured.
-    pub ncmec: Option<NcmecClient>,
+    /// NCMEC: one client per configured environment, the config's required one first.
+    pub ncmec: Vec<NcmecClient>,
     /// Salesforce, if configured.
     pub salesforce: Option<SalesforceClient>,
     /// The wikis, if configured.
@@ -59,7 +59,10 @@ impl Services {
         let ncmec = settings
             .ncmec
             .as_ref()
-            .and_then(|s| keep(&mut problems, NcmecClient::new(s, credentials_dir, channel.clone())));
+            .and_then(|s| {
+                keep(&mut problems, NcmecClient::for_each_account(s, credentials_dir, channel.clone()))
+            })
+            .unwrap_or_default();
         let salesforce = settings
             .salesforce
             .as_ref()
@@ -75,6 +78,11 @@ impl Services {
         }
     }
 
+    /// The NCMEC client of `environment`, if that environment has an account here.
+    pub fn ncmec(&self, environment: Environment) -> Option<&NcmecClient> {
+        self.ncmec.iter().find(|client| client.environment() == environment)
+    }
+
     /// Checks every configured service once, at the same time, with its cheapest honest call:
     /// NCMEC `status`; a Salesforce token and the lookup of a Case no one has; the meta wiki's
     /// site matrix and, with a bot account, a token in its session. Lumen has no such call: its
@@ -82,10 +90,10 @@ impl Services {
     pub async fn check_all(&self) {
         let context = CallContext::system();
         let ncmec = async {
-            if let Some(client) = &self.ncmec
-                && let Err(err) = client.status(&context).await
-            {
-                tracing::warn!("status check: {}", err.summary());
+            for client in &self.ncmec {
+                if let Err(err) = client.status(&context).await {
+                    tracing::warn!("status check ({}): {}", client.environment().key(), err.summary());
+                }
             }
         };
         let salesforce = async {
@@ -122,7 +130,9 @@ pub fn preflight(
         keep(&mut problems, LumenClient::read_token(s, credentials_dir));
     }
     if let Some(s) = &settings.ncmec {
-        keep(&mut problems, NcmecClient::read_credentials(s, credentials_dir));
+        for (environment, account) in s.accounts() {
+            keep(&mut problems, NcmecClient::read_credentials(environment, account, credentials_dir));
+        }
     }
     if let Some(s) = &settings.salesforce {
         keep(&mut problems, SalesforceClient::read_key(s, credentials_dir));
@@ -141,15 +151,21 @@ fn describe(settings: &ServiceSettings, service: Service) -> Option<String> {
             settings.lumen.as_ref().map(|s| format!("{}, checked by each notice sent", host(&s.base_url)))
         }
         Service::Ncmec => settings.ncmec.as_ref().map(|s| {
-            let environment = match s.environment {
-                Environment::Production => "production",
-                Environment::Test => "test (reports are discarded)",
-            };
-            format!(
-                "{environment} environment at {}, account {}",
-                host(&s.account.base_url),
-                s.account.username
-            )
+            let lines: Vec<String> = s
+                .accounts()
+                .map(|(environment, account)| {
+                    let environment = match environment {
+                        Environment::Production => "production",
+                        Environment::Test => "test (reports are discarded)",
+                    };
+                    format!(
+                        "{environment} environment at {}, account {}",
+                        host(&account.base_url),
+                        account.username
+                    )
+                })
+                .collect();
+            lines.join("; ")
         }),
         Service::Salesforce => settings
             .salesforce
@@ -182,12 +198,11 @@ fn check_urls(settings: &ServiceSettings, policy: &Policy) -> Vec<Problem> {
         check(Service::Lumen, "lumen.base_url", Method::POST, url);
     }
     if let Some(s) = &settings.ncmec {
-        let field = match s.environment {
-            Environment::Production => "ncmec.production.base_url",
-            Environment::Test => "ncmec.test.base_url",
-        };
-        let url = ncmec::wire::endpoint(&s.account.base_url, "submit").map_err(|e| e.to_string());
-        check(Service::Ncmec, field, Method::POST, url);
+        for (environment, account) in s.accounts() {
+            let field = format!("ncmec.{}.base_url", environment.key());
+            let url = ncmec::wire::endpoint(&account.base_url, "submit").map_err(|e| e.to_string());
+            check(Service::Ncmec, &field, Method::POST, url);
+        }
     }
     if let Some(s) = &settings.salesforce {
         let url = salesforce::wire::token_url(&s.login_url);

@@ -112,6 +112,7 @@ impl World {
                     username: "demo-esp".into(),
                     password: secret("ncmec-password", tweaks.ncmec_password),
                 },
+                other: None,
             }),
             salesforce: Some(SalesforceSettings {
                 login_url: url(PeerService::Salesforce, "/"),
@@ -347,7 +348,7 @@ fn lumen_upload_cut_off_half_way_may_have_arrived() {
 fn ncmec_server_error_on_submit_opens_nothing_and_is_not_repeated() {
     let world = World::start("faults-ncmec-500");
     world.fault(PeerService::Ncmec, "submit", Fault::status(500));
-    let client = world.clients.ncmec.as_ref().unwrap();
+    let client = world.clients.ncmec(Environment::Test).unwrap();
     let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
     assert!(matches!(err, CallError::Service(NcmecError::HttpStatus { status: 500, .. })), "{err:?}");
     assert_names(&err, "NCMEC");
@@ -359,7 +360,7 @@ fn ncmec_server_error_on_submit_opens_nothing_and_is_not_repeated() {
 fn ncmec_timeout_on_submit_leaves_an_open_report_to_retract() {
     let world = World::start("faults-ncmec-timeout");
     world.fault(PeerService::Ncmec, "submit", Fault::delay(TOO_SLOW));
-    let client = world.clients.ncmec.as_ref().unwrap();
+    let client = world.clients.ncmec(Environment::Test).unwrap();
     let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
     assert!(timed_out(&err) && err.may_have_arrived(), "{err:?}");
     assert_eq!(world.calls(PeerService::Ncmec, "submit"), 1);
@@ -375,7 +376,7 @@ fn ncmec_timeout_on_submit_leaves_an_open_report_to_retract() {
 fn ncmec_malformed_status_answer_is_a_typed_error() {
     let world = World::start("faults-ncmec-malformed");
     world.fault(PeerService::Ncmec, "status", Fault { malformed: true, ..Fault::default() });
-    let client = world.clients.ncmec.as_ref().unwrap();
+    let client = world.clients.ncmec(Environment::Test).unwrap();
     let err = world.runtime.block_on(client.status(&CallContext::system())).unwrap_err();
     assert!(matches!(err, CallError::Service(_)), "{err:?}");
     assert_names(&err, "NCMEC");
@@ -389,7 +390,7 @@ fn ncmec_wrong_password_shows_as_not_signed_in() {
     world.runtime.block_on(world.clients.check_all());
     let state = world.clients.board.state(Service::Ncmec);
     assert_eq!((state.reachable, state.authenticated), (Some(true), Some(false)), "{state:?}");
-    let client = world.clients.ncmec.as_ref().unwrap();
+    let client = world.clients.ncmec(Environment::Test).unwrap();
     let err = world.runtime.block_on(client.submit(&CallContext::system(), &report())).unwrap_err();
     assert!(
         matches!(
@@ -413,7 +414,7 @@ fn ncmec_slow_status_within_the_limit_succeeds() {
 #[test]
 fn ncmec_upload_broken_half_way_is_retracted_and_cannot_be_finished() {
     let world = World::start("faults-ncmec-partial");
-    let client = world.clients.ncmec.as_ref().unwrap();
+    let client = world.clients.ncmec(Environment::Test).unwrap();
     let context = CallContext::system();
     let submitted = world.runtime.block_on(client.submit(&context, &report())).unwrap();
     // The first file goes through; the connection drops at the second.

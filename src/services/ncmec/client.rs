@@ -14,7 +14,7 @@ use super::wire::{
     build_upload, parse_done_response, parse_retract_response, parse_submit_response, parse_success_response,
     parse_upload_response,
 };
-use crate::config::services::NcmecSettings;
+use crate::config::services::{NcmecAccount, NcmecSettings};
 use crate::config::{Problem, Problems};
 use crate::egress::client::CallContext;
 use crate::egress::policy::Service;
@@ -57,34 +57,50 @@ impl ServiceFailure for NcmecError {
     }
 }
 
-/// The NCMEC client for one environment.
+/// The NCMEC client for one environment, with that environment's account.
 pub struct NcmecClient {
     channel: Channel,
+    environment: Environment,
     base: Url,
     credentials: Credentials,
 }
 
 impl NcmecClient {
-    /// Reads the selected environment's password.
-    pub fn new(
+    /// A client for each configured environment (reading each password), the required one
+    /// first.
+    pub fn for_each_account(
         settings: &NcmecSettings,
         credentials_dir: Option<&std::path::Path>,
         channel: Channel,
-    ) -> Result<Self, Problems> {
-        let credentials = Self::read_credentials(settings, credentials_dir)?;
-        Ok(Self { channel, base: settings.account.base_url.clone(), credentials })
+    ) -> Result<Vec<Self>, Problems> {
+        let mut problems = Vec::new();
+        let mut clients = Vec::new();
+        for (environment, account) in settings.accounts() {
+            match Self::read_credentials(environment, account, credentials_dir) {
+                Ok(credentials) => clients.push(Self {
+                    channel: channel.clone(),
+                    environment,
+                    base: account.base_url.clone(),
+                    credentials,
+                }),
+                Err(found) => problems.extend(found.0),
+            }
+        }
+        if problems.is_empty() { Ok(clients) } else { Err(Problems(problems)) }
     }
 
-    /// Reads the selected environment's password (also what `check-config` does).
+    /// The environment this client reports to.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// Reads one environment's password (also what `check-config` does).
     pub(crate) fn read_credentials(
-        settings: &NcmecSettings,
+        environment: Environment,
+        account: &NcmecAccount,
         credentials_dir: Option<&std::path::Path>,
     ) -> Result<Credentials, Problems> {
-        let section = match settings.environment {
-            Environment::Production => "ncmec.production",
-            Environment::Test => "ncmec.test",
-        };
-        let account = &settings.account;
+        let section = format!("ncmec.{}", environment.key());
         let password = account
             .password
             .read_text(credentials_dir)

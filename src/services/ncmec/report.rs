@@ -253,6 +253,8 @@ pub struct PersonOrUserReported {
     pub profile_urls: Vec<String>,
     /// `ipCaptureEvent` elements (from CheckUser).
     pub ip_capture_events: Vec<IpCaptureEvent>,
+    /// `priorCTReports`: earlier CyberTipline reports about this account (e.g. of the same image).
+    pub prior_ct_reports: Vec<u64>,
     /// `accountTemporarilyDisabled`.
     pub account_temporarily_disabled: Option<AccountTemporarilyDisabled>,
     /// `accountPermanentlyDisabled`.

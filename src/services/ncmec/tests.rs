@@ -156,6 +156,7 @@ fn sample_report() -> Report {
                     port: None,
                 },
             ],
+            prior_ct_reports: vec![4564600],
             account_temporarily_disabled: Some(AccountTemporarilyDisabled {
                 disabled: true,
                 disabled_date: Some(when),

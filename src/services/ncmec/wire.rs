@@ -34,17 +34,32 @@ use crate::egress::wire::{Body, Part, WireRequest};
 /// The Content-Type of `/submit` and `/fileinfo` bodies.
 pub const XML_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
-/// Which NCMEC service a deployment reports to. Test reports are discarded by NCMEC, and the
-/// two have separate credentials.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which NCMEC service a report goes to. Test reports are discarded by NCMEC, and the two have
+/// separate credentials. Test unless someone chooses production.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Environment {
     /// `https://report.cybertip.org/ispws`.
     Production,
     /// `https://exttest.cybertip.org/ispws`.
+    #[default]
     Test,
 }
 
 impl Environment {
+    /// The config's and the form's name: `production` or `test`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Test => "test",
+        }
+    }
+
+    /// Reads [`Environment::key`].
+    pub fn from_key(text: &str) -> Option<Environment> {
+        [Environment::Production, Environment::Test].into_iter().find(|e| e.key() == text)
+    }
+
     /// The base URL as text.
     pub fn base_url_text(self) -> &'static str {
         match self {

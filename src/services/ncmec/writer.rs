@@ -247,6 +247,9 @@ fn write_reported(out: &mut Out, reported: &PersonOrUserReported) -> Result<(), 
     for event in &reported.ip_capture_events {
         write_ip_event(out, "personOrUserReported/ipCaptureEvent", event)?;
     }
+    for report_id in &reported.prior_ct_reports {
+        out.text("personOrUserReported/priorCTReports", "priorCTReports", &report_id.to_string())?;
+    }
     if let Some(t) = &reported.account_temporarily_disabled {
         let mut attributes = disabled_attributes(t.disabled_date, t.user_notified, t.user_notified_date)?;
         if let Some(at) = t.reenabled_date {
