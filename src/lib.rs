@@ -19,6 +19,8 @@
 //! | cases: IDs, kinds, append-only revisions | [`cases`] |
 //! | the case log's summaries, filters, order and pages | [`case_log`] |
 //! | the DMCA workflow: form, checks, Lumen/Salesforce/wiki steps as a saga | [`dmca`] |
+//! | the child-protection workflow: form, approval, NCMEC as a saga with retraction | [`child_protection`] |
+//! | recording a saga's step durably with its audit entry (both workflows) | [`workflow`] |
 //! | the encrypted redb store, its keys and lookup indexes | [`store`] |
 //! | audit entries and the hash chain that an auditor verifies without keys | [`audit`] |
 //! | legal exports (age-encrypted tar with a SHA-256 manifest) | [`export`] |
@@ -56,3 +58,4 @@ pub mod store;
 pub mod sys;
 pub mod telemetry;
 pub mod tls;
+pub mod workflow;

@@ -68,6 +68,8 @@ pub struct AppState {
     pub documents: DocumentShelf,
     /// The wikis the DMCA form offers.
     pub sites: SiteDirectory,
+    /// The child-protection cases being sent to NCMEC right now.
+    pub in_flight: crate::child_protection::saga::InFlight,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
@@ -91,6 +93,7 @@ impl AppState {
             sandbox,
             documents: DocumentShelf::default(),
             sites: SiteDirectory::default(),
+            in_flight: Default::default(),
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

@@ -10,3 +10,5 @@ pub mod approval;
 pub mod form;
 pub mod journal;
 pub mod model;
+pub mod outbound;
+pub mod saga;

@@ -127,6 +127,20 @@ async fn serve(
         }
     });
 
+    // Reports the previous process left open at NCMEC are retracted first (their images went
+    // with it); then the watchdog retries any retraction that failed, while NCMEC keeps them.
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let retracted = crate::child_protection::saga::sweep(&sweeper, true).await;
+        if retracted > 0 {
+            info!(retracted, "retracted the NCMEC reports the previous process left open");
+        }
+        loop {
+            tokio::time::sleep(crate::child_protection::saga::WATCHDOG_INTERVAL).await;
+            crate::child_protection::saga::sweep(&sweeper, false).await;
+        }
+    });
+
     let reloader = state.clone();
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {

@@ -40,8 +40,10 @@
 //! # [lumen], [ncmec], [salesforce], [wiki]: see crate::config::services
 //! # [hardening]: see crate::config::hardening (optional; the defaults are production's)
 //! # [dmca]: see crate::config::dmca (optional; the defaults are Wikimedia's wikis)
+//! # [child_protection]: see crate::config::child_protection (optional; both choices off)
 //! ```
 
+pub mod child_protection;
 pub mod dmca;
 pub mod hardening;
 mod problem;
@@ -53,6 +55,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use child_protection::ChildProtectionSettings;
 pub use dmca::DmcaSettings;
 pub use hardening::{Enforcement, HardeningSettings};
 pub use problem::{Problem, Problems};
@@ -86,6 +89,8 @@ pub struct Config {
     pub hardening: HardeningSettings,
     /// The DMCA workflow's wikis and addresses.
     pub dmca: DmcaSettings,
+    /// `[child_protection]` (optional; both choices off when left out).
+    pub child_protection: ChildProtectionSettings,
 }
 
 /// `[egress]`
@@ -312,6 +317,7 @@ impl Config {
         let services = services::parse(&mut root, base, &mut problems);
         let hardening = hardening::parse(&mut root, &mut problems);
         let dmca = dmca::parse(&mut root, &mut problems);
+        let child_protection = child_protection::parse(&mut root, &mut problems);
 
         root.finish(&mut problems);
         match (server, tls, staff, store, export, egress) {
@@ -329,6 +335,7 @@ impl Config {
                     services,
                     hardening,
                     dmca,
+                    child_protection,
                 })
             }
             _ => Err(Problems(problems)),

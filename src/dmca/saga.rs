@@ -17,13 +17,8 @@ use crate::services::wiki::wire::{
     CaptchaAnswer, CaptchaChallenge, CreatePolicy, Edit, EditMode, EditOutcome,
 };
 use crate::state::AppState;
-
-/// Why a step could not be recorded: the store refused the write, so the step was not run.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the case could not be updated ({0}); nothing was sent — try again, and tell the operator if it persists"
-)]
-pub struct RecordError(String);
+pub use crate::workflow::RecordError;
+use crate::workflow::commit;
 
 /// What posting a wiki notice came to.
 pub enum Posted {
@@ -312,18 +307,6 @@ impl<'a> Saga<'a> {
             Err(err) => StepRecord::new(&step, StepStatus::Failed, err.summary()),
         };
         Ok(Posted::Recorded(self.finish(record).await?))
-    }
-}
-
-/// Runs `work` in one store transaction on the blocking pool (the commit waits for the disk).
-async fn commit<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&mut crate::store::Batch<'_>) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, RecordError> {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.commit(work)).await {
-        Ok(result) => result.map_err(|err| RecordError(err.to_string())),
-        Err(err) => Err(RecordError(err.to_string())),
     }
 }
 

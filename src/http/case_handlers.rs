@@ -66,7 +66,10 @@ pub(super) async fn show(context: &RequestContext<'_>) -> Result<Response<Full<B
     });
     let workflow = match kind {
         crate::cases::CaseKind::Dmca => super::dmca_handlers::case_section(context, id, &revisions),
-        _ => None,
+        crate::cases::CaseKind::ChildProtection => {
+            super::child_protection_handlers::case_section(context, id, &revisions)
+        }
+        crate::cases::CaseKind::Log => None,
     };
     Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer, workflow)))
 }

@@ -15,7 +15,7 @@ use super::csrf::CsrfKey;
 use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
-use super::{case_handlers, dmca_handlers, wiki_handlers};
+use super::{case_handlers, child_protection_handlers, dmca_handlers, wiki_handlers};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseId;
 use crate::media::MediaUpload;
@@ -139,6 +139,13 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
         Page::DmcaStep => dmca_handlers::run_step(context).await,
         Page::DmcaNotice => dmca_handlers::post_notice(context).await,
         Page::WikiCallback => wiki_handlers::callback(context).await,
+        Page::CpForm => child_protection_handlers::form(context).await,
+        Page::CpSubmit => child_protection_handlers::submit(context).await,
+        Page::CpApprove => child_protection_handlers::approve(context).await,
+        Page::CpApproveOutOfBand => child_protection_handlers::approve_out_of_band(context).await,
+        Page::CpSend => child_protection_handlers::send(context).await,
+        Page::NcmecRetractForm => child_protection_handlers::retract_form(context).await,
+        Page::NcmecRetract => child_protection_handlers::retract(context).await,
         Page::Home => {
             let viewer = context.viewer()?;
             let services = &context.state.services;

@@ -9,6 +9,7 @@
 //! - [`error`], [`headers`], [`csrf`], [`limits`]: the pieces those share.
 
 pub mod case_handlers;
+mod child_protection_handlers;
 pub mod csrf;
 mod dmca_handlers;
 pub mod error;

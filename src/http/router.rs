@@ -41,6 +41,20 @@ pub enum Page {
     DmcaStep,
     /// `POST /cases/{case}/notices/{notice}`: posts one wiki notice as the staff member.
     DmcaNotice,
+    /// `GET /cp/new`: the child-protection report form.
+    CpForm,
+    /// `POST /cp/new`: records a child-protection report for approval.
+    CpSubmit,
+    /// `POST /cases/{case}/approval`: an approver approves or declines a report.
+    CpApprove,
+    /// `POST /cases/{case}/approval/out-of-band`: the preparer records an outside approval.
+    CpApproveOutOfBand,
+    /// `POST /cases/{case}/ncmec`: sends an approved report with its images to NCMEC.
+    CpSend,
+    /// `GET /ncmec/retract`: the retraction page.
+    NcmecRetractForm,
+    /// `POST /ncmec/retract`: retracts a report by its ID.
+    NcmecRetract,
     /// `POST /test/media`: receives an upload into locked memory, shows its digests and drops
     /// it. Exists only in the demo build, for the memory-hygiene tests until the workflows have
     /// uploads of their own.
@@ -58,7 +72,7 @@ impl Page {
         match self {
             #[cfg(feature = "demo")]
             Page::MediaProbe => true,
-            Page::DmcaSubmit | Page::DmcaEdit | Page::DmcaStep => true,
+            Page::DmcaSubmit | Page::DmcaEdit | Page::DmcaStep | Page::CpSend => true,
             _ => false,
         }
     }
@@ -162,6 +176,55 @@ pub const ROUTES: &[Route] = &[
         path: "/cases/{case}/notices/{notice}",
         page: Page::DmcaNotice,
         access: Access::Role(Role::Dmca),
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
+        path: "/cp/new",
+        page: Page::CpForm,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: Some("New child-protection report"),
+    },
+    Route {
+        method: Method::POST,
+        path: "/cp/new",
+        page: Page::CpSubmit,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/approval",
+        page: Page::CpApprove,
+        access: Access::Role(Role::Approver),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/approval/out-of-band",
+        page: Page::CpApproveOutOfBand,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/ncmec",
+        page: Page::CpSend,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::GET,
+        path: "/ncmec/retract",
+        page: Page::NcmecRetractForm,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: Some("Retract an NCMEC report"),
+    },
+    Route {
+        method: Method::POST,
+        path: "/ncmec/retract",
+        page: Page::NcmecRetract,
+        access: Access::Role(Role::ChildProtection),
         nav_label: None,
     },
     Route {

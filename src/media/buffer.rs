@@ -121,6 +121,24 @@ impl MediaBuffer {
     pub fn protection(&self) -> Protection {
         self.protection
     }
+
+    /// A copy of `bytes` in a buffer of its own, as [`bytes::Bytes`] for a request body: the
+    /// HTTP client streams it without copying it again, and the buffer is wiped and unmapped
+    /// when the last reference goes (so an image sent to a service never sits in the heap).
+    pub fn locked_bytes(bytes: &[u8]) -> Result<bytes::Bytes, BufferError> {
+        let mut buffer = MediaBuffer::with_capacity(bytes.len())?;
+        buffer.push(bytes).map_err(|full| BufferError::Map {
+            bytes: full.capacity,
+            source: std::io::Error::other("a buffer of the file's own size was too small"),
+        })?;
+        Ok(bytes::Bytes::from_owner(buffer))
+    }
+}
+
+impl AsRef<[u8]> for MediaBuffer {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
 }
 
 impl Drop for MediaBuffer {

@@ -251,11 +251,17 @@ fn global_label(global: &GlobalAccount) -> String {
     }
 }
 
-fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+pub(super) fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
     html! { label.choice { input type="checkbox" name=(name) value="yes" checked[checked]; " " (label) } }
 }
 
-fn field(errors: &[FieldError], name: &'static str, label: &str, hint: &str, control: Markup) -> Markup {
+pub(super) fn field(
+    errors: &[FieldError],
+    name: &'static str,
+    label: &str,
+    hint: &str,
+    control: Markup,
+) -> Markup {
     let mine: Vec<&FieldError> = errors.iter().filter(|e| e.field == name).collect();
     html! {
         div.field.invalid[!mine.is_empty()] data-field=(name) {
@@ -267,7 +273,7 @@ fn field(errors: &[FieldError], name: &'static str, label: &str, hint: &str, con
     }
 }
 
-fn label_of(field: &str) -> String {
+pub(super) fn label_of(field: &str) -> String {
     field.replace('_', " ")
 }
 

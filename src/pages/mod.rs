@@ -4,6 +4,7 @@
 //! maud escapes every interpolated value; nothing here uses `PreEscaped`.
 
 pub mod cases;
+pub mod child_protection;
 pub mod dmca;
 pub mod errors;
 pub mod home;

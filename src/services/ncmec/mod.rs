@@ -12,4 +12,4 @@ pub mod writer;
 pub mod xml;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -282,7 +282,7 @@ fn schema_check(xml: &str) -> Result<(), String> {
     if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
 }
 
-fn assert_schema_valid(xml: &str) {
+pub(crate) fn assert_schema_valid(xml: &str) {
     if let Err(problems) = schema_check(xml) {
         panic!("not valid against cyber_tipline.xsd:\n{problems}\n{xml}");
     }

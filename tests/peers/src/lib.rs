@@ -160,6 +160,12 @@ impl Peers {
         self.shared.peer(service).set_user_groups(user, groups)
     }
 
+    /// Adds a file to a service that holds files (the wiki): uploaded now by `uploader`, with
+    /// the size and SHA-1 of `content`. Returns whether the service holds files.
+    pub fn add_file(&self, service: PeerService, name: &str, uploader: &str, content: &[u8]) -> bool {
+        self.shared.peer(service).add_file(name, uploader, content)
+    }
+
     /// A snapshot of a service's state (notices, reports, cases, pages ...) as JSON.
     pub fn snapshot(&self, service: PeerService) -> serde_json::Value {
         self.shared.peer(service).snapshot()

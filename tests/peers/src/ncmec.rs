@@ -3,7 +3,7 @@
 //!
 //! - `GET /ispws/status`: `reportResponse` code 0, `Remote User : NAME, Remote Ip : 127.0.0.1`.
 //! - `GET /ispws/xsd`: NCMEC's schema (the repository's fixture copy).
-//! - `POST /ispws/submit` (`text/xml`): parses the `<report>` (a DOCTYPE, an undeclared entity or
+//! - `POST /ispws/submit` (`text/xml`; the journal keeps the XML, as for `fileinfo`): parses the `<report>` (a DOCTYPE, an undeclared entity or
 //!   broken XML is 4110), checks it against the schema's rules that matter (root element, the
 //!   order of `<report>`'s children and of the main nested sequences, `incidentSummary` with one
 //!   of the eight incident types and an `xs:dateTime`, `internetDetails` holding exactly one
@@ -302,6 +302,7 @@ impl Ncmec {
             "internet_details": summary.internet_details,
             "persons_or_users_reported": summary.persons_or_users_reported,
             "report_id": id,
+            "xml": String::from_utf8_lossy(&request.body),
         });
         (report_response(SUCCESS, "Success", Some(id), None), received)
     }
@@ -376,6 +377,7 @@ impl Ncmec {
             "report_id": details.report_id,
             "file_id": details.file_id,
             "elements": details.present,
+            "xml": String::from_utf8_lossy(&request.body),
         });
         let mut state = lock(&self.state);
         let now = now(&state);

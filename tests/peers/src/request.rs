@@ -130,6 +130,11 @@ pub(crate) trait Peer: Send + Sync {
     fn set_user_groups(&self, _user: &str, _groups: &[&str]) -> bool {
         false
     }
+    /// Adds a file uploaded by `uploader` whose content is `content` (only its size and SHA-1
+    /// are kept), for services that hold files (the wiki); `false` where there are none.
+    fn add_file(&self, _name: &str, _uploader: &str, _content: &[u8]) -> bool {
+        false
+    }
 }
 
 /// The size and SHA-256 of uploaded bytes: all a journal may say of them.

@@ -245,6 +245,11 @@ impl Peer for Wiki {
         lock(&self.state).set_groups(user, groups);
         true
     }
+
+    fn add_file(&self, name: &str, uploader: &str, content: &[u8]) -> bool {
+        lock(&self.state).add_file(name, uploader, content);
+        true
+    }
 }
 
 enum Route {

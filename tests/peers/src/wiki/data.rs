@@ -572,6 +572,30 @@ impl State {
         self.pages.len() - 1
     }
 
+    /// Adds a one-version file uploaded by `uploader` (created if needed) with `content`'s size
+    /// and SHA-1.
+    pub(super) fn add_file(&mut self, name: &str, uploader: &str, content: &[u8]) {
+        let userid = self.user_id(uploader);
+        let version = FileVersion {
+            timestamp: "2026-01-02T03:04:05Z".to_owned(),
+            archive_name: None,
+            user: uploader.to_owned(),
+            userid,
+            size: content.len() as u64,
+            width: 1,
+            height: 1,
+            sha1: sha1_hex(content),
+            mime: "image/jpeg".to_owned(),
+            comment: "added by a test".to_owned(),
+            bits: 0,
+        };
+        self.files.push(FileRecord {
+            name: name.replace(' ', "_"),
+            versions: vec![version],
+            commons_only: false,
+        });
+    }
+
     fn seed_files(&mut self) {
         let uploader = self.user_id("Example uploader");
         let old = self.user_id("Old uploader");

@@ -1,0 +1,584 @@
+//! Sends an approved report to NCMEC as a saga: every call is journaled in the case (with its
+//! audit entry, in one durable transaction) before its request leaves, and its outcome after.
+//! Any failure once the report is open retracts it at once; a report left open by a process
+//! that stopped is retracted by [`sweep`] at the next start, and again by the watchdog while
+//! NCMEC would still keep it.
+//!
+//! The images come from the request's locked upload and go out as locked copies, one at a
+//! time; nothing here keeps, logs or prints a byte of them.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use super::approval::Approval;
+use super::journal::{
+    APPROVAL, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SentFile, Submission, SubmissionState,
+};
+use super::model::ChildReport;
+use super::outbound::{file_details, ncmec_report, salesforce_fields};
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::{CaseId, CaseKind, Change};
+use crate::dmca::steps::{StepRecord, StepStatus};
+use crate::egress::client::CallContext;
+use crate::media::MediaBuffer;
+use crate::services::call::CallError;
+use crate::services::ncmec::client::NcmecClient;
+use crate::services::ncmec::code::ResponseCode;
+use crate::services::ncmec::wire::NcmecError;
+use crate::state::AppState;
+use crate::workflow::{RecordError, commit};
+
+/// The index of reported images: keyed HMAC of the SHA-1, to the cases that reported it.
+pub const REPORTED_SHA1: &str = "reported-sha1";
+/// How often the watchdog looks for reports left open (well inside NCMEC's one-hour idle
+/// expiry).
+pub const WATCHDOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+/// The payload key of the CRM step.
+pub const CRM: &str = "cp_crm";
+
+/// The cases whose submission is running in this process: the watchdog leaves their open
+/// reports alone, and a second submission of the same case is refused while one runs.
+#[derive(Default)]
+pub struct InFlight(std::sync::Mutex<BTreeSet<CaseId>>);
+
+/// A claim on a case's submission, released when dropped.
+pub struct Claim<'a> {
+    set: &'a InFlight,
+    case: CaseId,
+}
+
+impl InFlight {
+    /// Claims `case`, unless a submission of it is running.
+    pub fn claim(&self, case: CaseId) -> Option<Claim<'_>> {
+        let mut cases = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cases.insert(case).then_some(Claim { set: self, case })
+    }
+
+    fn contains(&self, case: CaseId) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&case)
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.case);
+    }
+}
+
+/// One image of the request: its bytes (in the request's locked upload) and what is journaled.
+pub struct Image<'a> {
+    /// The bytes.
+    pub data: &'a [u8],
+    /// The type the browser claimed.
+    pub content_type: &'static str,
+    /// Names, size, hashes, the wiki comparison and prior reports.
+    pub sent: SentFile,
+}
+
+/// Records a new report as a new case (audited) before anything else happens.
+pub async fn record_report(
+    state: &AppState,
+    staff: &str,
+    report: &ChildReport,
+) -> Result<CaseId, RecordError> {
+    let payload = serde_json::json!({ REPORT: report });
+    let details = format!(
+        "recorded a child-protection report ({} file(s), NCMEC {})",
+        report.files.len(),
+        report.environment.key()
+    );
+    let staff = staff.to_owned();
+    commit(state, move |batch| {
+        let id = batch.create_case(CaseKind::ChildProtection, &staff, payload)?;
+        batch.audit(&AuditEntry::now(
+            Actor::Staff(staff.clone()),
+            Action::CreateCase,
+            Some(id),
+            Outcome::Done,
+            details,
+        ))?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Records an approval decision (audited).
+pub async fn record_approval(
+    state: &AppState,
+    case: CaseId,
+    staff: &str,
+    approval: &Approval,
+) -> Result<(), RecordError> {
+    let payload = serde_json::json!({ APPROVAL: approval });
+    let details = match approval {
+        Approval::Approved { .. } => "approved the report's release to NCMEC".to_owned(),
+        Approval::ApprovedOutOfBand { .. } => "recorded an approval given outside the appliance".to_owned(),
+        Approval::Declined { .. } => "declined the report's release to NCMEC".to_owned(),
+        Approval::Pending => "reset the approval".to_owned(),
+    };
+    let staff = staff.to_owned();
+    commit(state, move |batch| {
+        batch.revise_case(case, Change::Note, &staff, payload)?;
+        batch.audit(&AuditEntry::now(
+            Actor::Staff(staff.clone()),
+            Action::ReviseCase,
+            Some(case),
+            Outcome::Done,
+            details,
+        ))
+    })
+    .await
+    .map(drop)
+}
+
+/// Who drives a submission or a retraction.
+#[derive(Clone)]
+pub struct Driver<'a> {
+    state: &'a AppState,
+    case: CaseId,
+    actor: Actor,
+    author: String,
+}
+
+impl<'a> Driver<'a> {
+    /// `staff` working on `case`.
+    pub fn staff(state: &'a AppState, case: CaseId, staff: &str) -> Self {
+        Self { state, case, actor: Actor::Staff(staff.to_owned()), author: staff.to_owned() }
+    }
+
+    /// The appliance itself (the start-up sweep and the watchdog).
+    pub fn system(state: &'a AppState, case: CaseId) -> Self {
+        Self { state, case, actor: Actor::System, author: "takedown".to_owned() }
+    }
+
+    fn context(&self) -> CallContext {
+        CallContext { actor: self.actor.clone(), case: Some(self.case) }
+    }
+
+    /// Appends `record` to the case's journal with its audit entry, durably.
+    async fn journal(&self, record: &NcmecRecord) -> Result<(), RecordError> {
+        let action = match (record.step, record.status) {
+            (_, CallStatus::Started) => Action::ReviseCase,
+            (NcmecStep::Retract, _) => Action::Retract,
+            _ => Action::Submit,
+        };
+        let outcome = match record.status {
+            CallStatus::Started | CallStatus::Done => Outcome::Done,
+            CallStatus::Failed | CallStatus::Unknown => Outcome::Failed,
+        };
+        let details = format!(
+            "NCMEC {} (submission {}, {}{}) {}: {}",
+            crate::audit::code(&record.step),
+            record.attempt,
+            record.environment.key(),
+            record.file.map(|i| format!(", file {}", i + 1)).unwrap_or_default(),
+            crate::audit::code(&record.status),
+            record.detail
+        );
+        let entry = AuditEntry::now(self.actor.clone(), action, Some(self.case), outcome, details);
+        let payload = record.payload();
+        let (case, author) = (self.case, self.author.clone());
+        let change = if record.step == NcmecStep::Retract { Change::Retraction } else { Change::Outcome };
+        commit(self.state, move |batch| {
+            batch.revise_case(case, change, &author, payload)?;
+            batch.audit(&entry)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Sends `report` with `images` (in the report's file order) as submission `attempt`.
+    /// Returns once the report is filed, or retracted after a failure, or could not be opened.
+    pub async fn submit(
+        &self,
+        client: &NcmecClient,
+        attempt: u32,
+        report: &ChildReport,
+        images: &[Image<'_>],
+    ) -> Result<SubmissionState, RecordError> {
+        let environment = client.environment();
+        let record =
+            |step, status, detail: &str| NcmecRecord::new(attempt, environment, step, status, detail);
+        let prior: Vec<u64> =
+            images.iter().flat_map(|image| image.sent.prior.iter().filter_map(|p| p.report_id)).collect();
+        let mut opening = record(NcmecStep::Submit, CallStatus::Started, "opening the report");
+        opening.files = images.iter().map(|image| image.sent.clone()).collect();
+        self.journal(&opening).await?;
+        let report_id = match client.submit(&self.context(), &ncmec_report(report, &prior)).await {
+            Ok(opened) => {
+                let mut done = record(
+                    NcmecStep::Submit,
+                    CallStatus::Done,
+                    &format!("report {} opened", opened.report_id),
+                );
+                done.report_id = Some(opened.report_id);
+                done.response_code = Some(0);
+                self.journal(&done).await?;
+                opened.report_id
+            }
+            Err(err) => {
+                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let detail = match status {
+                    CallStatus::Unknown => format!(
+                        "{}; NCMEC may have opened a report whose ID we never received: ask NCMEC before \
+                         sending again",
+                        err.summary()
+                    ),
+                    _ => format!("{}; no report was opened", err.summary()),
+                };
+                let mut failed = record(NcmecStep::Submit, status, &detail);
+                failed.response_code = response_code(&err);
+                self.journal(&failed).await?;
+                return Ok(if status == CallStatus::Unknown {
+                    SubmissionState::SubmitUnknown
+                } else {
+                    SubmissionState::NotOpened
+                });
+            }
+        };
+        let mut uploaded: Vec<String> = Vec::new();
+        for (index, image) in images.iter().enumerate() {
+            match self.send_file(client, attempt, report, report_id, index, image).await? {
+                Some(file_id) => uploaded.push(file_id),
+                None => {
+                    return self.retract(client, attempt, report_id, "a step after the submit failed").await;
+                }
+            }
+        }
+        let mut finishing = record(NcmecStep::Finish, CallStatus::Started, "filing the report");
+        finishing.report_id = Some(report_id);
+        self.journal(&finishing).await?;
+        match client.finish(&self.context(), report_id).await {
+            Ok(done) => {
+                let expected: BTreeSet<&str> = uploaded.iter().map(String::as_str).collect();
+                let listed: BTreeSet<&str> = done.file_ids.iter().map(String::as_str).collect();
+                let detail = if expected == listed {
+                    format!(
+                        "report {report_id} filed with NCMEC; NCMEC lists the {} file(s) uploaded",
+                        listed.len()
+                    )
+                } else {
+                    format!(
+                        "report {report_id} filed, but NCMEC lists {} file(s) where {} were uploaded: tell NCMEC \
+                         (the report can no longer be retracted)",
+                        listed.len(),
+                        expected.len()
+                    )
+                };
+                let mut filed = record(NcmecStep::Finish, CallStatus::Done, &detail);
+                filed.report_id = Some(report_id);
+                filed.response_code = Some(0);
+                self.journal(&filed).await?;
+                self.index_reported(images).await?;
+                Ok(SubmissionState::Filed(report_id))
+            }
+            Err(err) => {
+                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let mut failed = record(NcmecStep::Finish, status, &err.summary());
+                failed.report_id = Some(report_id);
+                failed.response_code = response_code(&err);
+                self.journal(&failed).await?;
+                // A finish that may have arrived is settled by the retraction's answer: 5102
+                // means it was filed.
+                let state = self.retract(client, attempt, report_id, "the finish failed").await?;
+                if let SubmissionState::Filed(_) = state {
+                    self.index_reported(images).await?;
+                }
+                Ok(state)
+            }
+        }
+    }
+
+    /// Uploads one image and sends its details. `None` when a step failed (journaled).
+    async fn send_file(
+        &self,
+        client: &NcmecClient,
+        attempt: u32,
+        report: &ChildReport,
+        report_id: u64,
+        index: usize,
+        image: &Image<'_>,
+    ) -> Result<Option<String>, RecordError> {
+        let environment = client.environment();
+        let record = |step, status, detail: String| {
+            let mut record = NcmecRecord::new(attempt, environment, step, status, detail);
+            record.report_id = Some(report_id);
+            record.file = Some(index);
+            record
+        };
+        self.journal(&record(NcmecStep::Upload, CallStatus::Started, "uploading".into())).await?;
+        let data = match MediaBuffer::locked_bytes(image.data) {
+            Ok(data) => data,
+            Err(err) => {
+                let failed = record(NcmecStep::Upload, CallStatus::Failed, format!("not sent: {err}"));
+                self.journal(&failed).await?;
+                return Ok(None);
+            }
+        };
+        let upload_name = upload_name(index, &image.sent.original_name);
+        let file_id = match client
+            .upload(&self.context(), report_id, &upload_name, image.content_type, data)
+            .await
+        {
+            Ok(uploaded) => {
+                let mut done = record(
+                    NcmecStep::Upload,
+                    CallStatus::Done,
+                    format!("uploaded as file {}; NCMEC's MD5 matches ours", uploaded.file_id),
+                );
+                done.file_id = Some(uploaded.file_id.clone());
+                done.response_code = Some(0);
+                self.journal(&done).await?;
+                uploaded.file_id
+            }
+            Err(err) => {
+                let detail = match &err {
+                    CallError::Service(NcmecError::HashMismatch { .. }) => format!(
+                        "NCMEC's MD5 of what it received is not ours ({}): the file was not received intact",
+                        err.summary()
+                    ),
+                    _ => err.summary(),
+                };
+                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let mut failed = record(NcmecStep::Upload, status, detail);
+                failed.response_code = response_code(&err);
+                self.journal(&failed).await?;
+                return Ok(None);
+            }
+        };
+        self.journal(&record(NcmecStep::FileInfo, CallStatus::Started, "sending the file's details".into()))
+            .await?;
+        let details = file_details(report, index, &image.sent, report_id, &file_id);
+        match client.fileinfo(&self.context(), &details).await {
+            Ok(_) => {
+                let mut done = record(NcmecStep::FileInfo, CallStatus::Done, "details recorded".into());
+                done.file_id = Some(file_id.clone());
+                done.response_code = Some(0);
+                self.journal(&done).await?;
+                Ok(Some(file_id))
+            }
+            Err(err) => {
+                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let mut failed = record(NcmecStep::FileInfo, status, err.summary());
+                failed.response_code = response_code(&err);
+                self.journal(&failed).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Retracts report `report_id` of submission `attempt` and journals NCMEC's answer.
+    pub async fn retract(
+        &self,
+        client: &NcmecClient,
+        attempt: u32,
+        report_id: u64,
+        why: &str,
+    ) -> Result<SubmissionState, RecordError> {
+        let environment = client.environment();
+        let record = |status, detail: String, code: Option<i64>| {
+            let mut record = NcmecRecord::new(attempt, environment, NcmecStep::Retract, status, detail);
+            record.report_id = Some(report_id);
+            record.response_code = code;
+            record
+        };
+        self.journal(&record(CallStatus::Started, format!("retracting: {why}"), None)).await?;
+        let (outcome, state) = match client.retract(&self.context(), report_id).await {
+            Ok(answer) => {
+                let code = answer.code;
+                let state = if code == ResponseCode::ReportAlreadyFinished {
+                    SubmissionState::Filed(report_id)
+                } else {
+                    SubmissionState::Retracted(report_id)
+                };
+                (
+                    record(CallStatus::Done, retraction_meaning(code.code()).to_owned(), Some(code.code())),
+                    state,
+                )
+            }
+            Err(CallError::Service(NcmecError::Rejected {
+                code: ResponseCode::ReportDoesNotExist, ..
+            })) => (
+                record(CallStatus::Done, retraction_meaning(5001).to_owned(), Some(5001)),
+                SubmissionState::Retracted(report_id),
+            ),
+            Err(err) => (
+                record(
+                    CallStatus::Failed,
+                    format!(
+                        "{}; the report is still open at NCMEC: the watchdog retries, or retract it on the \
+                         retraction page",
+                        err.summary()
+                    ),
+                    response_code(&err),
+                ),
+                SubmissionState::Open(report_id),
+            ),
+        };
+        self.journal(&outcome).await?;
+        Ok(state)
+    }
+
+    /// Adds the images' SHA-1s to the keyed index of reported images.
+    async fn index_reported(&self, images: &[Image<'_>]) -> Result<(), RecordError> {
+        let hashes: Vec<Vec<u8>> =
+            images.iter().filter_map(|image| hex::decode(&image.sent.sha1).ok()).collect();
+        let case = self.case;
+        commit(self.state, move |batch| {
+            for hash in &hashes {
+                batch.index(REPORTED_SHA1, hash, case)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Opens (or updates) the Salesforce Case of a filed report: hashes, report ID and
+    /// metadata only.
+    pub async fn crm(
+        &self,
+        report: &ChildReport,
+        report_id: u64,
+        files: &[SentFile],
+    ) -> Result<StepRecord, RecordError> {
+        let record = match &self.state.services.salesforce {
+            None => {
+                StepRecord::new(CRM, StepStatus::Skipped, "Salesforce is not configured on this appliance")
+            }
+            Some(client) => {
+                let case_url = format!("{}/cases/{}", self.state.config.public_origin(), self.case);
+                let fields = salesforce_fields(report, self.case, &case_url, report_id, files);
+                match client.upsert_case(&self.context(), &self.case.to_string(), &fields).await {
+                    Ok(saved) => {
+                        let mut record = StepRecord::new(
+                            CRM,
+                            StepStatus::Done,
+                            if saved.created() {
+                                "Salesforce case created"
+                            } else {
+                                "Salesforce case updated"
+                            },
+                        );
+                        record.link = saved.id().map(|id| client.record_url(id.as_str()));
+                        record
+                    }
+                    Err(err) => StepRecord::new(CRM, StepStatus::Failed, err.summary()),
+                }
+            }
+        };
+        let payload = serde_json::json!({ CRM: record });
+        let details = format!("Salesforce case for the NCMEC report: {}", crate::audit::code(&record.status));
+        let outcome = if record.status == StepStatus::Failed { Outcome::Failed } else { Outcome::Done };
+        let entry = AuditEntry::now(self.actor.clone(), Action::Submit, Some(self.case), outcome, details);
+        let (case, author) = (self.case, self.author.clone());
+        commit(self.state, move |batch| {
+            batch.revise_case(case, Change::Outcome, &author, payload)?;
+            batch.audit(&entry)
+        })
+        .await?;
+        Ok(record)
+    }
+}
+
+/// The name the file is uploaded under: its position and the uploaded name's extension only
+/// (the original name goes in `fileinfo`, which is XML-escaped; a multipart header is not the
+/// place for arbitrary text).
+fn upload_name(index: usize, original: &str) -> String {
+    let extension: String = original
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.chars().filter(char::is_ascii_alphanumeric).take(8).collect())
+        .unwrap_or_default();
+    if extension.is_empty() {
+        format!("file-{}", index + 1)
+    } else {
+        format!("file-{}.{extension}", index + 1)
+    }
+}
+
+fn response_code(err: &CallError<NcmecError>) -> Option<i64> {
+    match err {
+        CallError::Service(NcmecError::Rejected { code, .. }) => Some(code.code()),
+        _ => None,
+    }
+}
+
+/// What a retraction's `responseCode` means, in the retraction page's words.
+pub fn retraction_meaning(code: i64) -> &'static str {
+    match code {
+        0 => "retracted: NCMEC cancelled the report",
+        5101 => "already retracted: NCMEC had cancelled this report before",
+        5102 => {
+            "already finished: the report was filed and can no longer be retracted; to withdraw it, write to NCMEC"
+        }
+        5001 => {
+            "unknown: NCMEC has no such open report (a wrong ID, another account's report, or one it deleted after expiry)"
+        }
+        2000 | 3000 | 3100 | 3300 => {
+            "wrong user: this account may not change that report (check the ID and the environment)"
+        }
+        _ => "an unexpected answer from NCMEC",
+    }
+}
+
+/// Retracts every report journaled as open. At start-up (`at_start`), each is one whose images
+/// went with the previous process, so its case needs the images uploaded again; later (the
+/// watchdog), each is one whose retraction failed: it is tried again, and one close to NCMEC's
+/// expiry is logged as a warning.
+pub async fn sweep(state: &AppState, at_start: bool) -> usize {
+    let cases = {
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || {
+            let ids = store.case_ids()?;
+            store.cases(&ids)
+        })
+        .await
+        {
+            Ok(Ok(cases)) => cases,
+            Ok(Err(err)) => {
+                tracing::error!("the open-report sweep could not read the cases: {err}");
+                return 0;
+            }
+            Err(err) => {
+                tracing::error!("the open-report sweep stopped: {err}");
+                return 0;
+            }
+        }
+    };
+    let mut retracted = 0;
+    for (id, revisions) in cases {
+        if revisions.first().map(|r| r.kind) != Some(CaseKind::ChildProtection) {
+            continue;
+        }
+        if !at_start && state.in_flight.contains(id) {
+            continue;
+        }
+        let Some(case) = ChildCase::from_revisions(&revisions) else { continue };
+        let open: Vec<&Submission> = case.open_submissions().collect();
+        for submission in open {
+            let Some(report_id) = submission.report_id() else { continue };
+            if let Some(expires) = submission.expires_at()
+                && expires - OffsetDateTime::now_utc() < time::Duration::minutes(15)
+            {
+                tracing::warn!(case = %id, report_id, "an open NCMEC report is near its expiry and could not be retracted yet");
+            }
+            let Some(client) = state.services.ncmec(submission.environment) else {
+                tracing::error!(case = %id, report_id, "an open NCMEC report's environment has no account configured; retract it by hand");
+                continue;
+            };
+            let why = if at_start {
+                "the appliance restarted while the report was open; its images went with the old process, so upload them again to resubmit"
+            } else {
+                "the watchdog retries a retraction that failed"
+            };
+            match Driver::system(state, id).retract(client, submission.attempt, report_id, why).await {
+                Ok(SubmissionState::Retracted(_) | SubmissionState::Filed(_)) => retracted += 1,
+                Ok(_) => {
+                    tracing::warn!(case = %id, report_id, "the retraction of an open NCMEC report failed; retrying later")
+                }
+                Err(err) => tracing::error!(case = %id, "{err}"),
+            }
+        }
+    }
+    retracted
+}

@@ -1,0 +1,402 @@
+//! What the child-protection routes do: the report form and its recording, the approval
+//! decision, sending an approved report with its images to NCMEC, and the retraction page.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode};
+use maud::Markup;
+
+use super::case_handlers::on_store;
+use super::error::HttpError;
+use super::handlers::{RequestContext, html, see_other};
+use super::router;
+use crate::cases::{CaseId, CaseKind, Revision};
+use crate::child_protection::form::{RawFile, RawReport};
+use crate::child_protection::journal::{ChildCase, PriorReport, SentFile, SubmissionState, WikiHash};
+use crate::child_protection::model::{ChildReport, Environment};
+use crate::child_protection::saga::{self, CRM, Driver, Image, REPORTED_SHA1, retraction_meaning};
+use crate::dmca::form::FieldError;
+use crate::dmca::lookup::{self, FileState, LookupPlan};
+use crate::dmca::steps::StepRecord;
+use crate::egress::client::CallContext;
+use crate::identity::Role;
+use crate::media::MediaUpload;
+use crate::pages::child_protection::{
+    CaseView, FormPage, RetractResult, render_case, render_form, render_retract,
+};
+use crate::services::call::CallError;
+use crate::services::ncmec::wire::NcmecError;
+use crate::workflow::RecordError;
+
+/// `GET /cp/new`: a blank report (test NCMEC, the staffer's address, the current time).
+pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let viewer = context.viewer()?;
+    let raw = RawReport::blank(&viewer.staff.email, time::OffsetDateTime::now_utc());
+    show_form(context, &raw, &[], StatusCode::OK).await
+}
+
+/// `POST /cp/new`: more rows, or the check; with errors the form comes back as typed,
+/// otherwise the report is recorded and waits for approval.
+pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let mut raw = RawReport::read(|name| context.values(name));
+    if context.values("action").iter().any(|a| a == "more") {
+        raw.files.extend(std::iter::repeat_n(RawFile::default(), 3));
+        return show_form(context, &raw, &[], StatusCode::OK).await;
+    }
+    let sites =
+        context.state.sites.choices(context.state.services.wiki.as_ref(), &context.state.config.dmca).await;
+    let report = match raw.check(&sites, &context.state.config.dmca, time::OffsetDateTime::now_utc()) {
+        Ok(report) if context.state.services.ncmec(report.environment).is_none() => {
+            let error = FieldError::new(
+                "environment",
+                format!(
+                    "This appliance has no NCMEC {} account; choose the other environment.",
+                    report.environment.key()
+                ),
+            );
+            return show_form(context, &raw, &[error], StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Ok(report) => report,
+        Err(errors) => return show_form(context, &raw, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let staff = context.viewer()?.staff.id.to_string();
+    let id = saga::record_report(context.state, &staff, &report).await.map_err(record_error)?;
+    see_other(&format!("/cases/{id}"))
+}
+
+async fn show_form(
+    context: &RequestContext<'_>,
+    raw: &RawReport,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Result<Response<Full<Bytes>>, HttpError> {
+    let sites =
+        context.state.sites.choices(context.state.services.wiki.as_ref(), &context.state.config.dmca).await;
+    let environments = environments(context);
+    let csrf = context.csrf_token().unwrap_or_default();
+    let page = FormPage { raw, errors, sites: &sites, environments: &environments, csrf_token: &csrf };
+    Ok(html(status, render_form(context.viewer()?, &page)))
+}
+
+fn environments(context: &RequestContext<'_>) -> Vec<Environment> {
+    context.state.services.ncmec.iter().map(|client| client.environment()).collect()
+}
+
+/// `POST /cases/{case}/approval`: an approver approves or declines (never their own report).
+pub(super) async fn approve(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let (id, case) = child_case(context).await?;
+    let staff = context.viewer()?.staff.id.to_string();
+    let decline = context.values("decision").iter().any(|d| d == "decline");
+    let reason = context.values("reason").into_iter().next().unwrap_or_default();
+    let decided = case
+        .approval
+        .decide(&case.preparer, &staff, decline.then_some(reason.as_str()))
+        .map_err(|err| HttpError::Conflict(err.to_string()))?;
+    saga::record_approval(context.state, id, &staff, &decided).await.map_err(record_error)?;
+    see_other(&format!("/cases/{id}"))
+}
+
+/// `POST /cases/{case}/approval/out-of-band`: the preparer records an approval given outside
+/// the appliance, where the deployment allows it.
+pub(super) async fn approve_out_of_band(
+    context: &RequestContext<'_>,
+) -> Result<Response<Full<Bytes>>, HttpError> {
+    let (id, case) = child_case(context).await?;
+    let staff = context.viewer()?.staff.id.to_string();
+    let name = context.values("approver_name").into_iter().next().unwrap_or_default();
+    let allowed = context.state.config.child_protection.out_of_band_approval;
+    let decided = case
+        .approval
+        .record_out_of_band(allowed, &staff, &name)
+        .map_err(|err| HttpError::Conflict(err.to_string()))?;
+    saga::record_approval(context.state, id, &staff, &decided).await.map_err(record_error)?;
+    see_other(&format!("/cases/{id}"))
+}
+
+/// `POST /cases/{case}/ncmec`: the images of an approved report, in this request only: hashed,
+/// compared with the wiki, checked against earlier reports, then sent as the journaled saga.
+pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let (id, case) = child_case(context).await?;
+    let staff = context.viewer()?.staff.id.to_string();
+    if !case.approval.releases() {
+        return Err(HttpError::Conflict("this report is not approved; nothing was sent".into()));
+    }
+    if let Some(blocking) = case.blocking_submission() {
+        let why = match blocking.state {
+            SubmissionState::Filed(report) => format!("report {report} is already filed with NCMEC"),
+            SubmissionState::Open(report) => {
+                format!("report {report} is still open at NCMEC; it must be retracted first")
+            }
+            _ => "an earlier submit may have opened a report whose ID is unknown: ask NCMEC first".to_owned(),
+        };
+        return Err(HttpError::Conflict(format!("{why}; nothing was sent")));
+    }
+    // One submission per case at a time (a second click waits for nothing: it is refused).
+    let _sending = context.state.in_flight.claim(id).ok_or_else(|| {
+        HttpError::Conflict("this report is being sent right now; nothing more was sent".into())
+    })?;
+    let report = &case.report;
+    let client = context
+        .state
+        .services
+        .ncmec(report.environment)
+        .ok_or(HttpError::NotConfigured("the NCMEC account of this report's environment"))?;
+    let accept_mismatch = context.values("accept_sha1_mismatch").iter().any(|v| v == "yes");
+    let upload =
+        context.take_upload().ok_or_else(|| HttpError::BadRequest("choose the images to send".into()))?;
+    let chosen = match choose_images(&upload, report) {
+        Ok(chosen) => chosen,
+        Err(missing) => return Err(HttpError::BadRequest(missing)),
+    };
+    let wiki_hashes = compare_with_wiki(context, report, &upload, &chosen).await;
+    if !accept_mismatch
+        && let Some((i, _)) =
+            wiki_hashes.iter().enumerate().find(|(_, h)| matches!(h, WikiHash::Differs { .. }))
+    {
+        return Err(HttpError::Conflict(format!(
+            "the SHA-1 of the image for {} differs from the wiki's record of that file: check that it is the right \
+             image, then send again with \"send even if an image's SHA-1 differs\" ticked; nothing was sent",
+            report.files[i].wiki_name
+        )));
+    }
+    let mut images = Vec::new();
+    for ((index, file), wiki_hash) in chosen.iter().zip(wiki_hashes) {
+        let uploaded = &upload.files()[*index];
+        let digests = uploaded.digests();
+        let sha1 = hex::encode(digests.sha1);
+        let prior = prior_reports(context, id, &digests.sha1).await?;
+        images.push(Image {
+            data: upload.bytes(uploaded),
+            content_type: content_type(uploaded.content_type()),
+            sent: SentFile {
+                wiki_name: file.wiki_name.clone(),
+                original_name: uploaded.file_name().to_owned(),
+                size: uploaded.len() as u64,
+                sha1,
+                md5: hex::encode(digests.md5),
+                sha256: hex::encode(digests.sha256),
+                wiki_hash,
+                prior,
+            },
+        });
+    }
+    let driver = Driver::staff(context.state, id, &staff);
+    let outcome = driver.submit(client, case.next_attempt(), report, &images).await.map_err(record_error)?;
+    let files: Vec<SentFile> = images.iter().map(|image| image.sent.clone()).collect();
+    drop(images);
+    drop(upload);
+    if let SubmissionState::Filed(report_id) = outcome {
+        driver.crm(report, report_id, &files).await.map_err(record_error)?;
+    }
+    see_other(&format!("/cases/{id}"))
+}
+
+/// The upload's file for each of the report's files (`image_0`, `image_1`, …), or which are
+/// missing.
+fn choose_images<'r>(
+    upload: &MediaUpload,
+    report: &'r ChildReport,
+) -> Result<Vec<(usize, &'r crate::child_protection::model::ReportedFile)>, String> {
+    let mut chosen = Vec::new();
+    let mut missing = Vec::new();
+    for (i, file) in report.files.iter().enumerate() {
+        let field = format!("image_{i}");
+        match upload.files().iter().position(|f| f.field() == field && !f.is_empty()) {
+            Some(index) => chosen.push((index, file)),
+            None => missing.push(file.wiki_name.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(chosen)
+    } else {
+        Err(format!("choose an image for each file; missing: {}; nothing was sent", missing.join(", ")))
+    }
+}
+
+/// The declared type, if it is one NCMEC takes as is; otherwise plain bytes.
+fn content_type(declared: Option<&str>) -> &'static str {
+    match declared.unwrap_or_default() {
+        "image/jpeg" => "image/jpeg",
+        "image/png" => "image/png",
+        "image/gif" => "image/gif",
+        "image/webp" => "image/webp",
+        "video/mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Each chosen image's SHA-1 against the wiki's record of its file (live versions, or the
+/// deletion archive), read through the egress client as the staffer.
+async fn compare_with_wiki(
+    context: &RequestContext<'_>,
+    report: &ChildReport,
+    upload: &MediaUpload,
+    chosen: &[(usize, &crate::child_protection::model::ReportedFile)],
+) -> Vec<WikiHash> {
+    let unchecked = |why: &str| vec![WikiHash::Unchecked { why: why.to_owned() }; chosen.len()];
+    let Some(wiki) = &context.state.services.wiki else { return unchecked("no wiki is configured") };
+    let Ok(project_api) = report.project.api() else { return unchecked("the project's host is not usable") };
+    let Ok(staff) = context.viewer().map(|v| v.staff.id.to_string()) else {
+        return unchecked("no staff member");
+    };
+    let plan = LookupPlan {
+        project_api: &project_api,
+        commons_api: &context.state.config.dmca.commons_api,
+        archive_reader: lookup::archive_reader(wiki, &staff),
+    };
+    let names: Vec<String> = chosen.iter().map(|(_, file)| file.wiki_name.clone()).collect();
+    let call = CallContext { actor: crate::audit::Actor::Staff(staff.clone()), case: None };
+    let found = lookup::look_up(wiki, &call, &plan, &names).await;
+    chosen
+        .iter()
+        .map(|(index, file)| {
+            let ours = hex::encode(upload.files()[*index].digests().sha1);
+            let Some(facts) = found.files.iter().find(|f| same_title(&f.name, &file.wiki_name)) else {
+                return WikiHash::Unchecked { why: "the wiki's answer did not cover this file".into() };
+            };
+            let wiki: Vec<String> = facts.versions.iter().filter_map(|v| v.sha1.clone()).collect();
+            match &facts.state {
+                FileState::NotFound | FileState::Invalid | FileState::NotOnWiki if wiki.is_empty() => {
+                    WikiHash::Unchecked {
+                        why: format!("the wiki has no record of it ({})", facts.state.label()),
+                    }
+                }
+                _ if wiki.iter().any(|sha1| sha1.eq_ignore_ascii_case(&ours)) => WikiHash::Matches,
+                _ if wiki.is_empty() => {
+                    WikiHash::Unchecked { why: "the wiki hides this file's SHA-1".into() }
+                }
+                _ => WikiHash::Differs { wiki },
+            }
+        })
+        .collect()
+}
+
+/// Whether two file names are the same title (spaces and underscores alike, first letter in
+/// either case, as MediaWiki reads them).
+fn same_title(a: &str, b: &str) -> bool {
+    let norm = |t: &str| {
+        let t = t.trim().replace('_', " ");
+        let mut chars = t.chars();
+        chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+    };
+    norm(a) == norm(b)
+}
+
+/// Earlier cases that reported an image with this SHA-1 (the keyed index), with their filed
+/// report.
+async fn prior_reports(
+    context: &RequestContext<'_>,
+    this: CaseId,
+    sha1: &[u8; 20],
+) -> Result<Vec<PriorReport>, HttpError> {
+    let sha1 = *sha1;
+    on_store(context, move |store| {
+        let mut prior = Vec::new();
+        for case in store.lookup(REPORTED_SHA1, &sha1)? {
+            if case == this {
+                continue;
+            }
+            let report_id = ChildCase::from_revisions(&store.case(case)?).and_then(|c| c.filed_report());
+            prior.push(PriorReport { case: case.to_string(), report_id });
+        }
+        Ok::<_, crate::store::StoreError>(prior)
+    })
+    .await
+}
+
+/// `GET /ncmec/retract`: the retraction page.
+pub(super) async fn retract_form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let csrf = context.csrf_token().unwrap_or_default();
+    Ok(html(StatusCode::OK, render_retract(context.viewer()?, &csrf, &environments(context), &[], None)))
+}
+
+/// `POST /ncmec/retract`: retracts a report by its ID in the chosen environment (audited as an
+/// egress call and as a retraction) and says what NCMEC's answer means.
+pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let csrf = context.csrf_token().unwrap_or_default();
+    let available = environments(context);
+    let environment =
+        context.values("environment").into_iter().next().and_then(|e| Environment::from_key(&e));
+    let report_id = context.values("report_id").into_iter().next().and_then(|t| t.trim().parse::<u64>().ok());
+    let mut errors = Vec::new();
+    let client = environment.and_then(|e| context.state.services.ncmec(e));
+    if client.is_none() {
+        errors
+            .push(FieldError::new("environment", "Choose an environment this appliance has an account for."));
+    }
+    if report_id.is_none() {
+        errors.push(FieldError::new("report_id", "Give the report ID: digits only."));
+    }
+    let (Some(client), Some(environment), Some(report_id)) = (client, environment, report_id) else {
+        return Ok(html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_retract(context.viewer()?, &csrf, &available, &errors, None),
+        ));
+    };
+    let staff = context.viewer()?.staff.id.to_string();
+    let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
+    let (code, meaning) = match client.retract(&call, report_id).await {
+        Ok(answer) => (Some(answer.code.code()), retraction_meaning(answer.code.code()).to_owned()),
+        Err(CallError::Service(NcmecError::Rejected { code, .. })) => {
+            (Some(code.code()), retraction_meaning(code.code()).to_owned())
+        }
+        Err(err) => (None, format!("no answer from NCMEC: {}", err.summary())),
+    };
+    let outcome =
+        if matches!(code, Some(0)) { crate::audit::Outcome::Done } else { crate::audit::Outcome::Failed };
+    context
+        .audit(
+            crate::audit::Action::Retract,
+            None,
+            outcome,
+            format!("retraction page: report {report_id} ({}): {meaning}", environment.key()),
+        )
+        .await?;
+    let result = RetractResult { report_id, environment, code, meaning };
+    Ok(html(StatusCode::OK, render_retract(context.viewer()?, &csrf, &available, &[], Some(&result))))
+}
+
+/// The case part of a child-protection case page.
+pub(super) fn case_section(
+    context: &RequestContext<'_>,
+    id: CaseId,
+    revisions: &[Revision],
+) -> Option<Markup> {
+    let case = ChildCase::from_revisions(revisions)?;
+    let viewer = context.viewer().ok()?;
+    let staff = viewer.staff.id.to_string();
+    let crm: Option<StepRecord> = revisions
+        .iter()
+        .rev()
+        .find_map(|r| r.payload.get(CRM).and_then(|v| serde_json::from_value(v.clone()).ok()));
+    let csrf = context.csrf_token().unwrap_or_default();
+    let view = CaseView {
+        id,
+        case: &case,
+        may_prepare: viewer.staff.has_role(Role::ChildProtection),
+        may_approve: viewer.staff.has_role(Role::Approver) && staff != case.preparer,
+        out_of_band: context.state.config.child_protection.out_of_band_approval,
+        environment_configured: context.state.services.ncmec(case.report.environment).is_some(),
+        crm: crm.as_ref(),
+        csrf_token: &csrf,
+    };
+    Some(render_case(&view))
+}
+
+/// The case named in the path: it must be a child-protection case the viewer may read.
+async fn child_case(context: &RequestContext<'_>) -> Result<(CaseId, ChildCase), HttpError> {
+    let id: CaseId = context.param("case").and_then(|t| t.parse().ok()).ok_or(HttpError::UnknownCase)?;
+    let revisions = on_store(context, move |store| store.case(id)).await?;
+    let kind = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
+    router::authorize_case(kind, context.viewer()?.staff, &context.state.config.staff.access_contact)?;
+    if kind != CaseKind::ChildProtection {
+        return Err(HttpError::NotFound);
+    }
+    let case = ChildCase::from_revisions(&revisions)
+        .ok_or_else(|| HttpError::Internal("the child-protection case cannot be read".into()))?;
+    Ok((id, case))
+}
+
+fn record_error(err: RecordError) -> HttpError {
+    HttpError::Internal(err.to_string())
+}
