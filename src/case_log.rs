@@ -41,11 +41,21 @@ impl CaseSummary {
         let request = revisions.iter().rev().find_map(|r| r.payload.get("dmca"));
         let text =
             |name: &str| request.and_then(|r| r.get(name)).and_then(|v| v.as_str()).unwrap_or_default();
-        let title = [text("wmf_title"), text("lumen_title"), text("subject")]
-            .into_iter()
-            .find(|t| !t.is_empty())
-            .unwrap_or_default()
-            .to_owned();
+        let child_report = first.payload.get(crate::child_protection::journal::REPORT);
+        let title = match child_report {
+            // Names and files of a child-protection report stay on its own page.
+            Some(report) => format!(
+                "Child-protection report, {} file(s)",
+                report.get("files").and_then(|f| f.as_array()).map_or(0, Vec::len)
+            ),
+            None => [text("wmf_title"), text("lumen_title"), text("subject")]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let child_test =
+            child_report.and_then(|r| r.get("environment")).and_then(|v| v.as_str()) == Some("test");
         Some(CaseSummary {
             id,
             kind: first.kind,
@@ -54,7 +64,8 @@ impl CaseSummary {
             revisions: revisions.len(),
             latest: (last.at, last.change),
             decision: request.and_then(|r| r.get("decision")).and_then(|v| v.as_str()).map(str::to_owned),
-            test: request.and_then(|r| r.get("test")).and_then(|v| v.as_bool()).unwrap_or(false),
+            test: child_test
+                || request.and_then(|r| r.get("test")).and_then(|v| v.as_bool()).unwrap_or(false),
             title,
         })
     }

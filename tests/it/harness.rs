@@ -23,6 +23,7 @@ const ROSTERED: &[(&str, &str, &[&str])] = &[
     ("dmca-agent", "Dana Mercer", &["dmca"]),
     ("cp-agent", "Chris Okafor", &["child-protection"]),
     ("approver", "Alex Rivera", &["approver"]),
+    ("cp-lead", "Casey Lindgren", &["child-protection", "approver"]),
     ("auditor", "Ada Lindqvist", &["auditor"]),
     ("exporter", "Eli Novak", &["exporter"]),
     ("revoked", "Robin Vale", &["dmca"]),
@@ -248,6 +249,17 @@ impl Daemon {
         pki.write(&dir.0);
         std::fs::write(dir.0.join("takedown.toml"), edit(config_text())).unwrap();
         (dir, pki)
+    }
+
+    /// Stops the daemon at once (SIGKILL, as a crash would) and starts it again on the same
+    /// directory and config.
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    pub fn kill_and_restart(&mut self) {
+        self.signal("KILL");
+        assert!(self.wait_exit(Duration::from_secs(10)).is_some(), "the daemon survived SIGKILL");
+        let (child, address, logs) =
+            spawn_until_ready(&["serve", "--config"], &self.dir.0.join("takedown.toml"));
+        (self.child, self.address, self.logs) = (child, address, logs);
     }
 
     /// The daemon's process ID.

@@ -11,6 +11,8 @@
 
 mod access;
 mod cases;
+#[cfg(feature = "demo")]
+mod child_protection;
 mod config;
 mod corpus;
 #[cfg(feature = "demo")]

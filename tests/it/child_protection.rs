@@ -1,0 +1,494 @@
+//! The child-protection workflow end to end: the real daemon over mTLS, the simulated NCMEC,
+//! Salesforce and wiki in this process (faults switched per step, what they received read
+//! back), and `xmllint` with NCMEC's schema on every report and file detail sent.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use takedown::demo::services::SimulatedServices;
+use takedown_peers::{Fault, PeerService};
+
+use crate::harness::{self, Daemon, ScratchDir, TestPki};
+
+const BOUNDARY: &str = "cp-test-boundary";
+
+/// Text with every character XML and HTML treat specially.
+const INJECTION: &str = "<b>&amp;</b> \"quoted\" 'single' ]]> <!DOCTYPE x> &#x41;";
+
+struct World {
+    peers: SimulatedServices,
+    daemon: Daemon,
+}
+
+impl World {
+    fn start() -> Self {
+        let dir = ScratchDir::new("cp");
+        let peers = SimulatedServices::start(&dir.0).unwrap();
+        let mut pki = TestPki::new();
+        pki.write(&dir.0);
+        let config = harness::config_text().replace(
+            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
+            &format!(
+                "{}\n{}",
+                peers.egress_section("takedown-tests@example.org"),
+                peers.service_sections("https://takedown.test")
+            ),
+        );
+        std::fs::write(dir.0.join("takedown.toml"), config).unwrap();
+        let daemon = Daemon::start_in(dir, pki);
+        World { peers, daemon }
+    }
+
+    async fn get(&self, login: &str, path: &str) -> (u16, String) {
+        let response = self.daemon.client(login).get(self.daemon.url(path)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn token(&self, login: &str) -> String {
+        harness::csrf_token(&self.get(login, "/").await.1)
+    }
+
+    /// Posts a URL-encoded form as `login`; returns the final status, path and page.
+    async fn post(&self, login: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let mut encoder = form_urlencoded::Serializer::new(String::new());
+        encoder.append_pair("csrf_token", &self.token(login).await);
+        for (name, value) in fields {
+            encoder.append_pair(name, value);
+        }
+        let response = self
+            .daemon
+            .client(login)
+            .post(self.daemon.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(encoder.finish())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let url = response.url().path().to_owned();
+        (status, url, response.text().await.unwrap())
+    }
+
+    /// Sends `images` (one per report file, as `image_N`) to NCMEC from the case page.
+    async fn send(&self, case: &str, images: &[&[u8]], accept_mismatch: bool) -> (u16, String) {
+        let mut body = part(BOUNDARY, "csrf_token", None);
+        body.extend_from_slice(self.token("cp-agent").await.as_bytes());
+        if accept_mismatch {
+            body.extend_from_slice(b"\r\n");
+            body.extend(part(BOUNDARY, "accept_sha1_mismatch", None));
+            body.extend_from_slice(b"yes");
+        }
+        for (i, image) in images.iter().enumerate() {
+            body.extend_from_slice(b"\r\n");
+            body.extend(part(BOUNDARY, &format!("image_{i}"), Some(&format!("photo {i}.jpg"))));
+            body.extend_from_slice(image);
+        }
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let response = self
+            .daemon
+            .client("cp-agent")
+            .post(self.daemon.url(&format!("/cases/{case}/ncmec")))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("sec-fetch-site", "same-origin")
+            .timeout(Duration::from_secs(60))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Records a report with `files` (wiki names) as `login`, and returns its case ID.
+    async fn report(&self, login: &str, files: &[&str]) -> String {
+        let mut fields = vec![
+            ("environment", "test"),
+            ("statement", "taken-down-suppressed"),
+            ("statement", "checkuser"),
+            ("permanent_notes", INJECTION),
+            ("reporter_first_name", INJECTION),
+            ("reporter_last_name", "Okafor"),
+            ("reporter_email", "cp-agent@test.invalid"),
+            ("accessed_at", "2026-11-01T10:00"),
+            ("project", "commonswiki"),
+            ("uploader", "Cp uploader"),
+            ("uploader_email", "uploader@example.net"),
+            ("additional_info", INJECTION),
+        ];
+        for (i, name) in files.iter().enumerate() {
+            fields.push(("file_name", name));
+            fields.push(("file_uploaded", "2026-10-30T08:15"));
+            fields.push(("file_ip", if i % 2 == 0 { "192.0.2.44" } else { "2001:db8::44" }));
+        }
+        let (status, url, page) = self.post(login, "/cp/new", &fields).await;
+        assert_eq!(status, 200, "{page}");
+        url.strip_prefix("/cases/").unwrap_or_else(|| panic!("not sent to the case: {url} {page}")).to_owned()
+    }
+
+    async fn approve(&self, case: &str) {
+        let (status, _, page) =
+            self.post("approver", &format!("/cases/{case}/approval"), &[("decision", "approve")]).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Approved by approver"), "{page}");
+    }
+
+    fn journal(&self, endpoint: &str) -> Vec<serde_json::Value> {
+        self.peers
+            .peers
+            .journal(PeerService::Ncmec)
+            .into_iter()
+            .filter(|e| e["endpoint"] == endpoint)
+            .collect()
+    }
+
+    fn report_state(&self, id: u64) -> String {
+        let snapshot = self.peers.peers.snapshot(PeerService::Ncmec);
+        let reports = snapshot["reports"].as_array().unwrap();
+        let report =
+            reports.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no report {id}: {snapshot}"));
+        report["state"].as_str().unwrap().to_owned()
+    }
+
+    fn fault(&self, endpoint: &str, fault: Fault) {
+        self.peers.peers.set_fault(PeerService::Ncmec, endpoint, fault);
+    }
+}
+
+fn part(boundary: &str, name: &str, file_name: Option<&str>) -> Vec<u8> {
+    match file_name {
+        None => format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        Some(file) => format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        ),
+    }
+    .into_bytes()
+}
+
+/// A fresh image: a JPEG header and random bytes.
+fn image() -> Vec<u8> {
+    let mut bytes = b"\xff\xd8\xff\xe0JFIF".to_vec();
+    bytes.extend(crate::sentinel::random_bytes(4096));
+    bytes
+}
+
+fn sha1(bytes: &[u8]) -> String {
+    use sha1::Digest as _;
+    hex::encode(sha1::Sha1::digest(bytes))
+}
+
+/// The submission section's state (`filed`, `retracted`, `open`, …), the last one on the page.
+fn submission_state(page: &str) -> &str {
+    page.rsplit("data-state=\"").next().and_then(|rest| rest.split('"').next()).unwrap_or_default()
+}
+
+/// Validates `xml` against NCMEC's schema with `xmllint` (fed on stdin).
+fn assert_schema_valid(xml: &str) {
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ncmec/cyber_tipline.xsd");
+    let mut child = Command::new("xmllint")
+        .args(["--noout", "--schema", schema, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xmllint must be installed to run these tests");
+    child.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}\n{xml}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Every `<report>` and `<fileDetails>` NCMEC received validates, and the typed injection
+/// arrived as text (escaped), never as markup.
+fn assert_every_xml_valid_and_escaped(world: &World) -> usize {
+    let mut checked = 0;
+    for entry in world.journal("submit").into_iter().chain(world.journal("fileinfo")) {
+        let Some(xml) = entry["received"]["xml"].as_str().or_else(|| entry["xml"].as_str()) else { continue };
+        assert_schema_valid(xml);
+        assert!(!xml.contains("<b>") && !xml.contains("<!DOCTYPE x>"), "markup got through: {xml}");
+        if xml.contains("<report>") {
+            assert!(xml.contains("&lt;b&gt;&amp;amp;&lt;/b&gt;"), "the injection is not escaped text: {xml}");
+        }
+        checked += 1;
+    }
+    checked
+}
+
+#[tokio::test]
+async fn a_three_image_report_is_approved_by_another_person_filed_and_a_repeat_links_it() {
+    let world = World::start();
+    let images = [image(), image(), image()];
+    let names = ["Cp one.jpg", "Cp two.jpg", "Cp three.jpg"];
+    for (name, bytes) in names.iter().zip(&images) {
+        assert!(world.peers.peers.add_file(PeerService::Wiki, name, "Cp uploader", bytes));
+    }
+    let (status, form) = world.get("cp-agent", "/cp/new").await;
+    assert_eq!(status, 200);
+    assert!(form.contains("NCMEC TEST environment"), "the banner says where it goes");
+    let case = world.report("cp-agent", &names).await;
+    let refused = world.send(&case, &[&images[0], &images[1], &images[2]], false).await;
+    assert_eq!(refused.0, 409, "nothing is sent before approval: {}", refused.1);
+    assert!(world.journal("submit").is_empty());
+    world.approve(&case).await;
+    let (status, page) = world.send(&case, &[&images[0], &images[1], &images[2]], false).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "filed", "{page}");
+    assert_eq!(world.journal("submit").len(), 1);
+    assert_eq!(world.journal("upload").len(), 3);
+    assert_eq!(world.journal("fileinfo").len(), 3);
+    assert_eq!(world.journal("finish").len(), 1);
+    assert!(world.journal("retract").is_empty());
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    assert_eq!(world.report_state(report_id), "finished");
+    assert!(page.contains(&format!("Report {report_id} filed with NCMEC")), "{page}");
+    for bytes in &images {
+        assert!(page.contains(&sha1(bytes)), "each SHA-1 is shown");
+    }
+    assert_eq!(page.matches("data-wiki-hash=\"matches\"").count(), 3, "{page}");
+    assert!(!page.contains("<b>&amp;</b>"), "the page escapes what was typed");
+    // The CRM has the report ID and the hashes, never the CheckUser text or the IPs.
+    let crm = world.peers.peers.snapshot(PeerService::Salesforce).to_string();
+    assert!(crm.contains(&report_id.to_string()) && crm.contains(&sha1(&images[0])), "{crm}");
+    for secret in ["]]>", "192.0.2.44", "2001:db8::44", "quoted"] {
+        assert!(!crm.contains(secret), "{secret} reached the CRM: {crm}");
+    }
+
+    // The same image in a later report: a warning that links the earlier case and report, and
+    // NCMEC is told of the prior report.
+    let again = world.report("cp-agent", &["Cp one.jpg"]).await;
+    world.approve(&again).await;
+    let (status, page) = world.send(&again, &[&images[0]], false).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("href=\"/cases/{case}\"")), "the earlier case is linked: {page}");
+    assert!(page.contains(&format!("report {report_id}")), "{page}");
+    let second = world.journal("submit")[1]["received"]["xml"].as_str().unwrap().to_owned();
+    assert!(second.contains(&format!("<priorCTReports>{report_id}</priorCTReports>")), "{second}");
+    assert_eq!(assert_every_xml_valid_and_escaped(&world), 6);
+}
+
+#[tokio::test]
+async fn a_failure_at_each_step_after_the_submit_retracts_the_report_at_once() {
+    let world = World::start();
+    let faults: [(&str, Fault); 4] = [
+        ("upload", Fault { from_call: 2, ..Fault::status(500) }),
+        ("fileinfo", Fault::status(500)),
+        ("finish", Fault::status(503)),
+        (
+            "upload",
+            Fault {
+                status: Some(200),
+                content_type: Some("text/xml".into()),
+                body: Some(
+                    "<reportResponse><responseCode>0</responseCode><responseDescription>Success</responseDescription>\
+                     <reportId>1</reportId><fileId>0123456789abcdef0123456789abcdef</fileId>\
+                     <hash>00000000000000000000000000000000</hash></reportResponse>"
+                        .into(),
+                ),
+                ..Fault::default()
+            },
+        ),
+    ];
+    for (round, (endpoint, fault)) in faults.into_iter().enumerate() {
+        let case = world.report("cp-agent", &["Failing one.jpg", "Failing two.jpg"]).await;
+        world.approve(&case).await;
+        world.fault(endpoint, fault);
+        let fileinfo_before = world.journal("fileinfo").len();
+        let (status, page) = world.send(&case, &[&image(), &image()], true).await;
+        world.fault(endpoint, Fault::default());
+        assert_eq!(status, 200, "round {round}: {page}");
+        assert_eq!(submission_state(&page), "retracted", "round {round} ({endpoint}): {page}");
+        let report_id = world.journal("submit").last().unwrap()["received"]["report_id"].as_u64().unwrap();
+        assert_eq!(world.report_state(report_id), "retracted", "round {round}");
+        assert!(page.contains("retracted: NCMEC cancelled the report"), "{page}");
+        if round == 3 {
+            assert!(page.contains("MD5"), "the MD5 disagreement is named: {page}");
+            assert_eq!(
+                world.journal("fileinfo").len(),
+                fileinfo_before,
+                "the flow stopped at the bad upload"
+            );
+        }
+    }
+    // A refused submit opens nothing: nothing to retract, and the case may be sent again.
+    let case = world.report("cp-agent", &["Refused.jpg"]).await;
+    world.approve(&case).await;
+    let retractions = world.journal("retract").len();
+    world.fault(
+        "submit",
+        Fault {
+            status: Some(200),
+            content_type: Some("text/xml".into()),
+            body: Some("<reportResponse><responseCode>4100</responseCode><responseDescription>Validation failed</responseDescription></reportResponse>".into()),
+            ..Fault::default()
+        },
+    );
+    let (status, page) = world.send(&case, &[&image()], true).await;
+    world.fault("submit", Fault::default());
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "not-opened", "{page}");
+    assert_eq!(world.journal("retract").len(), retractions);
+    assert!(page.contains("4100"), "the code is shown: {page}");
+    let (status, page) = world.send(&case, &[&image()], true).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+
+    // The retraction page explains NCMEC's answer for a retracted, a filed and an unknown report.
+    let retracted = world.journal("retract")[0]["received"]["report_id"].as_u64().unwrap();
+    let filed = world.journal("finish").last().unwrap()["received"]["report_id"].as_u64().unwrap();
+    for (id, meaning) in [
+        (retracted, "already retracted"),
+        (filed, "already finished"),
+        (99_999_999, "unknown: NCMEC has no such open report"),
+    ] {
+        let (status, _, page) = world
+            .post("cp-agent", "/ncmec/retract", &[("environment", "test"), ("report_id", &id.to_string())])
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains(meaning), "{id}: {page}");
+    }
+    assert_every_xml_valid_and_escaped(&world);
+}
+
+#[tokio::test]
+async fn a_daemon_killed_mid_flow_retracts_the_open_report_at_its_next_start() {
+    let mut world = World::start();
+    let case = world.report("cp-agent", &["Killed one.jpg", "Killed two.jpg"]).await;
+    world.approve(&case).await;
+    // The second upload is received, then answered only after a long time: the daemon is
+    // killed while it waits.
+    world.fault("upload", Fault { from_call: 2, ..Fault::delay(Duration::from_secs(60)) });
+    let token = world.token("cp-agent").await;
+    let client = world.daemon.client("cp-agent");
+    let url = world.daemon.url(&format!("/cases/{case}/ncmec"));
+    let mut body = part(BOUNDARY, "csrf_token", None);
+    body.extend_from_slice(token.as_bytes());
+    for i in 0..2 {
+        body.extend_from_slice(b"\r\n");
+        body.extend(part(BOUNDARY, &format!("image_{i}"), Some("x.jpg")));
+        body.extend(image());
+    }
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let pending = tokio::spawn(
+        client
+            .post(url)
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("sec-fetch-site", "same-origin")
+            .timeout(Duration::from_secs(90))
+            .body(body)
+            .send(),
+    );
+    let mut report_id = None;
+    for _ in 0..200 {
+        let snapshot = world.peers.peers.snapshot(PeerService::Ncmec);
+        if let Some(report) =
+            snapshot["reports"].as_array().unwrap().iter().find(|r| r["files"].as_array().unwrap().len() == 2)
+        {
+            report_id = report["id"].as_u64();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report_id = report_id.expect("the second upload reached NCMEC");
+    assert_eq!(world.report_state(report_id), "open");
+    world.daemon.kill_and_restart();
+    assert!(pending.await.unwrap().is_err(), "the killed daemon never answered");
+    world.fault("upload", Fault::default());
+    // The sweep runs in the background once the daemon is up: the case shows it when done.
+    let mut page = String::new();
+    for _ in 0..200 {
+        page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
+        if submission_state(&page) != "open" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert_eq!(world.report_state(report_id), "retracted", "retracted at NCMEC");
+    assert!(page.contains("the appliance restarted while the report was open"), "{page}");
+    assert!(page.contains("Send to NCMEC again"), "the case is ready for resubmission: {page}");
+}
+
+#[tokio::test]
+async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
+    let world = World::start();
+    let case = world.report("cp-lead", &["Own.jpg"]).await;
+    let (status, _, page) =
+        world.post("cp-lead", &format!("/cases/{case}/approval"), &[("decision", "approve")]).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("another person with the approver role"), "{page}");
+    let (status, _, page) =
+        world.post("approver", &format!("/cases/{case}/approval"), &[("decision", "decline")]).await;
+    assert_eq!(status, 409, "a decline needs a reason: {page}");
+    let (status, _, page) = world
+        .post(
+            "approver",
+            &format!("/cases/{case}/approval"),
+            &[("decision", "decline"), ("reason", "not CSAM")],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Declined by approver: not CSAM"), "{page}");
+    // The deployment does not take approvals given outside the appliance.
+    let (status, _, _) = world
+        .post("cp-lead", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Someone")])
+        .await;
+    assert_eq!(status, 409);
+    for login in ["dmca-agent", "auditor"] {
+        let (status, _) = world.get(login, "/cp/new").await;
+        assert_eq!(status, 403, "{login}");
+    }
+    let (status, _) = world.get("dmca-agent", &format!("/cases/{case}")).await;
+    assert_eq!(status, 403);
+    let (_, list) = world.get("dmca-agent", "/cases").await;
+    assert!(!list.contains(&case), "the list hides it");
+    assert!(world.daemon.logs().contains("refused"), "refusals are logged");
+}
+
+#[tokio::test]
+async fn an_image_whose_sha1_differs_from_the_wiki_is_held_back_until_the_staffer_confirms() {
+    let world = World::start();
+    let on_wiki = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Mismatch.jpg", "Cp uploader", &on_wiki));
+    let case = world.report("cp-agent", &["Mismatch.jpg"]).await;
+    world.approve(&case).await;
+    let other = image();
+    let (status, page) = world.send(&case, &[&other], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("differs from the wiki"), "{page}");
+    assert!(world.journal("submit").is_empty(), "nothing was sent");
+    let (status, page) = world.send(&case, &[&other], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-wiki-hash=\"differs\""), "{page}");
+    assert!(page.contains(&sha1(&on_wiki)), "the wiki's SHA-1 is shown next to ours: {page}");
+}
+
+#[tokio::test]
+async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_flow() {
+    let world = World::start();
+    let started = SystemTime::now() - Duration::from_secs(1);
+    let sentinel = crate::sentinel::Sentinel::new();
+    let mut first = image();
+    first.extend_from_slice(sentinel.bytes());
+    let mut second = sentinel.bytes().to_vec();
+    second.extend(image());
+    let case = world.report("cp-agent", &["Sentinel one.jpg", "Sentinel two.jpg"]).await;
+    world.approve(&case).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let (status, page) = world.send(&case, &[&first, &second], true).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    let uploads = world.journal("upload");
+    assert_eq!(uploads.len(), 2, "control: the images reached NCMEC");
+    crate::sentinel::wait_for_sockets(world.daemon.pid(), sockets_idle).await;
+    let roots = [world.daemon.dir.0.as_path(), std::path::Path::new("/tmp")];
+    let on_disk = crate::sentinel::files_containing(sentinel.bytes(), &roots, started);
+    assert!(on_disk.is_empty(), "on disk (the store is under the data directory): {on_disk:?}");
+    let scan = crate::sentinel::memory_containing(world.daemon.pid(), sentinel.bytes());
+    assert!(
+        scan.hits.is_empty(),
+        "in memory: {:?} {:?}",
+        scan.hits,
+        crate::sentinel::contexts(world.daemon.pid(), sentinel.bytes())
+    );
+    let control = crate::sentinel::memory_containing(world.daemon.pid(), b"takedown-tests@example.org");
+    assert!(!control.hits.is_empty(), "the memory scan found nothing it should");
+}
