@@ -258,6 +258,30 @@ fn sample_takedown() -> crate::dmca::model::Takedown {
     }
 }
 
+/// A made-up child-protection report waiting for approval (no image, no real account; the
+/// address is from the documentation range).
+fn sample_report() -> crate::child_protection::model::ChildReport {
+    use crate::child_protection::model::{ChildReport, Environment, ReportedFile, Statement};
+    ChildReport {
+        environment: Environment::Test,
+        statements: vec![Statement::TakenDownSuppressed, Statement::UserLocked],
+        permanent_notes: "A sample made up by `takedown demo`.".into(),
+        reporter_first_name: "Chris".into(),
+        reporter_last_name: "Okafor".into(),
+        reporter_email: "cp-agent@demo.invalid".into(),
+        accessed_at: "2026-11-20T10:00:00Z".into(),
+        project: sample_takedown().project,
+        uploader: "ExampleUploader".into(),
+        uploader_email: String::new(),
+        additional_info: "Made up by `takedown demo`: no real account, no CheckUser data.".into(),
+        files: vec![ReportedFile {
+            wiki_name: "Example removed.png".into(),
+            uploaded_at: "2026-11-20T09:14:00Z".into(),
+            upload_ip: Some(std::net::IpAddr::from([192, 0, 2, 1])),
+        }],
+    }
+}
+
 /// Adds two made-up sample cases (one DMCA, one child protection, neither with any real data or
 /// image) to an empty store, so that the case pages have something to show. Each is audited as
 /// created by the appliance itself.
@@ -269,13 +293,7 @@ pub fn seed_sample_cases(store: &Store) -> Result<(), StoreError> {
         (CaseKind::Dmca, serde_json::json!({ "dmca": sample_takedown() })),
         (
             CaseKind::ChildProtection,
-            serde_json::json!({
-                "sample": "made up by `takedown demo`; holds no image and no real account",
-                "project": "example.wikipedia.org",
-                "uploader": "ExampleUploader",
-                "files": [{ "name": "File:Example removed.png", "uploaded": "2026-11-20T09:14:00Z" }],
-                "status": "draft, waiting for approval",
-            }),
+            serde_json::json!({ crate::child_protection::journal::REPORT: sample_report() }),
         ),
     ];
     store.commit(|batch| {

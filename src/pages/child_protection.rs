@@ -179,16 +179,20 @@ pub fn render_case(view: &CaseView<'_>) -> Markup {
                         form method="post" action={ "/cases/" (id) "/approval" } {
                             input type="hidden" name="csrf_token" value=(view.csrf_token);
                             p { button type="submit" name="decision" value="approve" { "Approve the release to NCMEC" } }
-                            label for="reason" { "Or decline, with the reason" }
-                            textarea id="reason" name="reason" rows="2" {}
+                            div.field {
+                                label for="reason" { "Or decline, with the reason" }
+                                textarea id="reason" name="reason" rows="2" {}
+                            }
                             p { button type="submit" name="decision" value="decline" { "Decline" } }
                         }
                     }
                     @if view.may_prepare && view.out_of_band {
                         form method="post" action={ "/cases/" (id) "/approval/out-of-band" } {
                             input type="hidden" name="csrf_token" value=(view.csrf_token);
-                            label for="approver_name" { "Approved outside the appliance by" }
-                            input type="text" id="approver_name" name="approver_name";
+                            div.field {
+                                label for="approver_name" { "Approved outside the appliance by" }
+                                input type="text" id="approver_name" name="approver_name";
+                            }
                             p { button type="submit" { "Record that approval" } }
                         }
                     }

@@ -78,6 +78,12 @@ check dmca-agent  'Record the request'                    'Not allowed'   /dmca/
 check cp-agent    'needs the dmca role'                      'Record the request' /dmca/new -dmca-form
 dmca_path=$(grep -o 'href="/cases/[0-9a-f]\{32\}"' "$out/dmca-agent-cases.html" | head -1 | cut -d'"' -f2)
 check dmca-agent  'data-step="lumen"'                     'No such case'  "${dmca_path:-/cases/none}" -dmca-case
+# The child-protection form, and the sample report waiting for approval.
+check cp-agent    'Record the report for approval'        'Not allowed'   /cp/new -cp-form
+check dmca-agent  'needs the child-protection role'       'Record the report for approval' /cp/new -cp-form
+check approver    '<td>Child protection</td>'             '<td>DMCA</td>' /cases -cases
+cp_path=$(grep -o 'href="/cases/[0-9a-f]\{32\}"' "$out/approver-cases.html" | head -1 | cut -d'"' -f2)
+check approver    'Approve the release to NCMEC'          'No such case'  "${cp_path:-/cases/none}" -cp-case
 # The revoked certificate never gets a page: the handshake fails and the server says why.
 load revoked
 if grep -q "TLS handshake refused: invalid peer certificate: Revoked" "$work/demo.err" \
@@ -90,4 +96,4 @@ fi
 
 echo "screenshots in $out"
 [ "$failures" -eq 0 ] || { echo "$failures browser check(s) failed"; exit 1; }
-echo "11 passed, 0 failed"
+echo "15 passed, 0 failed"

@@ -58,7 +58,7 @@ fn a_valid_config_checks_clean() {
     let daemon = Daemon::start();
     let (code, stdout, stderr) = run(&["check-config", "--config"], &daemon.dir.0.join("takedown.toml"));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("valid; 7 staff on the roster"), "{stdout}");
+    assert!(stdout.contains("valid; 8 staff on the roster"), "{stdout}");
     assert!(stdout.contains("egress to the reviewed policy compiled in"), "{stdout}");
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - `GET /ispws/status`: `reportResponse` code 0, `Remote User : NAME, Remote Ip : 127.0.0.1`.
 //! - `GET /ispws/xsd`: NCMEC's schema (the repository's fixture copy).
-//! - `POST /ispws/submit` (`text/xml`; the journal keeps the XML, as for `fileinfo`): parses the `<report>` (a DOCTYPE, an undeclared entity or
+//! - `POST /ispws/submit` (`text/xml`): parses the `<report>` (a DOCTYPE, an undeclared entity or
 //!   broken XML is 4110), checks it against the schema's rules that matter (root element, the
 //!   order of `<report>`'s children and of the main nested sequences, `incidentSummary` with one
 //!   of the eight incident types and an `xs:dateTime`, `internetDetails` holding exactly one
@@ -85,6 +85,9 @@ struct State {
     reports: BTreeMap<i64, Report>,
     /// Added to the clock (tests move time forward with it).
     clock_offset: Duration,
+    /// Every `<report>` and `<fileDetails>` accepted, as received: kept in memory only (the
+    /// journal on disk holds no personal data), for tests that validate them with `xmllint`.
+    documents: Vec<String>,
 }
 
 struct Report {
@@ -185,6 +188,7 @@ impl Ncmec {
                 files_issued: 0,
                 reports: BTreeMap::new(),
                 clock_offset: Duration::ZERO,
+                documents: Vec::new(),
             }),
         }
     }
@@ -223,7 +227,7 @@ impl Peer for Ncmec {
                 })
             })
             .collect();
-        json!({ "reports": reports })
+        json!({ "reports": reports, "documents": state.documents })
     }
 }
 
@@ -302,8 +306,8 @@ impl Ncmec {
             "internet_details": summary.internet_details,
             "persons_or_users_reported": summary.persons_or_users_reported,
             "report_id": id,
-            "xml": String::from_utf8_lossy(&request.body),
         });
+        state.documents.push(String::from_utf8_lossy(&request.body).into_owned());
         (report_response(SUCCESS, "Success", Some(id), None), received)
     }
 
@@ -377,9 +381,9 @@ impl Ncmec {
             "report_id": details.report_id,
             "file_id": details.file_id,
             "elements": details.present,
-            "xml": String::from_utf8_lossy(&request.body),
         });
         let mut state = lock(&self.state);
+        state.documents.push(String::from_utf8_lossy(&request.body).into_owned());
         let now = now(&state);
         let report = match self.open_report(&mut state.reports, details.report_id, now) {
             Ok(report) => report,
