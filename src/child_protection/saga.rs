@@ -26,6 +26,11 @@ use crate::services::call::CallError;
 use crate::services::ncmec::client::NcmecClient;
 use crate::services::ncmec::code::ResponseCode;
 use crate::services::ncmec::wire::NcmecError;
+use crate::services::wiki::client::{Acting, WikiClient};
+use crate::services::wiki::wire::{
+    Delete, RevisionDelete, RevisionDeleteType, RevisionFields, SuppressMode, build_delete,
+    build_revision_delete, parse_delete, parse_revision_delete,
+};
 use crate::state::AppState;
 use crate::workflow::{RecordError, commit};
 
@@ -36,6 +41,12 @@ pub const REPORTED_SHA1: &str = "reported-sha1";
 pub const WATCHDOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 /// The payload key of the CRM step.
 pub const CRM: &str = "cp_crm";
+/// The payload key of a wiki action on a reported file.
+pub const WIKI: &str = "cp_wiki";
+/// The step of suppressing a file's old versions (followed by `:<file index>`).
+pub const WIKI_SUPPRESS: &str = "suppress";
+/// The step of deleting a file (followed by `:<file index>`).
+pub const WIKI_DELETE: &str = "delete";
 
 /// The cases whose submission is running in this process: the watchdog leaves their open
 /// reports alone, and a second submission of the same case is refused while one runs.
@@ -467,17 +478,108 @@ impl<'a> Driver<'a> {
                 }
             }
         };
-        let payload = serde_json::json!({ CRM: record });
-        let details = format!("Salesforce case for the NCMEC report: {}", crate::audit::code(&record.status));
+        self.record_step(CRM, &record, Action::Submit, "Salesforce case for the NCMEC report").await?;
+        Ok(record)
+    }
+
+    /// Appends a CRM or wiki step's record under `key`, with its audit entry.
+    async fn record_step(
+        &self,
+        key: &str,
+        record: &StepRecord,
+        action: Action,
+        what: &str,
+    ) -> Result<(), RecordError> {
+        let payload = serde_json::json!({ key: record });
+        let details = format!("{what}: {}: {}", crate::audit::code(&record.status), record.detail);
         let outcome = if record.status == StepStatus::Failed { Outcome::Failed } else { Outcome::Done };
-        let entry = AuditEntry::now(self.actor.clone(), Action::Submit, Some(self.case), outcome, details);
+        let entry = AuditEntry::now(self.actor.clone(), action, Some(self.case), outcome, details);
         let (case, author) = (self.case, self.author.clone());
         commit(self.state, move |batch| {
             batch.revise_case(case, Change::Outcome, &author, payload)?;
             batch.audit(&entry)
         })
-        .await?;
-        Ok(record)
+        .await
+        .map(drop)
+    }
+
+    /// Suppresses the old versions of the report's file `index` (content, comment and uploader
+    /// hidden from administrators too) and deletes the file, with the staffer's own wiki grant;
+    /// each result is recorded as it comes.
+    pub async fn suppress_on_wiki(
+        &self,
+        wiki: &WikiClient,
+        api: &url::Url,
+        index: usize,
+        name: &str,
+    ) -> Result<Vec<StepRecord>, RecordError> {
+        let acting = Acting::Staff(&self.author);
+        let context = self.context();
+        let title = format!("File:{name}");
+        let reason = "Child protection: removed and reported as required by law";
+        let step = |action: &str| format!("{action}:{index}");
+        let mut records = Vec::new();
+        let versions = match wiki.file_info(&context, api, acting, &[title.as_str()]).await {
+            Ok(page) => page
+                .files
+                .into_iter()
+                .flat_map(|f| f.versions)
+                .filter_map(|v| v.archive_name)
+                .collect::<Vec<_>>(),
+            Err(err) => {
+                let record = StepRecord::new(
+                    &step(WIKI_SUPPRESS),
+                    StepStatus::Failed,
+                    format!("the file's versions could not be read: {}; nothing was changed", err.summary()),
+                );
+                self.record_step(WIKI, &record, Action::Post, "wiki suppression").await?;
+                return Ok(vec![record]);
+            }
+        };
+        let ids: Vec<&str> = versions.iter().filter_map(|archive| archive.split('!').next()).collect();
+        if !ids.is_empty() {
+            let request = RevisionDelete {
+                kind: RevisionDeleteType::OldImage,
+                target: &title,
+                ids: &ids,
+                hide: RevisionFields { content: true, comment: true, user: true },
+                show: RevisionFields::default(),
+                suppress: SuppressMode::Yes,
+                reason,
+            };
+            let record = match wiki
+                .write(
+                    &context,
+                    api,
+                    acting,
+                    |auth, csrf| build_revision_delete(api, auth, csrf, &request),
+                    |r| parse_revision_delete(r, &ids),
+                )
+                .await
+            {
+                Ok(done) => StepRecord::new(
+                    &step(WIKI_SUPPRESS),
+                    StepStatus::Done,
+                    format!("{} old version(s) suppressed", done.ids.len()),
+                ),
+                Err(err) => StepRecord::new(&step(WIKI_SUPPRESS), StepStatus::Failed, err.summary()),
+            };
+            self.record_step(WIKI, &record, Action::Post, "wiki suppression").await?;
+            records.push(record);
+        }
+        let delete = Delete { title: &title, reason, old_image: None };
+        let record = match wiki
+            .write(&context, api, acting, |auth, csrf| build_delete(api, auth, csrf, &delete), parse_delete)
+            .await
+        {
+            Ok(done) => {
+                StepRecord::new(&step(WIKI_DELETE), StepStatus::Done, format!("{} deleted", done.title))
+            }
+            Err(err) => StepRecord::new(&step(WIKI_DELETE), StepStatus::Failed, err.summary()),
+        };
+        self.record_step(WIKI, &record, Action::Post, "wiki deletion").await?;
+        records.push(record);
+        Ok(records)
     }
 }
 

@@ -14,18 +14,21 @@ use crate::cases::{CaseId, CaseKind, Revision};
 use crate::child_protection::form::{RawFile, RawReport};
 use crate::child_protection::journal::{ChildCase, PriorReport, SentFile, SubmissionState, WikiHash};
 use crate::child_protection::model::{ChildReport, Environment};
-use crate::child_protection::saga::{self, CRM, Driver, Image, REPORTED_SHA1, retraction_meaning};
+use crate::child_protection::saga::{
+    self, CRM, Driver, Image, REPORTED_SHA1, WIKI, WIKI_DELETE, retraction_meaning,
+};
 use crate::dmca::form::FieldError;
 use crate::dmca::lookup::{self, FileState, LookupPlan};
-use crate::dmca::steps::StepRecord;
+use crate::dmca::steps::{StepRecord, StepStatus};
 use crate::egress::client::CallContext;
 use crate::identity::Role;
 use crate::media::MediaUpload;
 use crate::pages::child_protection::{
-    CaseView, FormPage, RetractResult, render_case, render_form, render_retract,
+    CaseView, FormPage, RetractResult, WikiView, render_case, render_form, render_retract,
 };
 use crate::services::call::CallError;
 use crate::services::ncmec::wire::NcmecError;
+use crate::services::wiki::client::WikiConnection;
 use crate::workflow::RecordError;
 
 /// `GET /cp/new`: a blank report (test NCMEC, the staffer's address, the current time).
@@ -304,6 +307,53 @@ async fn prior_reports(
     .await
 }
 
+/// `POST /cases/{case}/wiki/{file}`: deletes the report's file `file` (its index) on the wiki
+/// and suppresses its old versions, with the staffer's own wiki grant, once.
+pub(super) async fn suppress(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    if !context.state.config.child_protection.suppress_on_wiki {
+        return Err(HttpError::NotFound);
+    }
+    let (id, case) = child_case(context).await?;
+    let index: usize = context.param("file").and_then(|t| t.parse().ok()).ok_or(HttpError::NotFound)?;
+    let file = case.report.files.get(index).ok_or(HttpError::NotFound)?;
+    let wiki = context.state.services.wiki.as_ref().ok_or(HttpError::NotConfigured("the wiki"))?;
+    let staff = context.viewer()?.staff.id.to_string();
+    if !matches!(wiki.connection(&staff), WikiConnection::Connected { .. }) {
+        return Err(HttpError::Conflict(
+            "connect your wiki account first (on the home page): the file is deleted with your own rights"
+                .into(),
+        ));
+    }
+    let revisions = on_store(context, move |store| store.case(id)).await?;
+    if wiki_records(&revisions)
+        .values()
+        .any(|r| r.step == format!("{WIKI_DELETE}:{index}") && r.status == StepStatus::Done)
+    {
+        return Err(HttpError::Conflict(format!("{} is already deleted on the wiki", file.wiki_name)));
+    }
+    let api = case
+        .report
+        .project
+        .api()
+        .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}")))?;
+    Driver::staff(context.state, id, &staff)
+        .suppress_on_wiki(wiki, &api, index, &file.wiki_name)
+        .await
+        .map_err(record_error)?;
+    see_other(&format!("/cases/{id}"))
+}
+
+/// The latest record of each wiki step of a case, by step.
+fn wiki_records(revisions: &[Revision]) -> std::collections::BTreeMap<String, StepRecord> {
+    revisions
+        .iter()
+        .filter_map(|r| {
+            r.payload.get(WIKI).and_then(|v| serde_json::from_value::<StepRecord>(v.clone()).ok())
+        })
+        .map(|record| (record.step.clone(), record))
+        .collect()
+}
+
 /// `GET /ncmec/retract`: the retraction page.
 pub(super) async fn retract_form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let csrf = context.csrf_token().unwrap_or_default();
@@ -378,6 +428,15 @@ pub(super) fn case_section(
         out_of_band: context.state.config.child_protection.out_of_band_approval,
         environment_configured: context.state.services.ncmec(case.report.environment).is_some(),
         crm: crm.as_ref(),
+        wiki: context.state.config.child_protection.suppress_on_wiki.then(|| WikiView {
+            records: wiki_records(revisions),
+            connected: context
+                .state
+                .services
+                .wiki
+                .as_ref()
+                .is_some_and(|wiki| matches!(wiki.connection(&staff), WikiConnection::Connected { .. })),
+        }),
         csrf_token: &csrf,
     };
     Some(render_case(&view))

@@ -51,6 +51,9 @@ pub enum Page {
     CpApproveOutOfBand,
     /// `POST /cases/{case}/ncmec`: sends an approved report with its images to NCMEC.
     CpSend,
+    /// `POST /cases/{case}/wiki/{file}`: deletes a reported file on the wiki and suppresses its
+    /// old versions (where the deployment allows it).
+    CpSuppress,
     /// `GET /ncmec/retract`: the retraction page.
     NcmecRetractForm,
     /// `POST /ncmec/retract`: retracts a report by its ID.
@@ -210,6 +213,13 @@ pub const ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/cases/{case}/ncmec",
         page: Page::CpSend,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/wiki/{file}",
+        page: Page::CpSuppress,
         access: Access::Role(Role::ChildProtection),
         nav_label: None,
     },

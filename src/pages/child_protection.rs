@@ -152,8 +152,18 @@ pub struct CaseView<'a> {
     pub environment_configured: bool,
     /// The last CRM step.
     pub crm: Option<&'a StepRecord>,
+    /// Deletion and suppression on the wiki, where the deployment offers it.
+    pub wiki: Option<WikiView>,
     /// The CSRF token for the forms.
     pub csrf_token: &'a str,
+}
+
+/// The wiki part of a case: what was done to each file.
+pub struct WikiView {
+    /// The latest record of each step (`suppress:<i>`, `delete:<i>`).
+    pub records: std::collections::BTreeMap<String, StepRecord>,
+    /// The viewer's wiki account is connected.
+    pub connected: bool,
 }
 
 /// A child-protection case: approval, images, the NCMEC journal.
@@ -205,6 +215,32 @@ pub fn render_case(view: &CaseView<'_>) -> Markup {
             @if let Some(crm) = view.crm {
                 h3 { "Salesforce" }
                 p { (crm.detail) @if let Some(link) = &crm.link { " — " a href=(link) { "open the case" } } }
+            }
+            @if let Some(wiki) = &view.wiki {
+                h2 { "On the wiki" }
+                @if !wiki.connected { p.hint { "Connect your wiki account on the home page to delete and suppress with your own rights." } }
+                table.wiki-actions {
+                    thead { tr { th { "File" } th { "Old versions" } th { "File" } th {} } }
+                    tbody {
+                        @for (i, file) in report.files.iter().enumerate() {
+                            @let suppressed = wiki.records.get(&format!("suppress:{i}"));
+                            @let deleted = wiki.records.get(&format!("delete:{i}"));
+                            tr data-file=(i) {
+                                td { (file.wiki_name) }
+                                td { @if let Some(r) = suppressed { (crate::audit::code(&r.status)) ": " (r.detail) } }
+                                td { @if let Some(r) = deleted { (crate::audit::code(&r.status)) ": " (r.detail) } }
+                                td {
+                                    @if view.may_prepare && wiki.connected && deleted.is_none_or(|r| r.status != crate::dmca::steps::StepStatus::Done) {
+                                        form method="post" action={ "/cases/" (id) "/wiki/" (i) } {
+                                            input type="hidden" name="csrf_token" value=(view.csrf_token);
+                                            button type="submit" { "Delete and suppress on the wiki" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             @if case.approval.releases() && case.blocking_submission().is_none() && view.may_prepare {
                 h2 { @if case.submissions.is_empty() { "Send to NCMEC" } @else { "Send to NCMEC again" } }

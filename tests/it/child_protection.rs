@@ -23,6 +23,11 @@ struct World {
 
 impl World {
     fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// A world whose config ends with `extra` (more sections).
+    fn start_with(extra: &str) -> Self {
         let dir = ScratchDir::new("cp");
         let peers = SimulatedServices::start(&dir.0).unwrap();
         let mut pki = TestPki::new();
@@ -35,9 +40,35 @@ impl World {
                 peers.service_sections("https://takedown.test")
             ),
         );
-        std::fs::write(dir.0.join("takedown.toml"), config).unwrap();
+        std::fs::write(dir.0.join("takedown.toml"), config + extra).unwrap();
         let daemon = Daemon::start_in(dir, pki);
         World { peers, daemon }
+    }
+
+    /// Connects `login`'s wiki account through the simulated meta wiki's consent.
+    async fn connect_wiki(&self, login: &str) {
+        let token = self.token(login).await;
+        let no_redirects = self
+            .daemon
+            .pki
+            .client_builder(login)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = no_redirects
+            .post(self.daemon.url("/wiki/connect"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(format!("csrf_token={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let authorize = response.headers()["location"].to_str().unwrap().to_owned();
+        let back = harness::consent_at_meta(&self.peers, &authorize).await;
+        let callback = self.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
+        let response = self.daemon.client(login).get(callback).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 
     async fn get(&self, login: &str, path: &str) -> (u16, String) {
@@ -500,4 +531,30 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     );
     let control = crate::sentinel::memory_containing(world.daemon.pid(), b"takedown-tests@example.org");
     assert!(!control.hits.is_empty(), "the memory scan found nothing it should");
+}
+
+#[tokio::test]
+async fn where_the_deployment_allows_it_a_file_is_deleted_and_its_old_versions_suppressed() {
+    let world = World::start_with("\n[child_protection]\nsuppress_on_wiki = true\n");
+    // The simulated wiki's Example.jpg has a current and an old version.
+    let case = world.report("cp-agent", &["Example.jpg"]).await;
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
+    assert!(page.contains("Connect your wiki account"), "{page}");
+    let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/wiki/0"), &[]).await;
+    assert_eq!(status, 409, "not without the staffer's own wiki grant: {page}");
+    world.connect_wiki("cp-agent").await;
+    let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/wiki/0"), &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("done: 1 old version(s) suppressed"), "{page}");
+    assert!(page.contains("done: File:Example.jpg deleted"), "{page}");
+    let wiki = world.peers.peers.journal(PeerService::Wiki);
+    let actions: Vec<&str> = wiki.iter().filter_map(|e| e["endpoint"].as_str()).collect();
+    assert!(actions.contains(&"action=revisiondelete") && actions.contains(&"action=delete"), "{actions:?}");
+    let (status, _, _) = world.post("cp-agent", &format!("/cases/{case}/wiki/0"), &[]).await;
+    assert_eq!(status, 409, "a deleted file is not deleted twice");
+    // Without the setting, the route does not exist.
+    let plain = World::start();
+    let other = plain.report("cp-agent", &["Example.jpg"]).await;
+    let (status, _, _) = plain.post("cp-agent", &format!("/cases/{other}/wiki/0"), &[]).await;
+    assert_eq!(status, 404);
 }
