@@ -1,10 +1,14 @@
-//! The child-protection workflow: the report as typed and as checked. Still being built
-//! (issue 7): approval by a second person, images in locked memory, the NCMEC saga with
-//! automatic retraction, the retraction page, the CRM case and optional suppression.
+//! The child-protection workflow: a report of child sexual abuse material to NCMEC's
+//! CyberTipline, released only once a second person approves, with the images held in locked
+//! memory for the one request that sends them.
 //!
-//! - [`approval`]: who released a report (a second person, or a recorded out-of-band approval).
 //! - [`model`]: the checked report ([`model::ChildReport`]) as the case stores it.
 //! - [`form`]: the form as typed, and the server-side check with errors per field.
+//! - [`approval`]: who released a report (a second person, or a recorded out-of-band approval).
+//! - [`journal`]: the case's NCMEC journal, folded into submissions (open, filed, retracted).
+//! - [`outbound`]: the `<report>`, each `<fileDetails>` and the CRM fields (pure).
+//! - [`saga`]: sends a report step by step, journaling each call, retracting on failure; the
+//!   start-up sweep and the watchdog; deletion and suppression on the wiki.
 
 pub mod approval;
 pub mod form;
