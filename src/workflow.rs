@@ -1,6 +1,8 @@
-//! What the two workflows' sagas share: recording a step in the store, with its audit entry,
-//! in one durable transaction before (and after) the call it is about.
+//! What the two workflows' sagas share: recording a case, or a step of it, in the store with
+//! its audit entry, in one durable transaction before (and after) the call it is about.
 
+use crate::audit::{Action, Actor, AuditEntry, Outcome};
+use crate::cases::{CaseId, CaseKind, Change};
 use crate::state::AppState;
 use crate::store::{Batch, StoreError};
 
@@ -21,4 +23,45 @@ pub async fn commit<T: Send + 'static>(
         Ok(result) => result.map_err(|err| RecordError(err.to_string())),
         Err(err) => Err(RecordError(err.to_string())),
     }
+}
+
+/// Records a new case of `kind` by `staff` with its `CreateCase` audit entry.
+pub async fn create_case(
+    state: &AppState,
+    kind: CaseKind,
+    staff: &str,
+    payload: serde_json::Value,
+    details: String,
+) -> Result<CaseId, RecordError> {
+    let staff = staff.to_owned();
+    commit(state, move |batch| {
+        let id = batch.create_case(kind, &staff, payload)?;
+        batch.audit(&AuditEntry::now(
+            Actor::Staff(staff.clone()),
+            Action::CreateCase,
+            Some(id),
+            Outcome::Done,
+            details,
+        ))?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Appends a revision (`change`, by `author`) to `case` together with `entry`, its audit entry.
+pub async fn append(
+    state: &AppState,
+    case: CaseId,
+    change: Change,
+    author: &str,
+    payload: serde_json::Value,
+    entry: AuditEntry,
+) -> Result<(), RecordError> {
+    let author = author.to_owned();
+    commit(state, move |batch| {
+        batch.revise_case(case, change, &author, payload)?;
+        batch.audit(&entry)
+    })
+    .await
+    .map(drop)
 }

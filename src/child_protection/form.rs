@@ -13,16 +13,15 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::model::{ChildReport, Environment, ReportedFile, Statement};
 use crate::config::DmcaSettings;
-use crate::dmca::form::{FieldError, ProjectChoice, RawForm, limited, ticked};
+use crate::dmca::form::{
+    FieldError, ProjectChoice, RawForm, TITLE_FORBIDDEN, canonical_title, limited, strip_file_prefix, ticked,
+};
 
 /// Most files in one report.
 pub const MAX_FILES: usize = 50;
 
 /// Longest free text kept (notes, additional information).
 const MAX_TEXT_CHARS: usize = 60_000;
-
-/// Characters MediaWiki forbids in titles and user names.
-const TITLE_FORBIDDEN: &[char] = &['[', ']', '{', '}', '|', '<', '>', '#'];
 
 /// One file row as typed.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -200,8 +199,9 @@ impl RawReport {
         });
         for (i, row) in rows {
             let number = i + 1;
-            let name = row.name.trim();
-            let name = name.strip_prefix("File:").map(str::trim).unwrap_or(name);
+            // As MediaWiki reads it, so that `a.jpg` and `File:A.jpg` are one file.
+            let name = canonical_title(&strip_file_prefix(row.name.trim()));
+            let name = name.as_str();
             if name.is_empty() {
                 errors.push(FieldError::new("files", format!("File {number}: give its name on the wiki.")));
             } else if name.contains(TITLE_FORBIDDEN)
@@ -400,6 +400,27 @@ pub(crate) mod tests {
         let none = RawReport { files: vec![RawFile::default()], ..filled() };
         let errors = none.check(&sites(), &DmcaSettings::default(), NOW).unwrap_err();
         assert_eq!(errors.iter().map(|e| e.field).collect::<Vec<_>>(), ["files"]);
+    }
+
+    #[test]
+    fn one_file_in_two_spellings_is_named_twice() {
+        let twice = RawReport {
+            files: vec![
+                RawFile {
+                    name: "File:My_photo.jpg".into(),
+                    uploaded: "2026-11-20T09:30".into(),
+                    ip: String::new(),
+                },
+                RawFile {
+                    name: "my photo.jpg".into(),
+                    uploaded: "2026-11-20T09:30".into(),
+                    ip: String::new(),
+                },
+            ],
+            ..filled()
+        };
+        let errors = twice.check(&sites(), &DmcaSettings::default(), NOW).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(), ["File 2: named twice."]);
     }
 
     #[test]

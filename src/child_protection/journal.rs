@@ -8,12 +8,16 @@
 //! submit started without an outcome may have opened a report whose ID nobody knows: it is shown
 //! as such, for the staffer to ask NCMEC.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::approval::Approval;
 use super::model::{ChildReport, Environment};
 use crate::cases::Revision;
+use crate::dmca::lookup::{FileFacts, FileState};
+use crate::dmca::steps::{StepRecord, StepStatus};
 
 /// The payload key of the report (the case's first revision).
 pub const REPORT: &str = "child_report";
@@ -21,6 +25,14 @@ pub const REPORT: &str = "child_report";
 pub const APPROVAL: &str = "cp_approval";
 /// The payload key of an NCMEC journal entry.
 pub const NCMEC: &str = "ncmec";
+/// The payload key of the CRM step.
+pub const CRM: &str = "cp_crm";
+/// The payload key of a wiki action on a reported file.
+pub const WIKI: &str = "cp_wiki";
+/// The step of suppressing a file's old versions (followed by `:<file index>`).
+pub const WIKI_SUPPRESS: &str = "suppress";
+/// The step of deleting a file (followed by `:<file index>`).
+pub const WIKI_DELETE: &str = "delete";
 
 /// How long NCMEC keeps an unfinished report after it was opened, and after its last change
 /// (protocols.md §2: it is deleted once both have passed).
@@ -87,6 +99,28 @@ pub enum WikiHash {
         /// Why, in plain words.
         why: String,
     },
+}
+
+impl WikiHash {
+    /// Our SHA-1 (hex) against what the wiki says of the file (`None`: its answer did not
+    /// cover it).
+    pub fn compare(ours: &str, facts: Option<&FileFacts>) -> WikiHash {
+        let Some(facts) = facts else {
+            return WikiHash::Unchecked { why: "the wiki's answer did not cover this file".into() };
+        };
+        let wiki: Vec<String> = facts.versions.iter().filter_map(|v| v.sha1.clone()).collect();
+        if wiki.iter().any(|sha1| sha1.eq_ignore_ascii_case(ours)) {
+            WikiHash::Matches
+        } else if wiki.is_empty() {
+            let why = match facts.state {
+                FileState::Live | FileState::Deleted => "the wiki hides this file's SHA-1".to_owned(),
+                other => format!("the wiki has no record of it ({})", other.label()),
+            };
+            WikiHash::Unchecked { why }
+        } else {
+            WikiHash::Differs { wiki }
+        }
+    }
 }
 
 /// An earlier report of the same image, found through the keyed index of reported hashes.
@@ -323,6 +357,10 @@ pub struct ChildCase {
     pub approval: Approval,
     /// Every submission to NCMEC, in order.
     pub submissions: Vec<Submission>,
+    /// The Salesforce step's latest record.
+    pub crm: Option<StepRecord>,
+    /// The latest record of each wiki step (`suppress:<i>`, `delete:<i>`), by step.
+    pub wiki: BTreeMap<String, StepRecord>,
 }
 
 impl ChildCase {
@@ -332,6 +370,7 @@ impl ChildCase {
         let report: ChildReport = serde_json::from_value(first.payload.get(REPORT)?.clone()).ok()?;
         let mut approval = Approval::Pending;
         let mut entries: Vec<(OffsetDateTime, NcmecRecord)> = Vec::new();
+        let (mut crm, mut wiki) = (None, BTreeMap::new());
         for revision in &revisions[1..] {
             if let Some(value) = revision.payload.get(APPROVAL)
                 && let Ok(decided) = serde_json::from_value(value.clone())
@@ -343,17 +382,26 @@ impl ChildCase {
             {
                 entries.push((revision.at, record));
             }
+            if let Some(value) = revision.payload.get(CRM)
+                && let Ok(record) = serde_json::from_value::<StepRecord>(value.clone())
+            {
+                crm = Some(record);
+            }
+            if let Some(value) = revision.payload.get(WIKI)
+                && let Ok(record) = serde_json::from_value::<StepRecord>(value.clone())
+            {
+                wiki.insert(record.step.clone(), record);
+            }
         }
-        let mut submissions: Vec<Submission> = Vec::new();
-        let mut attempts: Vec<u32> = entries.iter().map(|(_, e)| e.attempt).collect();
-        attempts.dedup();
-        attempts.sort_unstable();
-        attempts.dedup();
-        for attempt in attempts {
-            let mine = entries.iter().filter(|(_, e)| e.attempt == attempt).cloned().collect();
-            submissions.push(Submission::fold(attempt, mine));
-        }
-        Some(ChildCase { report, preparer: first.author.clone(), approval, submissions })
+        let attempts: BTreeSet<u32> = entries.iter().map(|(_, e)| e.attempt).collect();
+        let submissions = attempts
+            .into_iter()
+            .map(|attempt| {
+                let mine = entries.iter().filter(|(_, e)| e.attempt == attempt).cloned().collect();
+                Submission::fold(attempt, mine)
+            })
+            .collect();
+        Some(ChildCase { report, preparer: first.author.clone(), approval, submissions, crm, wiki })
     }
 
     /// The submission that blocks a new one, if any: one open, filed, or whose submit's fate is
@@ -378,6 +426,11 @@ impl ChildCase {
             SubmissionState::Filed(id) => Some(id),
             _ => None,
         })
+    }
+
+    /// Whether the report's file `index` was deleted on the wiki.
+    pub fn deleted_on_wiki(&self, index: usize) -> bool {
+        self.wiki.get(&format!("{WIKI_DELETE}:{index}")).is_some_and(|r| r.status == StepStatus::Done)
     }
 
     /// The number the next submission takes.
@@ -472,5 +525,38 @@ pub(crate) mod tests {
         }];
         let shown = format!("{record:?} {:?}", record.files);
         assert!(!shown.contains("sentinel"), "{shown}");
+    }
+
+    #[test]
+    fn our_sha1_is_compared_with_every_version_the_wiki_shows() {
+        use crate::dmca::lookup::VersionFacts;
+        let version = |sha1: Option<&str>| VersionFacts {
+            uploaded: None,
+            uploader: None,
+            sha1: sha1.map(str::to_owned),
+            hidden: sha1.is_none(),
+        };
+        let facts = |state, versions| FileFacts {
+            name: "A.jpg".into(),
+            wiki: "commons.wikimedia.org".into(),
+            state,
+            versions,
+            note: String::new(),
+        };
+        let two = facts(FileState::Live, vec![version(Some("aa11")), version(Some("bb22"))]);
+        assert_eq!(WikiHash::compare("BB22", Some(&two)), WikiHash::Matches, "any version, any case");
+        assert_eq!(
+            WikiHash::compare("cc33", Some(&two)),
+            WikiHash::Differs { wiki: vec!["aa11".into(), "bb22".into()] }
+        );
+        let hidden = facts(FileState::Deleted, vec![version(None)]);
+        assert!(
+            matches!(WikiHash::compare("cc33", Some(&hidden)), WikiHash::Unchecked { why } if why.contains("hides"))
+        );
+        let missing = facts(FileState::NotFound, Vec::new());
+        assert!(
+            matches!(WikiHash::compare("cc33", Some(&missing)), WikiHash::Unchecked { why } if why.contains("no record"))
+        );
+        assert!(matches!(WikiHash::compare("cc33", None), WikiHash::Unchecked { .. }));
     }
 }

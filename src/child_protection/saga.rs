@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use super::approval::Approval;
 use super::journal::{
-    APPROVAL, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SentFile, Submission, SubmissionState,
+    APPROVAL, CRM, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SentFile, Submission,
+    SubmissionState, WIKI, WIKI_DELETE, WIKI_SUPPRESS,
 };
 use super::model::ChildReport;
 use super::outbound::{file_details, ncmec_report, salesforce_fields};
@@ -24,29 +25,20 @@ use crate::egress::client::CallContext;
 use crate::media::MediaBuffer;
 use crate::services::call::CallError;
 use crate::services::ncmec::client::NcmecClient;
-use crate::services::ncmec::code::ResponseCode;
-use crate::services::ncmec::wire::NcmecError;
+use crate::services::ncmec::wire::{NcmecError, ReportResponse};
 use crate::services::wiki::client::{Acting, WikiClient};
 use crate::services::wiki::wire::{
     Delete, RevisionDelete, RevisionDeleteType, RevisionFields, SuppressMode, build_delete,
     build_revision_delete, parse_delete, parse_revision_delete,
 };
 use crate::state::AppState;
-use crate::workflow::{RecordError, commit};
+use crate::workflow::{RecordError, append, commit, create_case};
 
 /// The index of reported images: keyed HMAC of the SHA-1, to the cases that reported it.
 pub const REPORTED_SHA1: &str = "reported-sha1";
 /// How often the watchdog looks for reports left open (well inside NCMEC's one-hour idle
 /// expiry).
 pub const WATCHDOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
-/// The payload key of the CRM step.
-pub const CRM: &str = "cp_crm";
-/// The payload key of a wiki action on a reported file.
-pub const WIKI: &str = "cp_wiki";
-/// The step of suppressing a file's old versions (followed by `:<file index>`).
-pub const WIKI_SUPPRESS: &str = "suppress";
-/// The step of deleting a file (followed by `:<file index>`).
-pub const WIKI_DELETE: &str = "delete";
 
 /// The cases whose submission is running in this process: the watchdog leaves their open
 /// reports alone, and a second submission of the same case is refused while one runs.
@@ -93,25 +85,12 @@ pub async fn record_report(
     staff: &str,
     report: &ChildReport,
 ) -> Result<CaseId, RecordError> {
-    let payload = serde_json::json!({ REPORT: report });
     let details = format!(
         "recorded a child-protection report ({} file(s), NCMEC {})",
         report.files.len(),
         report.environment.key()
     );
-    let staff = staff.to_owned();
-    commit(state, move |batch| {
-        let id = batch.create_case(CaseKind::ChildProtection, &staff, payload)?;
-        batch.audit(&AuditEntry::now(
-            Actor::Staff(staff.clone()),
-            Action::CreateCase,
-            Some(id),
-            Outcome::Done,
-            details,
-        ))?;
-        Ok(id)
-    })
-    .await
+    create_case(state, CaseKind::ChildProtection, staff, serde_json::json!({ REPORT: report }), details).await
 }
 
 /// Records an approval decision (audited).
@@ -128,19 +107,14 @@ pub async fn record_approval(
         Approval::Declined { .. } => "declined the report's release to NCMEC".to_owned(),
         Approval::Pending => "reset the approval".to_owned(),
     };
-    let staff = staff.to_owned();
-    commit(state, move |batch| {
-        batch.revise_case(case, Change::Note, &staff, payload)?;
-        batch.audit(&AuditEntry::now(
-            Actor::Staff(staff.clone()),
-            Action::ReviseCase,
-            Some(case),
-            Outcome::Done,
-            details,
-        ))
-    })
-    .await
-    .map(drop)
+    let entry = AuditEntry::now(
+        Actor::Staff(staff.to_owned()),
+        Action::ReviseCase,
+        Some(case),
+        Outcome::Done,
+        details,
+    );
+    append(state, case, Change::Note, staff, payload, entry).await
 }
 
 /// Who drives a submission or a retraction.
@@ -188,15 +162,8 @@ impl<'a> Driver<'a> {
             record.detail
         );
         let entry = AuditEntry::now(self.actor.clone(), action, Some(self.case), outcome, details);
-        let payload = record.payload();
-        let (case, author) = (self.case, self.author.clone());
         let change = if record.step == NcmecStep::Retract { Change::Retraction } else { Change::Outcome };
-        commit(self.state, move |batch| {
-            batch.revise_case(case, change, &author, payload)?;
-            batch.audit(&entry)
-        })
-        .await
-        .map(drop)
+        append(self.state, self.case, change, &self.author, record.payload(), entry).await
     }
 
     /// Sends `report` with `images` (in the report's file order) as submission `attempt`.
@@ -213,8 +180,9 @@ impl<'a> Driver<'a> {
             |step, status, detail: &str| NcmecRecord::new(attempt, environment, step, status, detail);
         let prior: Vec<u64> =
             images.iter().flat_map(|image| image.sent.prior.iter().filter_map(|p| p.report_id)).collect();
+        let files: Vec<SentFile> = images.iter().map(|image| image.sent.clone()).collect();
         let mut opening = record(NcmecStep::Submit, CallStatus::Started, "opening the report");
-        opening.files = images.iter().map(|image| image.sent.clone()).collect();
+        opening.files = files.clone();
         self.journal(&opening).await?;
         let report_id = match client.submit(&self.context(), &ncmec_report(report, &prior)).await {
             Ok(opened) => {
@@ -229,7 +197,7 @@ impl<'a> Driver<'a> {
                 opened.report_id
             }
             Err(err) => {
-                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let status = call_status(&err);
                 let detail = match status {
                     CallStatus::Unknown => format!(
                         "{}; NCMEC may have opened a report whose ID we never received: ask NCMEC before \
@@ -253,7 +221,9 @@ impl<'a> Driver<'a> {
             match self.send_file(client, attempt, report, report_id, index, image).await? {
                 Some(file_id) => uploaded.push(file_id),
                 None => {
-                    return self.retract(client, attempt, report_id, "a step after the submit failed").await;
+                    return self
+                        .retract(client, attempt, report_id, "a step after the submit failed", &files)
+                        .await;
                 }
             }
         }
@@ -281,22 +251,18 @@ impl<'a> Driver<'a> {
                 filed.report_id = Some(report_id);
                 filed.response_code = Some(0);
                 self.journal(&filed).await?;
-                self.index_reported(images).await?;
+                self.index_reported(&files).await?;
                 Ok(SubmissionState::Filed(report_id))
             }
             Err(err) => {
-                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let status = call_status(&err);
                 let mut failed = record(NcmecStep::Finish, status, &err.summary());
                 failed.report_id = Some(report_id);
                 failed.response_code = response_code(&err);
                 self.journal(&failed).await?;
                 // A finish that may have arrived is settled by the retraction's answer: 5102
                 // means it was filed.
-                let state = self.retract(client, attempt, report_id, "the finish failed").await?;
-                if let SubmissionState::Filed(_) = state {
-                    self.index_reported(images).await?;
-                }
-                Ok(state)
+                self.retract(client, attempt, report_id, "the finish failed", &files).await
             }
         }
     }
@@ -351,7 +317,7 @@ impl<'a> Driver<'a> {
                     ),
                     _ => err.summary(),
                 };
-                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let status = call_status(&err);
                 let mut failed = record(NcmecStep::Upload, status, detail);
                 failed.response_code = response_code(&err);
                 self.journal(&failed).await?;
@@ -370,7 +336,7 @@ impl<'a> Driver<'a> {
                 Ok(Some(file_id))
             }
             Err(err) => {
-                let status = if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed };
+                let status = call_status(&err);
                 let mut failed = record(NcmecStep::FileInfo, status, err.summary());
                 failed.response_code = response_code(&err);
                 self.journal(&failed).await?;
@@ -379,62 +345,57 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Retracts report `report_id` of submission `attempt` and journals NCMEC's answer.
+    /// Retracts report `report_id` of submission `attempt` and journals NCMEC's answer. A report
+    /// NCMEC says was already filed (5102: a finish that went through unrecorded) is recorded
+    /// as filed, and its `files` join the index of reported images.
     pub async fn retract(
         &self,
         client: &NcmecClient,
         attempt: u32,
         report_id: u64,
         why: &str,
+        files: &[SentFile],
     ) -> Result<SubmissionState, RecordError> {
-        let environment = client.environment();
-        let record = |status, detail: String, code: Option<i64>| {
-            let mut record = NcmecRecord::new(attempt, environment, NcmecStep::Retract, status, detail);
-            record.report_id = Some(report_id);
-            record.response_code = code;
-            record
+        let mut record = NcmecRecord::new(
+            attempt,
+            client.environment(),
+            NcmecStep::Retract,
+            CallStatus::Started,
+            format!("retracting: {why}"),
+        );
+        record.report_id = Some(report_id);
+        self.journal(&record).await?;
+        let answer = client.retract(&self.context(), report_id).await;
+        record.response_code = retraction_code(&answer);
+        let state = match record.response_code {
+            Some(0 | 5101 | 5001) => SubmissionState::Retracted(report_id),
+            Some(5102) => SubmissionState::Filed(report_id),
+            _ => SubmissionState::Open(report_id),
         };
-        self.journal(&record(CallStatus::Started, format!("retracting: {why}"), None)).await?;
-        let (outcome, state) = match client.retract(&self.context(), report_id).await {
-            Ok(answer) => {
-                let code = answer.code;
-                let state = if code == ResponseCode::ReportAlreadyFinished {
-                    SubmissionState::Filed(report_id)
-                } else {
-                    SubmissionState::Retracted(report_id)
-                };
-                (
-                    record(CallStatus::Done, retraction_meaning(code.code()).to_owned(), Some(code.code())),
-                    state,
-                )
-            }
-            Err(CallError::Service(NcmecError::Rejected {
-                code: ResponseCode::ReportDoesNotExist, ..
-            })) => (
-                record(CallStatus::Done, retraction_meaning(5001).to_owned(), Some(5001)),
-                SubmissionState::Retracted(report_id),
-            ),
-            Err(err) => (
-                record(
-                    CallStatus::Failed,
-                    format!(
-                        "{}; the report is still open at NCMEC: the watchdog retries, or retract it on the \
-                         retraction page",
-                        err.summary()
-                    ),
-                    response_code(&err),
+        (record.status, record.detail) = match (&state, &answer) {
+            (SubmissionState::Open(_), Err(err)) => (
+                CallStatus::Failed,
+                format!(
+                    "{}; the report is still open at NCMEC: the watchdog retries, or retract it on the \
+                     retraction page",
+                    err.summary()
                 ),
-                SubmissionState::Open(report_id),
+            ),
+            (_, _) => (
+                if matches!(state, SubmissionState::Open(_)) { CallStatus::Failed } else { CallStatus::Done },
+                retraction_meaning(record.response_code.unwrap_or(-1)).to_owned(),
             ),
         };
-        self.journal(&outcome).await?;
+        self.journal(&record).await?;
+        if let SubmissionState::Filed(_) = state {
+            self.index_reported(files).await?;
+        }
         Ok(state)
     }
 
-    /// Adds the images' SHA-1s to the keyed index of reported images.
-    async fn index_reported(&self, images: &[Image<'_>]) -> Result<(), RecordError> {
-        let hashes: Vec<Vec<u8>> =
-            images.iter().filter_map(|image| hex::decode(&image.sent.sha1).ok()).collect();
+    /// Adds the files' SHA-1s to the keyed index of reported images.
+    async fn index_reported(&self, files: &[SentFile]) -> Result<(), RecordError> {
+        let hashes: Vec<Vec<u8>> = files.iter().filter_map(|file| hex::decode(&file.sha1).ok()).collect();
         let case = self.case;
         commit(self.state, move |batch| {
             for hash in &hashes {
@@ -494,13 +455,7 @@ impl<'a> Driver<'a> {
         let details = format!("{what}: {}: {}", crate::audit::code(&record.status), record.detail);
         let outcome = if record.status == StepStatus::Failed { Outcome::Failed } else { Outcome::Done };
         let entry = AuditEntry::now(self.actor.clone(), action, Some(self.case), outcome, details);
-        let (case, author) = (self.case, self.author.clone());
-        commit(self.state, move |batch| {
-            batch.revise_case(case, Change::Outcome, &author, payload)?;
-            batch.audit(&entry)
-        })
-        .await
-        .map(drop)
+        append(self.state, self.case, Change::Outcome, &self.author, payload, entry).await
     }
 
     /// Suppresses the old versions of the report's file `index` (content, comment and uploader
@@ -598,10 +553,24 @@ fn upload_name(index: usize, original: &str) -> String {
     }
 }
 
+/// A failed call's status: unknown when the request may have been carried out.
+fn call_status<E: crate::services::call::ServiceFailure>(err: &CallError<E>) -> CallStatus {
+    if err.may_have_arrived() { CallStatus::Unknown } else { CallStatus::Failed }
+}
+
 fn response_code(err: &CallError<NcmecError>) -> Option<i64> {
     match err {
         CallError::Service(NcmecError::Rejected { code, .. }) => Some(code.code()),
         _ => None,
+    }
+}
+
+/// NCMEC's `responseCode` for a retraction, whether it came as an answer (0, 5101, 5102) or a
+/// refusal (5001, 2000, …); `None` when no code came.
+pub fn retraction_code(answer: &Result<ReportResponse, CallError<NcmecError>>) -> Option<i64> {
+    match answer {
+        Ok(response) => Some(response.code.code()),
+        Err(err) => response_code(err),
     }
 }
 
@@ -623,7 +592,8 @@ pub fn retraction_meaning(code: i64) -> &'static str {
     }
 }
 
-/// Retracts every report journaled as open. At start-up (`at_start`), each is one whose images
+/// Retracts every report journaled as open, and returns how many are settled (retracted, or
+/// found filed). At start-up (`at_start`), each is one whose images
 /// went with the previous process, so its case needs the images uploaded again; later (the
 /// watchdog), each is one whose retraction failed: it is tried again, and one close to NCMEC's
 /// expiry is logged as a warning.
@@ -647,7 +617,7 @@ pub async fn sweep(state: &AppState, at_start: bool) -> usize {
             }
         }
     };
-    let mut retracted = 0;
+    let mut settled = 0;
     for (id, revisions) in cases {
         if revisions.first().map(|r| r.kind) != Some(CaseKind::ChildProtection) {
             continue;
@@ -673,8 +643,11 @@ pub async fn sweep(state: &AppState, at_start: bool) -> usize {
             } else {
                 "the watchdog retries a retraction that failed"
             };
-            match Driver::system(state, id).retract(client, submission.attempt, report_id, why).await {
-                Ok(SubmissionState::Retracted(_) | SubmissionState::Filed(_)) => retracted += 1,
+            match Driver::system(state, id)
+                .retract(client, submission.attempt, report_id, why, &submission.files)
+                .await
+            {
+                Ok(SubmissionState::Retracted(_) | SubmissionState::Filed(_)) => settled += 1,
                 Ok(_) => {
                     tracing::warn!(case = %id, report_id, "the retraction of an open NCMEC report failed; retrying later")
                 }
@@ -682,5 +655,5 @@ pub async fn sweep(state: &AppState, at_start: bool) -> usize {
             }
         }
     }
-    retracted
+    settled
 }

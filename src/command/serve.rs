@@ -131,9 +131,12 @@ async fn serve(
     // with it); then the watchdog retries any retraction that failed, while NCMEC keeps them.
     let sweeper = state.clone();
     tokio::spawn(async move {
-        let retracted = crate::child_protection::saga::sweep(&sweeper, true).await;
-        if retracted > 0 {
-            info!(retracted, "retracted the NCMEC reports the previous process left open");
+        let settled = crate::child_protection::saga::sweep(&sweeper, true).await;
+        if settled > 0 {
+            info!(
+                settled,
+                "settled the NCMEC reports the previous process left open (retracted, or found filed)"
+            );
         }
         loop {
             tokio::time::sleep(crate::child_protection::saga::WATCHDOG_INTERVAL).await;

@@ -36,7 +36,7 @@ const MAX_BODY_CHARS: usize = 60_000;
 const EARLIEST_NOTICE: (i32, u8, u8) = (1998, 10, 29);
 
 /// Characters MediaWiki forbids in titles (and so in file, page and user names).
-const TITLE_FORBIDDEN: &[char] = &['[', ']', '{', '}', '|', '<', '>', '#'];
+pub(crate) const TITLE_FORBIDDEN: &[char] = &['[', ']', '{', '}', '|', '<', '>', '#'];
 
 /// A wiki the form offers: from the site matrix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -632,7 +632,7 @@ pub fn canonical_title(name: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn strip_file_prefix(name: &str) -> String {
+pub(crate) fn strip_file_prefix(name: &str) -> String {
     for prefix in ["File:", "file:", "Image:", "image:"] {
         if let Some(rest) = name.strip_prefix(prefix) {
             return rest.trim().to_owned();

@@ -18,7 +18,7 @@ use crate::services::wiki::wire::{
 };
 use crate::state::AppState;
 pub use crate::workflow::RecordError;
-use crate::workflow::commit;
+use crate::workflow::append;
 
 /// What posting a wiki notice came to.
 pub enum Posted {
@@ -58,39 +58,27 @@ impl<'a> Saga<'a> {
             if takedown.test { ", test" } else { "" },
             takedown.documents.len()
         );
-        let payload = serde_json::json!({ "dmca": takedown });
-        let staff = staff.to_owned();
-        commit(state, move |batch| {
-            let id = batch.create_case(CaseKind::Dmca, &staff, payload)?;
-            batch.audit(&AuditEntry::now(
-                Actor::Staff(staff.clone()),
-                Action::CreateCase,
-                Some(id),
-                Outcome::Done,
-                details,
-            ))?;
-            Ok(id)
-        })
+        crate::workflow::create_case(
+            state,
+            CaseKind::Dmca,
+            staff,
+            serde_json::json!({ "dmca": takedown }),
+            details,
+        )
         .await
     }
 
     /// Records a corrected request as a new revision of the case (the old one stays).
     pub async fn record_correction(&self, takedown: &Takedown) -> Result<(), RecordError> {
+        let entry = AuditEntry::now(
+            Actor::Staff(self.staff.to_owned()),
+            Action::ReviseCase,
+            Some(self.case),
+            Outcome::Done,
+            "corrected the DMCA request",
+        );
         let payload = serde_json::json!({ "dmca": takedown });
-        let (case, staff) = (self.case, self.staff.to_owned());
-        commit(self.state, move |batch| {
-            batch.revise_case(case, Change::Correction, &staff, payload)?;
-            let details = "corrected the DMCA request".to_owned();
-            batch.audit(&AuditEntry::now(
-                Actor::Staff(staff.clone()),
-                Action::ReviseCase,
-                Some(case),
-                Outcome::Done,
-                details,
-            ))
-        })
-        .await
-        .map(drop)
+        append(self.state, self.case, Change::Correction, self.staff, payload, entry).await
     }
 
     /// Appends `record` to the case with its audit entry, in one durable transaction.
@@ -108,14 +96,7 @@ impl<'a> Saga<'a> {
         let details = format!("{} {}: {}", record.step, crate::audit::code(&record.status), record.detail);
         let entry =
             AuditEntry::now(Actor::Staff(self.staff.to_owned()), action, Some(self.case), outcome, details);
-        let payload = record.payload();
-        let (case, staff) = (self.case, self.staff.to_owned());
-        commit(self.state, move |batch| {
-            batch.revise_case(case, Change::Outcome, &staff, payload)?;
-            batch.audit(&entry)
-        })
-        .await
-        .map(drop)
+        append(self.state, self.case, Change::Outcome, self.staff, record.payload(), entry).await
     }
 
     /// Records `record` and returns it.

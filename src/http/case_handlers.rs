@@ -113,7 +113,23 @@ pub(super) async fn export(context: &RequestContext<'_>) -> Result<Response<Full
     Ok(response)
 }
 
-fn case_id(context: &RequestContext<'_>) -> Result<CaseId, HttpError> {
+/// The revisions of the case named in the path, which must be of `kind` (another kind is not
+/// found here) and readable by the viewer (otherwise 403, audited by the pipeline).
+pub(super) async fn case_of_kind(
+    context: &RequestContext<'_>,
+    kind: crate::cases::CaseKind,
+) -> Result<(CaseId, Vec<crate::cases::Revision>), HttpError> {
+    let id = case_id(context)?;
+    let revisions = on_store(context, move |store| store.case(id)).await?;
+    let found = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
+    router::authorize_case(found, context.viewer()?.staff, &context.state.config.staff.access_contact)?;
+    if found != kind {
+        return Err(HttpError::NotFound);
+    }
+    Ok((id, revisions))
+}
+
+pub(super) fn case_id(context: &RequestContext<'_>) -> Result<CaseId, HttpError> {
     context.param("case").and_then(|text| text.parse().ok()).ok_or(HttpError::UnknownCase)
 }
 
@@ -135,6 +151,12 @@ impl From<StoreError> for HttpError {
             StoreError::UnknownCase(_) => HttpError::UnknownCase,
             other => HttpError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<crate::workflow::RecordError> for HttpError {
+    fn from(err: crate::workflow::RecordError) -> Self {
+        HttpError::Internal(err.to_string())
     }
 }
 

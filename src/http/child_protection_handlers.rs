@@ -6,30 +6,25 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use maud::Markup;
 
-use super::case_handlers::on_store;
+use super::case_handlers::{case_id, case_of_kind, on_store};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
-use super::router;
 use crate::cases::{CaseId, CaseKind, Revision};
 use crate::child_protection::form::{RawFile, RawReport};
 use crate::child_protection::journal::{ChildCase, PriorReport, SentFile, SubmissionState, WikiHash};
-use crate::child_protection::model::{ChildReport, Environment};
+use crate::child_protection::model::{ChildReport, Environment, ReportedFile};
 use crate::child_protection::saga::{
-    self, CRM, Driver, Image, REPORTED_SHA1, WIKI, WIKI_DELETE, retraction_meaning,
+    self, Driver, Image, REPORTED_SHA1, retraction_code, retraction_meaning,
 };
-use crate::dmca::form::FieldError;
-use crate::dmca::lookup::{self, FileState, LookupPlan};
-use crate::dmca::steps::{StepRecord, StepStatus};
+use crate::dmca::form::{FieldError, canonical_title};
+use crate::dmca::lookup::{self, LookupPlan};
 use crate::egress::client::CallContext;
 use crate::identity::Role;
 use crate::media::MediaUpload;
 use crate::pages::child_protection::{
     CaseView, FormPage, RetractResult, WikiView, render_case, render_form, render_retract,
 };
-use crate::services::call::CallError;
-use crate::services::ncmec::wire::NcmecError;
 use crate::services::wiki::client::WikiConnection;
-use crate::workflow::RecordError;
 
 /// `GET /cp/new`: a blank report (test NCMEC, the staffer's address, the current time).
 pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
@@ -63,7 +58,7 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
         Err(errors) => return show_form(context, &raw, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     let staff = context.viewer()?.staff.id.to_string();
-    let id = saga::record_report(context.state, &staff, &report).await.map_err(record_error)?;
+    let id = saga::record_report(context.state, &staff, &report).await?;
     see_other(&format!("/cases/{id}"))
 }
 
@@ -95,7 +90,7 @@ pub(super) async fn approve(context: &RequestContext<'_>) -> Result<Response<Ful
         .approval
         .decide(&case.preparer, &staff, decline.then_some(reason.as_str()))
         .map_err(|err| HttpError::Conflict(err.to_string()))?;
-    saga::record_approval(context.state, id, &staff, &decided).await.map_err(record_error)?;
+    saga::record_approval(context.state, id, &staff, &decided).await?;
     see_other(&format!("/cases/{id}"))
 }
 
@@ -112,13 +107,18 @@ pub(super) async fn approve_out_of_band(
         .approval
         .record_out_of_band(allowed, &staff, &name)
         .map_err(|err| HttpError::Conflict(err.to_string()))?;
-    saga::record_approval(context.state, id, &staff, &decided).await.map_err(record_error)?;
+    saga::record_approval(context.state, id, &staff, &decided).await?;
     see_other(&format!("/cases/{id}"))
 }
 
 /// `POST /cases/{case}/ncmec`: the images of an approved report, in this request only: hashed,
 /// compared with the wiki, checked against earlier reports, then sent as the journaled saga.
 pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    // One submission per case at a time, claimed before the case is read: a second click is
+    // refused, and one that comes after the first has finished sees its submission.
+    let _sending = context.state.in_flight.claim(case_id(context)?).ok_or_else(|| {
+        HttpError::Conflict("this report is being sent right now; nothing more was sent".into())
+    })?;
     let (id, case) = child_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     if !case.approval.releases() {
@@ -134,10 +134,6 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
         };
         return Err(HttpError::Conflict(format!("{why}; nothing was sent")));
     }
-    // One submission per case at a time (a second click waits for nothing: it is refused).
-    let _sending = context.state.in_flight.claim(id).ok_or_else(|| {
-        HttpError::Conflict("this report is being sent right now; nothing more was sent".into())
-    })?;
     let report = &case.report;
     let client = context
         .state
@@ -151,15 +147,16 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
         Ok(chosen) => chosen,
         Err(missing) => return Err(HttpError::BadRequest(missing)),
     };
-    let wiki_hashes = compare_with_wiki(context, report, &upload, &chosen).await;
+    let wiki_hashes = compare_with_wiki(context, id, report, &upload, &chosen).await;
     if !accept_mismatch
         && let Some((i, _)) =
             wiki_hashes.iter().enumerate().find(|(_, h)| matches!(h, WikiHash::Differs { .. }))
     {
+        // Files by number: error messages reach the log, names of reported files must not.
         return Err(HttpError::Conflict(format!(
-            "the SHA-1 of the image for {} differs from the wiki's record of that file: check that it is the right \
-             image, then send again with \"send even if an image's SHA-1 differs\" ticked; nothing was sent",
-            report.files[i].wiki_name
+            "the SHA-1 of the image for file {} differs from the wiki's record of that file: check that it is the \
+             right image, then send again with \"send even if an image's SHA-1 differs\" ticked; nothing was sent",
+            i + 1
         )));
     }
     let mut images = Vec::new();
@@ -184,12 +181,12 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
         });
     }
     let driver = Driver::staff(context.state, id, &staff);
-    let outcome = driver.submit(client, case.next_attempt(), report, &images).await.map_err(record_error)?;
+    let outcome = driver.submit(client, case.next_attempt(), report, &images).await?;
     let files: Vec<SentFile> = images.iter().map(|image| image.sent.clone()).collect();
     drop(images);
     drop(upload);
     if let SubmissionState::Filed(report_id) = outcome {
-        driver.crm(report, report_id, &files).await.map_err(record_error)?;
+        driver.crm(report, report_id, &files).await?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -199,20 +196,20 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
 fn choose_images<'r>(
     upload: &MediaUpload,
     report: &'r ChildReport,
-) -> Result<Vec<(usize, &'r crate::child_protection::model::ReportedFile)>, String> {
+) -> Result<Vec<(usize, &'r ReportedFile)>, String> {
     let mut chosen = Vec::new();
     let mut missing = Vec::new();
     for (i, file) in report.files.iter().enumerate() {
         let field = format!("image_{i}");
         match upload.files().iter().position(|f| f.field() == field && !f.is_empty()) {
             Some(index) => chosen.push((index, file)),
-            None => missing.push(file.wiki_name.as_str()),
+            None => missing.push((i + 1).to_string()),
         }
     }
     if missing.is_empty() {
         Ok(chosen)
     } else {
-        Err(format!("choose an image for each file; missing: {}; nothing was sent", missing.join(", ")))
+        Err(format!("choose an image for each file; missing: file {}; nothing was sent", missing.join(", ")))
     }
 }
 
@@ -229,12 +226,13 @@ fn content_type(declared: Option<&str>) -> &'static str {
 }
 
 /// Each chosen image's SHA-1 against the wiki's record of its file (live versions, or the
-/// deletion archive), read through the egress client as the staffer.
+/// deletion archive), read through the egress client as the staffer, for `case`.
 async fn compare_with_wiki(
     context: &RequestContext<'_>,
+    case: CaseId,
     report: &ChildReport,
     upload: &MediaUpload,
-    chosen: &[(usize, &crate::child_protection::model::ReportedFile)],
+    chosen: &[(usize, &ReportedFile)],
 ) -> Vec<WikiHash> {
     let unchecked = |why: &str| vec![WikiHash::Unchecked { why: why.to_owned() }; chosen.len()];
     let Some(wiki) = &context.state.services.wiki else { return unchecked("no wiki is configured") };
@@ -248,41 +246,16 @@ async fn compare_with_wiki(
         archive_reader: lookup::archive_reader(wiki, &staff),
     };
     let names: Vec<String> = chosen.iter().map(|(_, file)| file.wiki_name.clone()).collect();
-    let call = CallContext { actor: crate::audit::Actor::Staff(staff.clone()), case: None };
+    let call = CallContext { actor: crate::audit::Actor::Staff(staff.clone()), case: Some(case) };
     let found = lookup::look_up(wiki, &call, &plan, &names).await;
     chosen
         .iter()
         .map(|(index, file)| {
             let ours = hex::encode(upload.files()[*index].digests().sha1);
-            let Some(facts) = found.files.iter().find(|f| same_title(&f.name, &file.wiki_name)) else {
-                return WikiHash::Unchecked { why: "the wiki's answer did not cover this file".into() };
-            };
-            let wiki: Vec<String> = facts.versions.iter().filter_map(|v| v.sha1.clone()).collect();
-            match &facts.state {
-                FileState::NotFound | FileState::Invalid | FileState::NotOnWiki if wiki.is_empty() => {
-                    WikiHash::Unchecked {
-                        why: format!("the wiki has no record of it ({})", facts.state.label()),
-                    }
-                }
-                _ if wiki.iter().any(|sha1| sha1.eq_ignore_ascii_case(&ours)) => WikiHash::Matches,
-                _ if wiki.is_empty() => {
-                    WikiHash::Unchecked { why: "the wiki hides this file's SHA-1".into() }
-                }
-                _ => WikiHash::Differs { wiki },
-            }
+            let name = canonical_title(&file.wiki_name);
+            WikiHash::compare(&ours, found.files.iter().find(|f| canonical_title(&f.name) == name))
         })
         .collect()
-}
-
-/// Whether two file names are the same title (spaces and underscores alike, first letter in
-/// either case, as MediaWiki reads them).
-fn same_title(a: &str, b: &str) -> bool {
-    let norm = |t: &str| {
-        let t = t.trim().replace('_', " ");
-        let mut chars = t.chars();
-        chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
-    };
-    norm(a) == norm(b)
 }
 
 /// Earlier cases that reported an image with this SHA-1 (the keyed index), with their filed
@@ -324,34 +297,16 @@ pub(super) async fn suppress(context: &RequestContext<'_>) -> Result<Response<Fu
                 .into(),
         ));
     }
-    let revisions = on_store(context, move |store| store.case(id)).await?;
-    if wiki_records(&revisions)
-        .values()
-        .any(|r| r.step == format!("{WIKI_DELETE}:{index}") && r.status == StepStatus::Done)
-    {
-        return Err(HttpError::Conflict(format!("{} is already deleted on the wiki", file.wiki_name)));
+    if case.deleted_on_wiki(index) {
+        return Err(HttpError::Conflict(format!("file {} is already deleted on the wiki", index + 1)));
     }
     let api = case
         .report
         .project
         .api()
         .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}")))?;
-    Driver::staff(context.state, id, &staff)
-        .suppress_on_wiki(wiki, &api, index, &file.wiki_name)
-        .await
-        .map_err(record_error)?;
+    Driver::staff(context.state, id, &staff).suppress_on_wiki(wiki, &api, index, &file.wiki_name).await?;
     see_other(&format!("/cases/{id}"))
-}
-
-/// The latest record of each wiki step of a case, by step.
-fn wiki_records(revisions: &[Revision]) -> std::collections::BTreeMap<String, StepRecord> {
-    revisions
-        .iter()
-        .filter_map(|r| {
-            r.payload.get(WIKI).and_then(|v| serde_json::from_value::<StepRecord>(v.clone()).ok())
-        })
-        .map(|record| (record.step.clone(), record))
-        .collect()
 }
 
 /// `GET /ncmec/retract`: the retraction page.
@@ -385,12 +340,11 @@ pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Ful
     };
     let staff = context.viewer()?.staff.id.to_string();
     let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
-    let (code, meaning) = match client.retract(&call, report_id).await {
-        Ok(answer) => (Some(answer.code.code()), retraction_meaning(answer.code.code()).to_owned()),
-        Err(CallError::Service(NcmecError::Rejected { code, .. })) => {
-            (Some(code.code()), retraction_meaning(code.code()).to_owned())
-        }
-        Err(err) => (None, format!("no answer from NCMEC: {}", err.summary())),
+    let answer = client.retract(&call, report_id).await;
+    let code = retraction_code(&answer);
+    let meaning = match (code, &answer) {
+        (None, Err(err)) => format!("no answer from NCMEC: {}", err.summary()),
+        (code, _) => retraction_meaning(code.unwrap_or(-1)).to_owned(),
     };
     let outcome =
         if matches!(code, Some(0)) { crate::audit::Outcome::Done } else { crate::audit::Outcome::Failed };
@@ -415,10 +369,6 @@ pub(super) fn case_section(
     let case = ChildCase::from_revisions(revisions)?;
     let viewer = context.viewer().ok()?;
     let staff = viewer.staff.id.to_string();
-    let crm: Option<StepRecord> = revisions
-        .iter()
-        .rev()
-        .find_map(|r| r.payload.get(CRM).and_then(|v| serde_json::from_value(v.clone()).ok()));
     let csrf = context.csrf_token().unwrap_or_default();
     let view = CaseView {
         id,
@@ -427,9 +377,7 @@ pub(super) fn case_section(
         may_approve: viewer.staff.has_role(Role::Approver) && staff != case.preparer,
         out_of_band: context.state.config.child_protection.out_of_band_approval,
         environment_configured: context.state.services.ncmec(case.report.environment).is_some(),
-        crm: crm.as_ref(),
         wiki: context.state.config.child_protection.suppress_on_wiki.then(|| WikiView {
-            records: wiki_records(revisions),
             connected: context
                 .state
                 .services
@@ -444,18 +392,8 @@ pub(super) fn case_section(
 
 /// The case named in the path: it must be a child-protection case the viewer may read.
 async fn child_case(context: &RequestContext<'_>) -> Result<(CaseId, ChildCase), HttpError> {
-    let id: CaseId = context.param("case").and_then(|t| t.parse().ok()).ok_or(HttpError::UnknownCase)?;
-    let revisions = on_store(context, move |store| store.case(id)).await?;
-    let kind = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
-    router::authorize_case(kind, context.viewer()?.staff, &context.state.config.staff.access_contact)?;
-    if kind != CaseKind::ChildProtection {
-        return Err(HttpError::NotFound);
-    }
+    let (id, revisions) = case_of_kind(context, CaseKind::ChildProtection).await?;
     let case = ChildCase::from_revisions(&revisions)
         .ok_or_else(|| HttpError::Internal("the child-protection case cannot be read".into()))?;
     Ok((id, case))
-}
-
-fn record_error(err: RecordError) -> HttpError {
-    HttpError::Internal(err.to_string())
 }

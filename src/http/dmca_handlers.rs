@@ -7,7 +7,6 @@ use hyper::{Response, StatusCode};
 
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
-use super::router;
 use crate::audit::Actor;
 use crate::cases::{CaseId, CaseKind};
 use crate::dmca::form::{FieldError, RawForm};
@@ -15,7 +14,7 @@ use crate::dmca::lookup::{self, LookupPlan};
 use crate::dmca::model::Takedown;
 use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
 use crate::dmca::outbound::{Marks, lumen_refusals};
-use crate::dmca::saga::{Posted, RecordError, Saga};
+use crate::dmca::saga::{Posted, Saga};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
 use crate::egress::client::CallContext;
@@ -48,13 +47,13 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
         .documents
         .lookup(&held_key, &staff)
         .and_then(|lookup| lookup.narrowed_to(&takedown.affected_files));
-    let created = Saga::record_request(context.state, &staff, &takedown).await.map_err(record_error)?;
+    let created = Saga::record_request(context.state, &staff, &takedown).await?;
     context.state.documents.rename(&held_key, &created.to_string(), &staff);
     let saga = Saga::new(context.state, created, &staff);
-    let lumen = saga.lumen(&takedown).await.map_err(record_error)?;
+    let lumen = saga.lumen(&takedown).await?;
     let marks =
         Marks { lumen_url: lumen.link.filter(|_| lumen.status == StepStatus::Done), ..Marks::default() };
-    saga.salesforce(&takedown, &marks, raw.open_salesforce_case).await.map_err(record_error)?;
+    saga.salesforce(&takedown, &marks, raw.open_salesforce_case).await?;
     context.state.documents.sweep();
     see_other(&format!("/cases/{created}"))
 }
@@ -117,13 +116,13 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
         .or_else(|| case.takedown.wiki_lookup.clone())
         .and_then(|lookup| lookup.narrowed_to(&takedown.affected_files));
     let saga = Saga::new(context.state, id, &staff);
-    saga.record_correction(&takedown).await.map_err(record_error)?;
+    saga.record_correction(&takedown).await?;
     if case.may_run(LUMEN, false).is_ok() {
-        saga.lumen(&takedown).await.map_err(record_error)?;
+        saga.lumen(&takedown).await?;
     }
     if case.may_run(SALESFORCE, false).is_ok() {
         let updated = load_case(context, id).await?;
-        saga.salesforce(&takedown, &updated.marks(), raw.open_salesforce_case).await.map_err(record_error)?;
+        saga.salesforce(&takedown, &updated.marks(), raw.open_salesforce_case).await?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -153,9 +152,9 @@ pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Fu
     case.may_run(&step, confirmed).map_err(|why| HttpError::Conflict(format!("{label}: {why}")))?;
     let saga = Saga::new(context.state, id, &staff);
     if step == LUMEN {
-        saga.lumen(&case.takedown).await.map_err(record_error)?;
+        saga.lumen(&case.takedown).await?;
     } else {
-        saga.salesforce(&case.takedown, &case.marks(), true).await.map_err(record_error)?;
+        saga.salesforce(&case.takedown, &case.marks(), true).await?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -182,11 +181,7 @@ pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response
         .wiki
         .api(&case.takedown, &context.state.config.dmca)
         .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}")))?;
-    match Saga::new(context.state, id, &staff)
-        .post_notice(notice, &api, &text, captcha)
-        .await
-        .map_err(record_error)?
-    {
+    match Saga::new(context.state, id, &staff).post_notice(notice, &api, &text, captcha).await? {
         Posted::Recorded(_) => see_other(&format!("/cases/{id}")),
         Posted::Captcha(challenge) => {
             let prompt = match (&challenge.question, challenge.absolute_url(&api)) {
@@ -389,13 +384,7 @@ async fn sites(context: &RequestContext<'_>) -> Vec<crate::dmca::form::ProjectCh
 
 /// The case named in the path: it must be a DMCA case the viewer may read.
 async fn dmca_case(context: &RequestContext<'_>) -> Result<(CaseId, DmcaCase), HttpError> {
-    let id: CaseId = context.param("case").and_then(|t| t.parse().ok()).ok_or(HttpError::UnknownCase)?;
-    let revisions = case_revisions(context, id).await?;
-    let kind = revisions.first().ok_or(HttpError::UnknownCase)?.kind;
-    router::authorize_case(kind, context.viewer()?.staff, &context.state.config.staff.access_contact)?;
-    if kind != CaseKind::Dmca {
-        return Err(HttpError::NotFound);
-    }
+    let (id, revisions) = super::case_handlers::case_of_kind(context, CaseKind::Dmca).await?;
     let case = DmcaCase::from_revisions(&revisions)
         .ok_or_else(|| HttpError::Internal("the DMCA case cannot be read".into()))?;
     Ok((id, case))
@@ -412,8 +401,4 @@ async fn case_revisions(
     id: CaseId,
 ) -> Result<Vec<crate::cases::Revision>, HttpError> {
     super::case_handlers::on_store(context, move |store| store.case(id)).await
-}
-
-fn record_error(err: RecordError) -> HttpError {
-    HttpError::Internal(err.to_string())
 }

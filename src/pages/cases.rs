@@ -288,7 +288,7 @@ fn change_label(change: Change) -> &'static str {
 }
 
 /// A time as staff read it: to the second, in UTC, said so.
-fn timestamp(at: OffsetDateTime) -> String {
+pub(super) fn timestamp(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",

@@ -4,15 +4,17 @@
 
 use maud::{Markup, html};
 
+use super::cases::timestamp;
 use super::dmca::{checkbox, field, label_of};
 use super::layout::{Viewer, page};
 use crate::cases::CaseId;
 use crate::child_protection::approval::Approval;
 use crate::child_protection::form::RawReport;
-use crate::child_protection::journal::{CallStatus, ChildCase, Submission, SubmissionState, WikiHash};
+use crate::child_protection::journal::{
+    CallStatus, ChildCase, Submission, SubmissionState, WIKI_DELETE, WIKI_SUPPRESS, WikiHash,
+};
 use crate::child_protection::model::{Environment, Statement};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice};
-use crate::dmca::steps::StepRecord;
 
 /// What the form page shows.
 pub struct FormPage<'a> {
@@ -150,18 +152,14 @@ pub struct CaseView<'a> {
     pub out_of_band: bool,
     /// The report's environment has an account here.
     pub environment_configured: bool,
-    /// The last CRM step.
-    pub crm: Option<&'a StepRecord>,
     /// Deletion and suppression on the wiki, where the deployment offers it.
     pub wiki: Option<WikiView>,
     /// The CSRF token for the forms.
     pub csrf_token: &'a str,
 }
 
-/// The wiki part of a case: what was done to each file.
+/// The wiki part of a case, where the deployment offers it.
 pub struct WikiView {
-    /// The latest record of each step (`suppress:<i>`, `delete:<i>`).
-    pub records: std::collections::BTreeMap<String, StepRecord>,
     /// The viewer's wiki account is connected.
     pub connected: bool,
 }
@@ -212,7 +210,7 @@ pub fn render_case(view: &CaseView<'_>) -> Markup {
                 Approval::Declined { by, reason } => p.warning { "Declined by " (by) ": " (reason) ". The case is kept; nothing is sent." }
             }
             @for submission in &case.submissions { (render_submission(submission)) }
-            @if let Some(crm) = view.crm {
+            @if let Some(crm) = &case.crm {
                 h3 { "Salesforce" }
                 p { (crm.detail) @if let Some(link) = &crm.link { " — " a href=(link) { "open the case" } } }
             }
@@ -223,14 +221,14 @@ pub fn render_case(view: &CaseView<'_>) -> Markup {
                     thead { tr { th { "File" } th { "Old versions" } th { "File" } th {} } }
                     tbody {
                         @for (i, file) in report.files.iter().enumerate() {
-                            @let suppressed = wiki.records.get(&format!("suppress:{i}"));
-                            @let deleted = wiki.records.get(&format!("delete:{i}"));
+                            @let suppressed = case.wiki.get(&format!("{WIKI_SUPPRESS}:{i}"));
+                            @let deleted = case.wiki.get(&format!("{WIKI_DELETE}:{i}"));
                             tr data-file=(i) {
                                 td { (file.wiki_name) }
                                 td { @if let Some(r) = suppressed { (crate::audit::code(&r.status)) ": " (r.detail) } }
                                 td { @if let Some(r) = deleted { (crate::audit::code(&r.status)) ": " (r.detail) } }
                                 td {
-                                    @if view.may_prepare && wiki.connected && deleted.is_none_or(|r| r.status != crate::dmca::steps::StepStatus::Done) {
+                                    @if view.may_prepare && wiki.connected && !case.deleted_on_wiki(i) {
                                         form method="post" action={ "/cases/" (id) "/wiki/" (i) } {
                                             input type="hidden" name="csrf_token" value=(view.csrf_token);
                                             button type="submit" { "Delete and suppress on the wiki" }
@@ -279,7 +277,7 @@ fn render_submission(submission: &Submission) -> Markup {
             h3 { "Submission " (submission.attempt) " to NCMEC " (submission.environment.key()) }
             p class=(class) data-state=(state_key(&submission.state)) { (state) }
             @if let (SubmissionState::Open(_), Some(expires)) = (&submission.state, submission.expires_at()) {
-                p.error { "NCMEC deletes it on its own at " (expires) " if it stays open." }
+                p.error { "NCMEC deletes it on its own at " (timestamp(expires)) " if it stays open." }
             }
             @if !submission.files.is_empty() {
                 table.hashes {
@@ -320,7 +318,7 @@ fn render_submission(submission: &Submission) -> Markup {
                 tbody {
                     @for (at, entry) in &submission.entries {
                         tr data-step=(crate::audit::code(&entry.step)) data-status=(crate::audit::code(&entry.status)) {
-                            td { (at) }
+                            td { (timestamp(*at)) }
                             td { (entry.step.label()) }
                             td { @if let Some(i) = entry.file { (i + 1) } }
                             td { (status_label(entry.status)) }

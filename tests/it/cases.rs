@@ -9,9 +9,9 @@ use takedown::audit::{Action, Actor, AuditEntry, Outcome};
 use takedown::cases::{CaseId, CaseKind};
 use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
-use takedown::store::{FILE_NAME, Store, StoreKeys, read_audit};
+use takedown::store::{FILE_NAME, Store, StoreKeys};
 
-use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir, csrf_token};
+use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir, audit_log, csrf_token};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -37,12 +37,6 @@ fn create(store: &Store, kind: CaseKind, secret: &str) -> CaseId {
             Ok(case)
         })
         .unwrap()
-}
-
-fn audit_log(daemon: &Daemon) -> Vec<AuditEntry> {
-    let identity =
-        AgeIdentity::parse(&std::fs::read(daemon.dir.0.join("keys/store-identity")).unwrap()).unwrap();
-    read_audit(&daemon.dir.0.join("data"), &identity, None).unwrap().into_iter().map(|(_, _, e)| e).collect()
 }
 
 async fn get(daemon: &Daemon, login: &str, path: &str) -> (u16, String) {

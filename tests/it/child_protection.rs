@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
+use takedown::audit::{Action, Actor};
 use takedown::demo::services::SimulatedServices;
 use takedown_peers::{Fault, PeerService};
 
@@ -43,32 +44,6 @@ impl World {
         std::fs::write(dir.0.join("takedown.toml"), config + extra).unwrap();
         let daemon = Daemon::start_in(dir, pki);
         World { peers, daemon }
-    }
-
-    /// Connects `login`'s wiki account through the simulated meta wiki's consent.
-    async fn connect_wiki(&self, login: &str) {
-        let token = self.token(login).await;
-        let no_redirects = self
-            .daemon
-            .pki
-            .client_builder(login)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = no_redirects
-            .post(self.daemon.url("/wiki/connect"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .body(format!("csrf_token={token}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303);
-        let authorize = response.headers()["location"].to_str().unwrap().to_owned();
-        let back = harness::consent_at_meta(&self.peers, &authorize).await;
-        let callback = self.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
-        let response = self.daemon.client(login).get(callback).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 
     async fn get(&self, login: &str, path: &str) -> (u16, String) {
@@ -388,23 +363,28 @@ async fn a_failure_at_each_step_after_the_submit_retracts_the_report_at_once() {
     assert_every_xml_valid_and_escaped(&world);
 }
 
-#[tokio::test]
-async fn a_daemon_killed_mid_flow_retracts_the_open_report_at_its_next_start() {
-    let mut world = World::start();
+/// Sends a two-image report whose `endpoint` call number `call` NCMEC carries out and then
+/// answers only after a minute; kills the daemon while it waits and starts it again. Returns
+/// the case and the report.
+async fn kill_while_ncmec_answers(
+    world: &mut World,
+    endpoint: &str,
+    call: u32,
+    images: &[Vec<u8>],
+) -> (String, u64) {
     let case = world.report("cp-agent", &["Killed one.jpg", "Killed two.jpg"]).await;
     world.approve(&case).await;
-    // The second upload is received, then answered only after a long time: the daemon is
-    // killed while it waits.
-    world.fault("upload", Fault { from_call: 2, ..Fault::delay(Duration::from_secs(60)) });
+    world.fault(endpoint, Fault { from_call: call, ..Fault::delay(Duration::from_secs(60)) });
+    let calls_before = world.journal(endpoint).len();
     let token = world.token("cp-agent").await;
     let client = world.daemon.client("cp-agent");
     let url = world.daemon.url(&format!("/cases/{case}/ncmec"));
     let mut body = part(BOUNDARY, "csrf_token", None);
     body.extend_from_slice(token.as_bytes());
-    for i in 0..2 {
+    for (i, image) in images.iter().enumerate() {
         body.extend_from_slice(b"\r\n");
         body.extend(part(BOUNDARY, &format!("image_{i}"), Some("x.jpg")));
-        body.extend(image());
+        body.extend_from_slice(image);
     }
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     let pending = tokio::spawn(
@@ -416,23 +396,24 @@ async fn a_daemon_killed_mid_flow_retracts_the_open_report_at_its_next_start() {
             .body(body)
             .send(),
     );
-    let mut report_id = None;
+    // The held call is journaled by the peer once carried out, before its answer.
     for _ in 0..200 {
-        let snapshot = world.peers.peers.snapshot(PeerService::Ncmec);
-        if let Some(report) =
-            snapshot["reports"].as_array().unwrap().iter().find(|r| r["files"].as_array().unwrap().len() == 2)
-        {
-            report_id = report["id"].as_u64();
+        if world.journal(endpoint).len() > calls_before + call as usize - 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let report_id = report_id.expect("the second upload reached NCMEC");
-    assert_eq!(world.report_state(report_id), "open");
+    let report_id = world.journal("submit").last().expect("the report was opened")["received"]["report_id"]
+        .as_u64()
+        .unwrap();
     world.daemon.kill_and_restart();
     assert!(pending.await.unwrap().is_err(), "the killed daemon never answered");
-    world.fault("upload", Fault::default());
-    // The sweep runs in the background once the daemon is up: the case shows it when done.
+    world.fault(endpoint, Fault::default());
+    (case, report_id)
+}
+
+/// The case page once the start-up sweep has settled its open report.
+async fn page_once_settled(world: &World, case: &str) -> String {
     let mut page = String::new();
     for _ in 0..200 {
         page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
@@ -441,10 +422,39 @@ async fn a_daemon_killed_mid_flow_retracts_the_open_report_at_its_next_start() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    page
+}
+
+#[tokio::test]
+async fn a_daemon_killed_mid_flow_retracts_the_open_report_at_its_next_start() {
+    let mut world = World::start();
+    let (case, report_id) = kill_while_ncmec_answers(&mut world, "upload", 2, &[image(), image()]).await;
+    let page = page_once_settled(&world, &case).await;
     assert_eq!(submission_state(&page), "retracted", "{page}");
     assert_eq!(world.report_state(report_id), "retracted", "retracted at NCMEC");
     assert!(page.contains("the appliance restarted while the report was open"), "{page}");
     assert!(page.contains("Send to NCMEC again"), "the case is ready for resubmission: {page}");
+}
+
+#[tokio::test]
+async fn a_finish_cut_short_by_a_crash_is_found_filed_at_the_next_start_and_its_images_indexed() {
+    let mut world = World::start();
+    let images = [image(), image()];
+    let (case, report_id) = kill_while_ncmec_answers(&mut world, "finish", 1, &images).await;
+    assert_eq!(world.report_state(report_id), "finished", "NCMEC filed it before the crash");
+    let page = page_once_settled(&world, &case).await;
+    assert_eq!(submission_state(&page), "filed", "{page}");
+    assert!(page.contains("already finished"), "the retraction's 5102 is shown: {page}");
+    assert!(!page.contains("Send to NCMEC again"), "a filed report is not offered again: {page}");
+    // Its images count as reported: a later report of one of them is warned and linked.
+    let again = world.report("cp-agent", &["Again.jpg"]).await;
+    world.approve(&again).await;
+    let (status, page) = world.send(&again, &[&images[1]], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("href=\"/cases/{case}\"")) && page.contains(&format!("report {report_id}")),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -480,7 +490,14 @@ async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
     assert_eq!(status, 403);
     let (_, list) = world.get("dmca-agent", "/cases").await;
     assert!(!list.contains(&case), "the list hides it");
-    assert!(world.daemon.logs().contains("refused"), "refusals are logged");
+    // Each refusal is in the audit log, by whom and for which page.
+    let denied: Vec<String> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::AccessDenied && e.actor == Actor::Staff("dmca-agent".into()))
+        .map(|e| e.details)
+        .collect();
+    assert!(denied.iter().any(|d| d.contains("/cp/new")), "{denied:?}");
+    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{case}"))), "{denied:?}");
 }
 
 #[tokio::test]
@@ -519,18 +536,15 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     let uploads = world.journal("upload");
     assert_eq!(uploads.len(), 2, "control: the images reached NCMEC");
     crate::sentinel::wait_for_sockets(world.daemon.pid(), sockets_idle).await;
+    // The data directory holds the store; the control is text the daemon's heap must hold.
     let roots = [world.daemon.dir.0.as_path(), std::path::Path::new("/tmp")];
-    let on_disk = crate::sentinel::files_containing(sentinel.bytes(), &roots, started);
-    assert!(on_disk.is_empty(), "on disk (the store is under the data directory): {on_disk:?}");
-    let scan = crate::sentinel::memory_containing(world.daemon.pid(), sentinel.bytes());
-    assert!(
-        scan.hits.is_empty(),
-        "in memory: {:?} {:?}",
-        scan.hits,
-        crate::sentinel::contexts(world.daemon.pid(), sentinel.bytes())
+    crate::sentinel::assert_nowhere(
+        world.daemon.pid(),
+        &roots,
+        &sentinel,
+        started,
+        b"takedown-tests@example.org",
     );
-    let control = crate::sentinel::memory_containing(world.daemon.pid(), b"takedown-tests@example.org");
-    assert!(!control.hits.is_empty(), "the memory scan found nothing it should");
 }
 
 #[tokio::test]
@@ -542,7 +556,7 @@ async fn where_the_deployment_allows_it_a_file_is_deleted_and_its_old_versions_s
     assert!(page.contains("Connect your wiki account"), "{page}");
     let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/wiki/0"), &[]).await;
     assert_eq!(status, 409, "not without the staffer's own wiki grant: {page}");
-    world.connect_wiki("cp-agent").await;
+    harness::connect_wiki(&world.daemon, &world.peers, "cp-agent").await;
     let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/wiki/0"), &[]).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("done: 1 old version(s) suppressed"), "{page}");

@@ -123,31 +123,9 @@ impl World {
         self.peers.peers.set_fault(service, endpoint, fault);
     }
 
-    /// Connects dmca-agent's wiki account: the appliance sends the browser to the meta wiki,
-    /// which approves at once and sends it back to the appliance's callback.
+    /// Connects dmca-agent's wiki account.
     async fn connect_wiki(&self) {
-        let token = harness::csrf_token(&self.page("/").await);
-        let no_redirects = self
-            .daemon
-            .pki
-            .client_builder("dmca-agent")
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = no_redirects
-            .post(self.daemon.url("/wiki/connect"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .body(format!("csrf_token={token}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303);
-        let authorize = response.headers()["location"].to_str().unwrap().to_owned();
-        let back = harness::consent_at_meta(&self.peers, &authorize).await;
-        let callback = self.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
-        let response = self.client().get(callback).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        harness::connect_wiki(&self.daemon, &self.peers, "dmca-agent").await;
     }
 }
 
@@ -632,19 +610,15 @@ async fn supporting_documents_leave_no_trace_on_disk_or_in_memory_once_sent() {
     );
     // The test's client is gone; once the daemon has closed its connections, nothing may remain.
     crate::sentinel::wait_for_sockets(world.daemon.pid(), sockets_idle).await;
+    // The data directory holds the store; the control is text the daemon's heap must hold.
     let roots = [world.daemon.dir.0.as_path(), std::path::Path::new("/tmp")];
-    let on_disk = crate::sentinel::files_containing(sentinel.bytes(), &roots, started);
-    assert!(on_disk.is_empty(), "on disk: {on_disk:?}");
-    let scan = crate::sentinel::memory_containing(world.daemon.pid(), sentinel.bytes());
-    assert!(
-        scan.hits.is_empty(),
-        "in memory: {:?} {:?}",
-        scan.hits,
-        crate::sentinel::contexts(world.daemon.pid(), sentinel.bytes())
+    crate::sentinel::assert_nowhere(
+        world.daemon.pid(),
+        &roots,
+        &sentinel,
+        started,
+        b"takedown-tests@example.org",
     );
-    // Control: the scan reads the daemon's heap (the case page's text is there).
-    let control = crate::sentinel::memory_containing(world.daemon.pid(), b"takedown-tests@example.org");
-    assert!(!control.hits.is_empty(), "the memory scan found nothing it should");
 }
 
 #[tokio::test]

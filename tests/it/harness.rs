@@ -318,6 +318,19 @@ impl Drop for Daemon {
     }
 }
 
+/// Every audit entry of `daemon`'s store, read with its store identity (while it runs).
+pub fn audit_log(daemon: &Daemon) -> Vec<takedown::audit::AuditEntry> {
+    let identity = takedown::store::crypt::AgeIdentity::parse(
+        &std::fs::read(daemon.dir.0.join("keys/store-identity")).unwrap(),
+    )
+    .unwrap();
+    takedown::store::read_audit(&daemon.dir.0.join("data"), &identity, None)
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, entry)| entry)
+        .collect()
+}
+
 /// The CSRF token of the first form on `page` (the hidden `csrf_token` field).
 pub fn csrf_token(page: &str) -> String {
     let at = page.find("name=\"csrf_token\" value=\"").expect("a CSRF field") + 25;
@@ -399,4 +412,27 @@ pub async fn consent_at_meta(
     let response = browser.get(authorize).send().await.unwrap();
     assert_eq!(response.status(), 302, "{response:?}");
     url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// Connects `login`'s wiki account: the appliance sends the browser to the simulated meta wiki,
+/// which approves at once and sends it back to the appliance's callback.
+#[cfg(feature = "demo")]
+pub async fn connect_wiki(daemon: &Daemon, peers: &takedown::demo::services::SimulatedServices, login: &str) {
+    let home = daemon.client(login).get(daemon.url("/")).send().await.unwrap().text().await.unwrap();
+    let no_redirects =
+        daemon.pki.client_builder(login).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = no_redirects
+        .post(daemon.url("/wiki/connect"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(format!("csrf_token={}", csrf_token(&home)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let authorize = response.headers()["location"].to_str().unwrap().to_owned();
+    let back = consent_at_meta(peers, &authorize).await;
+    let callback = daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
+    let response = daemon.client(login).get(callback).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }

@@ -161,3 +161,14 @@ pub fn contexts(pid: u32, needle: &[u8]) -> Vec<String> {
     }
     found
 }
+
+/// Asserts that `sentinel` is in no file under `roots` changed since `since` and nowhere in the
+/// readable memory of process `pid`; a control (`control`, text the process must hold) proves
+/// the memory scan reads what it should.
+pub fn assert_nowhere(pid: u32, roots: &[&Path], sentinel: &Sentinel, since: SystemTime, control: &[u8]) {
+    let on_disk = files_containing(sentinel.bytes(), roots, since);
+    assert!(on_disk.is_empty(), "on disk: {on_disk:?}");
+    let scan = memory_containing(pid, sentinel.bytes());
+    assert!(scan.hits.is_empty(), "in memory: {:?} {:?}", scan.hits, contexts(pid, sentinel.bytes()));
+    assert!(!memory_containing(pid, control).hits.is_empty(), "the memory scan found nothing it should");
+}
