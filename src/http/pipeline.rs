@@ -9,7 +9,7 @@
 //! 4. the route is looked up and its access rule applied ([`router::authorize`]);
 //! 5. the page is produced ([`handlers::dispatch`]).
 //!
-//! Whatever the outcome, [`headers::apply`] sets the security headers and one log line records
+//! Whatever the outcome, [`headers::SecurityHeaders`] sets the security headers and one log line records
 //! who asked for what and the status — never the body.
 
 use std::sync::Arc;
@@ -43,6 +43,7 @@ pub const CSRF_FIELD: &str = "csrf_token";
 pub struct Pipeline {
     state: Arc<AppState>,
     router: Router,
+    headers: headers::SecurityHeaders,
 }
 
 impl Pipeline {
@@ -50,7 +51,8 @@ impl Pipeline {
     pub fn new(state: Arc<AppState>) -> Self {
         // The route table is a constant checked by the router's unit tests.
         let router = Router::new().expect("the route table in http::router has conflicting paths");
-        Self { state, router }
+        let headers = headers::SecurityHeaders::new(&state.config);
+        Self { state, router, headers }
     }
 
     /// Produces the response to one request; errors become error pages here.
@@ -66,7 +68,7 @@ impl Pipeline {
             Ok(response) => (response, None),
             Err(err) => (error_response(&err, &caller, &path), Some(err)),
         };
-        headers::apply(response.headers_mut());
+        self.headers.apply(response.headers_mut());
 
         let who = match &caller {
             Caller::Staff(staff) => staff.id.to_string(),

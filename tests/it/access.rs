@@ -81,7 +81,7 @@ async fn every_response_carries_the_security_headers() {
         assert!(!csp.contains("script-src"), "no script source may be allowed: {csp}");
         assert!(headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["referrer-policy"], "same-origin");
         assert_eq!(headers["cache-control"], "no-store");
     }
 }
