@@ -76,9 +76,12 @@ impl std::fmt::Debug for RawReport {
 
 impl RawReport {
     /// A blank form: test NCMEC, Commons, the reporter's address and the current time filled in.
-    pub fn blank(reporter_email: &str, now: OffsetDateTime) -> Self {
+    pub fn blank(reporter_name: &str, reporter_email: &str, now: OffsetDateTime) -> Self {
+        let (first, last) = split_name(reporter_name);
         Self {
             environment: "test".into(),
+            reporter_first_name: first,
+            reporter_last_name: last,
             reporter_email: reporter_email.into(),
             accessed_at: minute_text(now).trim_end_matches(":00Z").to_owned(),
             project: crate::dmca::form::DEFAULT_PROJECT.into(),
@@ -307,6 +310,16 @@ fn is_email(text: &str) -> bool {
     }
 }
 
+/// A roster name as the form's first and last name: the first word, then the rest ("Alex de
+/// la Cruz" → "Alex", "de la Cruz"). The staffer corrects it on the form where that is wrong.
+fn split_name(name: &str) -> (String, String) {
+    let name = name.trim();
+    match name.split_once(char::is_whitespace) {
+        Some((first, rest)) => (first.to_owned(), rest.trim().to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use time::macros::datetime;
@@ -341,13 +354,24 @@ pub(crate) mod tests {
                     ip: "2001:db8::1".into(),
                 },
             ],
-            ..RawReport::blank("ann@example.org", NOW)
+            ..RawReport::blank("", "ann@example.org", NOW)
         }
     }
 
     /// A checked report with two files (for the other modules' tests).
     pub(crate) fn filled_report() -> ChildReport {
         filled().check(&sites(), &DmcaSettings::default(), NOW).unwrap()
+    }
+
+    #[test]
+    fn the_blank_form_names_the_reporter_from_the_roster() {
+        let blank = RawReport::blank("Alex de la Cruz", "alex@example.org", NOW);
+        assert_eq!(
+            (blank.reporter_first_name.as_str(), blank.reporter_last_name.as_str()),
+            ("Alex", "de la Cruz")
+        );
+        let single = RawReport::blank("  Cher ", "cher@example.org", NOW);
+        assert_eq!((single.reporter_first_name.as_str(), single.reporter_last_name.as_str()), ("Cher", ""));
     }
 
     #[test]

@@ -26,10 +26,12 @@ use crate::pages::child_protection::{
 };
 use crate::services::wiki::client::WikiConnection;
 
-/// `GET /cp/new`: a blank report (test NCMEC, the staffer's address, the current time).
+/// `GET /cp/new`: a blank report (test NCMEC, the staffer's name and address from the roster, the
+/// current time).
 pub(super) async fn form(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let viewer = context.viewer()?;
-    let raw = RawReport::blank(&viewer.staff.email, time::OffsetDateTime::now_utc());
+    let raw =
+        RawReport::blank(&viewer.staff.display_name, &viewer.staff.email, time::OffsetDateTime::now_utc());
     show_form(context, &raw, &[], StatusCode::OK).await
 }
 

@@ -173,9 +173,9 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
     }
 }
 
-/// An HTML response.
+/// An HTML response, with typed bidirectional controls made visible ([`crate::pages::bidi`]).
 pub fn html(status: StatusCode, markup: Markup) -> Response<Full<Bytes>> {
-    with_type(status, "text/html; charset=utf-8", markup.into_string().into())
+    with_type(status, "text/html; charset=utf-8", pages::bidi::reveal(markup.into_string()).into())
 }
 
 /// A `303 See Other` to `location`.

@@ -232,6 +232,9 @@ async fn a_three_image_report_is_approved_by_another_person_filed_and_a_repeat_l
     let (status, form) = world.get("cp-agent", "/cp/new").await;
     assert_eq!(status, 200);
     assert!(form.contains("NCMEC TEST environment"), "the banner says where it goes");
+    // The reporter is the staffer the roster names (Chris Okafor), not two empty boxes.
+    assert!(form.contains(r#"name="reporter_first_name" value="Chris""#), "{form}");
+    assert!(form.contains(r#"name="reporter_last_name" value="Okafor""#), "{form}");
     let case = world.report("cp-agent", &names).await;
     let refused = world.send(&case, &[&images[0], &images[1], &images[2]], false).await;
     assert_eq!(refused.0, 409, "nothing is sent before approval: {}", refused.1);

@@ -327,6 +327,19 @@ async fn a_denied_request_is_logged_with_nothing_else_required_or_sent() {
 }
 
 #[tokio::test]
+async fn a_name_typed_with_a_right_to_left_override_reads_in_stored_order_on_the_case_page() {
+    let world = World::start();
+    // Displayed raw, U+202E would show this sender as "Acme exe.gpj Photo" reordered.
+    let sender = "Acme \u{202E}gpj.exe Photo";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &[("decision", "denied"), ("sender_name", sender)], &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.starts_with("/cases/"), "{url}");
+    assert!(page.contains("Acme [U+202E]gpj.exe Photo"), "the control is shown where it was typed: {page}");
+    assert!(!page.contains('\u{202E}'), "no override reaches the page's text: {page}");
+}
+
+#[tokio::test]
 async fn a_lumen_only_notice_goes_to_lumen_and_nowhere_else() {
     let world = World::start();
     let fields: Vec<(&str, &str)> = granted()
