@@ -110,8 +110,8 @@ pub enum HttpError {
 pub struct ErrorPage {
     /// The HTTP status.
     pub status: StatusCode,
-    /// A short title.
-    pub title: &'static str,
+    /// A short title saying what did not happen.
+    pub title: String,
     /// What happened and what to do, one paragraph each.
     pub paragraphs: Vec<String>,
 }
@@ -148,7 +148,10 @@ impl HttpError {
                 "Request from another site refused",
                 vec![
                     "This request came from a page on another site. Changes can only be made \
-                     from the appliance's own pages."
+                     from the appliance's own pages, so nothing was changed."
+                        .to_owned(),
+                    "If you meant to do this, open the appliance's address yourself and use the form \
+                     there."
                         .to_owned(),
                 ],
             ),
@@ -176,10 +179,13 @@ impl HttpError {
             HttpError::MethodNotAllowed { allowed } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not possible on this page",
-                vec![format!(
-                    "This page accepts only {}.",
-                    allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
-                )],
+                vec![
+                    format!(
+                        "This page accepts only {}.",
+                        allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
+                    ),
+                    "Use the links and buttons on the appliance's pages.".to_owned(),
+                ],
             ),
             HttpError::MissingRole { needed, contact } => (
                 StatusCode::FORBIDDEN,
@@ -281,14 +287,21 @@ impl HttpError {
                 "Form encoding not accepted",
                 vec!["Submit the form from the appliance's own page.".to_owned()],
             ),
-            HttpError::Conflict(message) => (
-                StatusCode::CONFLICT,
-                "Not done: the case is not in a state for it",
-                vec![
-                    message.clone(),
-                    "Nothing was sent. Go back to the case page to see where each step stands.".to_owned(),
-                ],
-            ),
+            HttpError::Conflict(message) => {
+                // The title names what stands in the way, in the workflow's own words ("Not
+                // done: another person with the approver role must decide on it").
+                let reason = message.split(';').next().unwrap_or(message).trim();
+                return ErrorPage {
+                    status: StatusCode::CONFLICT,
+                    title: format!("Not done: {reason}"),
+                    paragraphs: vec![
+                        sentence(message),
+                        "Nothing was changed by this request. The case page shows where each step stands \
+                         and what can be done next."
+                            .to_owned(),
+                    ],
+                };
+            }
             HttpError::BadRequest(message) => (
                 StatusCode::BAD_REQUEST,
                 "The form cannot be used as sent",
@@ -307,8 +320,18 @@ impl HttpError {
                 )],
             ),
         };
-        ErrorPage { status, title, paragraphs }
+        ErrorPage { status, title: title.to_owned(), paragraphs }
     }
+}
+
+/// `message` as a sentence: a capital first letter and a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut text: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
 }
 
 /// A size for people: MiB with one decimal.
@@ -344,6 +367,23 @@ mod tests {
             let text = page.paragraphs.join(" ").to_lowercase();
             assert!(text.contains(&advice.to_lowercase()), "{error}: {text}");
         }
+    }
+
+    #[test]
+    fn a_conflict_is_titled_with_what_stands_in_the_way() {
+        let page = HttpError::Conflict(
+            "you prepared this report, so another person with the approver role must decide on it".into(),
+        )
+        .page();
+        assert_eq!(
+            page.title,
+            "Not done: you prepared this report, so another person with the approver role must decide on it"
+        );
+        assert!(page.paragraphs[0].starts_with("You prepared this report"), "{:?}", page.paragraphs);
+        assert!(page.paragraphs[1].contains("case page shows where each step stands"));
+        let page = HttpError::Conflict("this report is not approved; nothing was sent".into()).page();
+        assert_eq!(page.title, "Not done: this report is not approved");
+        assert_eq!(page.paragraphs[0], "This report is not approved; nothing was sent.");
     }
 
     #[test]

@@ -251,7 +251,8 @@ fn error_response(err: &HttpError, caller: &Caller, path: &str) -> Response<Full
     };
     let viewer = staff.map(|staff| viewer(staff, path));
     let page = err.page();
-    let mut response = handlers::html(page.status, pages::errors::render(&page, viewer.as_ref()));
+    let mut response =
+        handlers::html(page.status, pages::errors::render(&page, viewer.as_ref(), case_in_path(path)));
     if let HttpError::MediaBusy { .. } = err {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
@@ -262,6 +263,12 @@ fn error_response(err: &HttpError, caller: &Caller, path: &str) -> Response<Full
         }
     }
     response
+}
+
+/// The case ID in a path under `/cases/{id}/…` (32 lower-case hex digits), if any.
+fn case_in_path(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/cases/")?.split('/').next()?;
+    (id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(id)
 }
 
 /// Refuses state-changing requests that a browser marks as coming from another site.
