@@ -37,6 +37,27 @@ async fn a_post_with_a_forged_or_foreign_token_is_refused() {
 }
 
 #[tokio::test]
+async fn another_persons_real_token_and_a_token_from_before_a_restart_are_refused() {
+    let mut daemon = Daemon::start();
+    let form = daemon.client("dmca-agent").get(daemon.url("/dmca/new")).send().await.unwrap();
+    let token = crate::harness::csrf_token(&form.text().await.unwrap());
+    let body = format!("csrf_token={token}");
+    // Control: the same token from its own person passes the check (and the form at / is not
+    // a route for POST, so the answer is 405, not 403).
+    let (status, page) = post(&daemon, "dmca-agent", &body, &[]).await;
+    assert_eq!(status, 405, "{page}");
+    // A genuine token, issued to someone else.
+    let (status, page) = post(&daemon, "cp-agent", &body, &[]).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("not valid for you"), "{page}");
+    // A token from the daemon's previous run: its key lived only in that run's memory.
+    daemon.kill_and_restart();
+    let (status, page) = post(&daemon, "dmca-agent", &body, &[]).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("not valid for you"), "{page}");
+}
+
+#[tokio::test]
 async fn a_cross_site_post_is_refused_before_its_token_is_read() {
     let daemon = Daemon::start();
     let (status, body) =
@@ -49,6 +70,10 @@ async fn a_cross_site_post_is_refused_before_its_token_is_read() {
     assert!(body.contains("another site"), "{body}");
     let (status, body) =
         post(&daemon, "dmca-agent", "csrf_token=x", &[("origin", "https://evil.example")]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("another site"), "{body}");
+    // A sandboxed or opaque page (and any page under `no-referrer`) sends `Origin: null`.
+    let (status, body) = post(&daemon, "dmca-agent", "csrf_token=x", &[("origin", "null")]).await;
     assert_eq!(status, 403);
     assert!(body.contains("another site"), "{body}");
     // The same request from this origin passes the same-site check and fails on the token.
