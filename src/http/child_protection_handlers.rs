@@ -426,6 +426,13 @@ pub(super) fn case_section(
     let viewer = context.viewer().ok()?;
     let staff = viewer.staff.id.to_string();
     let csrf = context.csrf_token().unwrap_or_default();
+    // Held images of a case that can no longer be sent (filed or open since) are wiped now.
+    let held = if case.approval.releases() && case.blocking_submission().is_none() {
+        context.state.held_images.view(&staff, id)
+    } else {
+        context.state.held_images.discard(&staff, id);
+        None
+    };
     let view = CaseView {
         id,
         case: &case,
@@ -441,7 +448,7 @@ pub(super) fn case_section(
                 .as_ref()
                 .is_some_and(|wiki| matches!(wiki.connection(&staff), WikiConnection::Connected { .. })),
         }),
-        held: context.state.held_images.view(&staff, id),
+        held,
         csrf_token: &csrf,
     };
     Some(render_case(&view))

@@ -303,11 +303,11 @@ pub struct CaseView<'a> {
 pub fn render_case_steps(view: &CaseView<'_>) -> Workflow {
     let takedown = &view.case.takedown;
     let id = view.id;
-    let (class, next) = next_step(view);
+    let next = next_step(view);
     let lead = html! {
         section.standing aria-labelledby="standing-heading" {
             h2 #standing-heading { "Where it stands" }
-            p class=(class) { "Decision: " strong { (takedown.decision.label()) } "." @if takedown.test { " A test submission: never sent to Lumen." } }
+            p.decision { "Decision: " strong { (takedown.decision.label()) } "." @if takedown.test { " A test submission: never sent to Lumen." } }
             p.next { strong { "Next: " } (next) }
             div.scroll {
                 table.steps {
@@ -362,10 +362,9 @@ pub fn render_case_steps(view: &CaseView<'_>) -> Workflow {
     Workflow { lead, details }
 }
 
-/// The next thing to do on the case, in plain words, and the style of the decision line.
-fn next_step(view: &CaseView<'_>) -> (&'static str, Markup) {
+/// The next thing to do on the case, in plain words.
+fn next_step(view: &CaseView<'_>) -> Markup {
     let case = view.case;
-    let class = if case.takedown.decision == Decision::Denied { "warning" } else { "" };
     let notice_steps: Vec<String> =
         view.notices.iter().map(|n| format!("{NOTICE_PREFIX}{}", n.kind.key())).collect();
     let steps = [(LUMEN, "the Lumen notice".to_owned()), (SALESFORCE, "the Salesforce case".to_owned())]
@@ -384,7 +383,7 @@ fn next_step(view: &CaseView<'_>) -> (&'static str, Markup) {
         .iter()
         .filter(|step| !matches!(case.status(step), Some(StepStatus::Done | StepStatus::Skipped)))
         .count();
-    let next = if !view.may_act {
+    if !view.may_act {
         html! { "a staffer with the dmca role acts on this case." }
     } else if !unknown.is_empty() {
         html! { "check at the service whether " (unknown.join(", ")) " went through (there was no answer), then confirm and retry below only if it did not." }
@@ -400,8 +399,7 @@ fn next_step(view: &CaseView<'_>) -> (&'static str, Markup) {
         html! { "post the " (unposted) " wiki notice(s) not yet posted: connect your wiki account below, or copy each text and post it by hand." }
     } else {
         html! { "nothing more to do: every chosen step is done." }
-    };
-    (class, next)
+    }
 }
 
 fn status_label(status: Option<StepStatus>) -> (&'static str, &'static str) {
