@@ -355,7 +355,7 @@ fn held_section(view: &CaseView<'_>, held: &HeldView) -> Markup {
             }
             p {
                 "The " (held.files.len()) " image(s) you chose were not sent. They are held in locked memory, for you only, until "
-                strong { (timestamp(held.until)) } "; then they are wiped and must be chosen again."
+                strong.when { (timestamp(held.until)) } "; then they are wiped and must be chosen again."
             }
             @for (i, ours, wiki) in &differing {
                 div.scroll data-held-file=(i + 1) {
