@@ -68,6 +68,8 @@ pub struct AppState {
     pub documents: DocumentShelf,
     /// The wikis the DMCA form offers.
     pub sites: SiteDirectory,
+    /// Images held after a SHA-1 mismatch, until their staffer confirms or discards them.
+    pub held_images: crate::child_protection::held::HeldImages,
     /// The child-protection cases being sent to NCMEC right now.
     pub in_flight: crate::child_protection::saga::InFlight,
     credentials_dir: Option<PathBuf>,
@@ -93,6 +95,7 @@ impl AppState {
             sandbox,
             documents: DocumentShelf::default(),
             sites: SiteDirectory::default(),
+            held_images: Default::default(),
             in_flight: Default::default(),
             credentials_dir,
             live: RwLock::new(Arc::new(live)),

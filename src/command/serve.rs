@@ -127,6 +127,16 @@ async fn serve(
         }
     });
 
+    // Images held after a SHA-1 mismatch are dropped (and wiped) once their time is up, even
+    // if nobody opens their case again.
+    let holder = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            holder.held_images.sweep();
+        }
+    });
+
     // Reports the previous process left open at NCMEC are retracted first (their images went
     // with it); then the watchdog retries any retraction that failed, while NCMEC keeps them.
     let sweeper = state.clone();

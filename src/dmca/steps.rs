@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::model::Takedown;
 use super::notices::NoticeKind;
@@ -117,8 +118,22 @@ pub struct DmcaCase {
     pub takedown: Takedown,
     /// Each step's latest record, by key.
     pub steps: BTreeMap<String, StepRecord>,
-    /// Each step's earlier records, oldest first (the history the case page shows).
-    pub history: BTreeMap<String, Vec<StepRecord>>,
+    /// Each step's earlier records with when they were recorded, oldest first.
+    pub history: BTreeMap<String, Vec<(OffsetDateTime, StepRecord)>>,
+    /// When each step's latest record was recorded.
+    pub recorded_at: BTreeMap<String, OffsetDateTime>,
+}
+
+/// An earlier try at a step that did not succeed and was followed by another.
+#[derive(Clone, Copy, Debug)]
+pub struct EarlierAttempt<'c> {
+    /// When its outcome (or, for an interrupted one, its start) was recorded.
+    pub at: OffsetDateTime,
+    /// Its record.
+    pub record: &'c StepRecord,
+    /// It started and the next try started without an outcome recorded between: the process
+    /// stopped mid-call, so it may or may not have been done.
+    pub interrupted: bool,
 }
 
 impl DmcaCase {
@@ -126,19 +141,43 @@ impl DmcaCase {
     pub fn from_revisions(revisions: &[Revision]) -> Option<DmcaCase> {
         let mut takedown: Option<Takedown> = None;
         let mut steps: BTreeMap<String, StepRecord> = BTreeMap::new();
-        let mut history: BTreeMap<String, Vec<StepRecord>> = BTreeMap::new();
+        let mut history: BTreeMap<String, Vec<(OffsetDateTime, StepRecord)>> = BTreeMap::new();
+        let mut recorded_at: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
         for revision in revisions {
             if let Some(value) = revision.payload.get("dmca") {
                 takedown = Some(serde_json::from_value(value.clone()).ok()?);
             }
             if let Some(value) = revision.payload.get("dmca_step")
                 && let Ok(record) = serde_json::from_value::<StepRecord>(value.clone())
-                && let Some(previous) = steps.insert(record.step.clone(), record)
             {
-                history.entry(previous.step.clone()).or_default().push(previous);
+                let step = record.step.clone();
+                let previous_at = recorded_at.insert(step.clone(), revision.at);
+                if let (Some(previous), Some(at)) = (steps.insert(step.clone(), record), previous_at) {
+                    history.entry(step).or_default().push((at, previous));
+                }
             }
         }
-        Some(DmcaCase { takedown: takedown?, steps, history })
+        Some(DmcaCase { takedown: takedown?, steps, history, recorded_at })
+    }
+
+    /// The tries at `step` before its latest that did not succeed and were tried again,
+    /// oldest first: a failure, an unknown outcome, or a start the next start followed without
+    /// an outcome. A start followed by its own outcome is not a try of its own, and an earlier
+    /// success (a Salesforce case updated since) is no failed try.
+    pub fn earlier_attempts(&self, step: &str) -> Vec<EarlierAttempt<'_>> {
+        let earlier = self.history.get(step).map(Vec::as_slice).unwrap_or_default();
+        let latest = self.steps.get(step);
+        earlier
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (at, record))| {
+                let next = earlier.get(i + 1).map(|(_, r)| r).or(latest);
+                let interrupted = record.status == StepStatus::Started
+                    && next.is_some_and(|n| n.status == StepStatus::Started);
+                let failed = matches!(record.status, StepStatus::Failed | StepStatus::Unknown);
+                (failed || interrupted).then_some(EarlierAttempt { at: *at, record, interrupted })
+            })
+            .collect()
     }
 
     /// Where `step` stands: a start without an outcome is unknown.
@@ -202,7 +241,7 @@ mod tests {
             number,
             kind: CaseKind::Dmca,
             change: if number == 1 { Change::Created } else { Change::Outcome },
-            at: time::OffsetDateTime::UNIX_EPOCH,
+            at: OffsetDateTime::UNIX_EPOCH,
             author: "dmca-agent".into(),
             payload,
         }
@@ -231,6 +270,40 @@ mod tests {
         assert!(case.may_run(LUMEN, true).is_err(), "a done step never runs again");
         assert_eq!(case.lumen_url(), Some("https://lumen.example/notices/1"));
         assert_eq!(case.history[LUMEN].len(), 1);
+        assert!(case.earlier_attempts(LUMEN).is_empty(), "its own start is not an earlier attempt");
+    }
+
+    #[test]
+    fn only_failed_unknown_or_interrupted_tries_followed_by_another_are_earlier_attempts() {
+        let takedown = crate::dmca::outbound::tests::takedown();
+        let record = |step: &str, status, detail: &str| StepRecord::new(step, status, detail).payload();
+        let revisions = [
+            revision(1, serde_json::json!({ "dmca": takedown })),
+            // Salesforce: created, then updated: no failed try.
+            revision(2, record(SALESFORCE, StepStatus::Started, "creating")),
+            revision(3, record(SALESFORCE, StepStatus::Done, "created")),
+            revision(4, record(SALESFORCE, StepStatus::Started, "updating")),
+            revision(5, record(SALESFORCE, StepStatus::Done, "updated")),
+            // Lumen: no answer, interrupted, then done.
+            revision(6, record(LUMEN, StepStatus::Started, "sending")),
+            revision(7, record(LUMEN, StepStatus::Unknown, "HTTP 500: check Lumen")),
+            revision(8, record(LUMEN, StepStatus::Started, "sending again")),
+            revision(9, record(LUMEN, StepStatus::Started, "sending a third time")),
+            revision(10, record(LUMEN, StepStatus::Done, "Lumen notice 7")),
+            // A notice: failed, then failed again (the latest is no earlier attempt).
+            revision(11, record("notice:village-pump", StepStatus::Started, "posting")),
+            revision(12, record("notice:village-pump", StepStatus::Failed, "protected page")),
+            revision(13, record("notice:village-pump", StepStatus::Started, "posting")),
+            revision(14, record("notice:village-pump", StepStatus::Failed, "still protected")),
+        ];
+        let case = DmcaCase::from_revisions(&revisions).unwrap();
+        assert!(case.earlier_attempts(SALESFORCE).is_empty());
+        let lumen: Vec<(&str, bool)> =
+            case.earlier_attempts(LUMEN).iter().map(|a| (a.record.detail.as_str(), a.interrupted)).collect();
+        assert_eq!(lumen, [("HTTP 500: check Lumen", false), ("sending again", true)]);
+        let notice: Vec<&str> =
+            case.earlier_attempts("notice:village-pump").iter().map(|a| a.record.detail.as_str()).collect();
+        assert_eq!(notice, ["protected page"]);
     }
 
     #[test]

@@ -71,7 +71,14 @@ pub(super) async fn show(context: &RequestContext<'_>) -> Result<Response<Full<B
         }
         crate::cases::CaseKind::Log => None,
     };
-    Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer, workflow)))
+    Ok(html(StatusCode::OK, render_case(viewer, id, &revisions, offer, workflow, &staff_names(context))))
+}
+
+/// A login's name on the roster in force, for the case history.
+pub(super) fn staff_names<'c>(context: &'c RequestContext<'_>) -> impl Fn(&str) -> Option<String> + 'c {
+    move |login| {
+        context.live.roster.staff().iter().find(|s| s.id.as_str() == login).map(|s| s.display_name.clone())
+    }
 }
 
 /// `POST /cases/{case}/export`: one case as an age file encrypted to legal counsel. Audited

@@ -4,15 +4,15 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
-use maud::Markup;
 
 use super::case_handlers::{case_id, case_of_kind, on_store};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
 use crate::cases::{CaseId, CaseKind, Revision};
 use crate::child_protection::form::{RawFile, RawReport};
+use crate::child_protection::held::{self, HeldUpload};
 use crate::child_protection::journal::{ChildCase, PriorReport, SentFile, SubmissionState, WikiHash};
-use crate::child_protection::model::{ChildReport, Environment, ReportedFile};
+use crate::child_protection::model::{ChildReport, Environment};
 use crate::child_protection::saga::{
     self, Driver, Image, REPORTED_SHA1, retraction_code, retraction_meaning,
 };
@@ -21,9 +21,11 @@ use crate::dmca::lookup::{self, LookupPlan};
 use crate::egress::client::CallContext;
 use crate::identity::Role;
 use crate::media::MediaUpload;
+use crate::pages::cases::Workflow;
 use crate::pages::child_protection::{
     CaseView, FormPage, RetractResult, WikiView, render_case, render_form, render_retract,
 };
+use crate::services::ncmec::client::NcmecClient;
 use crate::services::wiki::client::WikiConnection;
 
 /// `GET /cp/new`: a blank report (test NCMEC, the staffer's name and address from the roster, the
@@ -114,7 +116,9 @@ pub(super) async fn approve_out_of_band(
 }
 
 /// `POST /cases/{case}/ncmec`: the images of an approved report, in this request only: hashed,
-/// compared with the wiki, checked against earlier reports, then sent as the journaled saga.
+/// compared with the wiki, checked against earlier reports, then sent as the journaled saga. An
+/// image whose SHA-1 differs from the wiki's record (unless the staffer ticked that it may) holds
+/// the upload back for that staffer and case, and the case page says which and asks again.
 pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     // One submission per case at a time, claimed before the case is read: a second click is
     // refused, and one that comes after the first has finished sees its submission.
@@ -123,6 +127,64 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
     })?;
     let (id, case) = child_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
+    let client = ready_to_send(context, &case)?;
+    let accept_mismatch = context.values("accept_sha1_mismatch").iter().any(|v| v == "yes");
+    let upload =
+        context.take_upload().ok_or_else(|| HttpError::BadRequest("choose the images to send".into()))?;
+    let chosen = choose_images(&upload, &case.report).map_err(HttpError::BadRequest)?;
+    let wiki_hashes = compare_with_wiki(context, id, &case.report, &upload, &chosen).await;
+    if !accept_mismatch && wiki_hashes.iter().any(|h| matches!(h, WikiHash::Differs { .. })) {
+        let held = HeldUpload { upload, chosen, wiki: wiki_hashes };
+        // Files by number: error messages reach the log, names of reported files must not.
+        context.state.held_images.put(&staff, id, held).map_err(|full| {
+            HttpError::Conflict(format!(
+                "an image's SHA-1 differs from the wiki's record, and the images could not be held for you to \
+                 confirm: {full}; send them again later with \"send even if an image's SHA-1 differs\" ticked"
+            ))
+        })?;
+        return see_other(&format!("/cases/{id}#sha1-mismatch"));
+    }
+    deliver(context, id, &case, client, &staff, HeldUpload { upload, chosen, wiki: wiki_hashes }).await
+}
+
+/// `POST /cases/{case}/ncmec/held`: sends the images the staffer's last upload held back after
+/// a SHA-1 mismatch (only with the box ticked), or discards them.
+pub(super) async fn send_held(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let _sending = context.state.in_flight.claim(case_id(context)?).ok_or_else(|| {
+        HttpError::Conflict("this report is being sent right now; nothing more was sent".into())
+    })?;
+    let (id, case) = child_case(context).await?;
+    let staff = context.viewer()?.staff.id.to_string();
+    let holder = &context.state.held_images;
+    let nothing_held = || {
+        HttpError::Conflict(format!(
+            "no images are held for you on this case (they are dropped {} minutes after the upload): choose \
+             them again on the case page",
+            held::HOLD_FOR.as_secs() / 60
+        ))
+    };
+    if context.values("action").iter().any(|a| a == "discard") {
+        holder.discard(&staff, id);
+        return see_other(&format!("/cases/{id}"));
+    }
+    if !context.values("accept_sha1_mismatch").iter().any(|v| v == "yes") {
+        return if holder.remind(&staff, id) {
+            see_other(&format!("/cases/{id}#sha1-mismatch"))
+        } else {
+            Err(nothing_held())
+        };
+    }
+    let held = holder.take(&staff, id).ok_or_else(nothing_held)?;
+    // Taken, so dropped (and wiped) on any refusal below.
+    let client = ready_to_send(context, &case)?;
+    if held.chosen.len() != case.report.files.len() || held.wiki.len() != held.chosen.len() {
+        return Err(HttpError::Internal("the held images do not match the report's files".into()));
+    }
+    deliver(context, id, &case, client, &staff, held).await
+}
+
+/// The NCMEC client for an approved report that no earlier submission blocks.
+fn ready_to_send<'s>(context: &RequestContext<'s>, case: &ChildCase) -> Result<&'s NcmecClient, HttpError> {
     if !case.approval.releases() {
         return Err(HttpError::Conflict("this report is not approved; nothing was sent".into()));
     }
@@ -136,33 +198,29 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
         };
         return Err(HttpError::Conflict(format!("{why}; nothing was sent")));
     }
-    let report = &case.report;
-    let client = context
+    context
         .state
         .services
-        .ncmec(report.environment)
-        .ok_or(HttpError::NotConfigured("the NCMEC account of this report's environment"))?;
-    let accept_mismatch = context.values("accept_sha1_mismatch").iter().any(|v| v == "yes");
-    let upload =
-        context.take_upload().ok_or_else(|| HttpError::BadRequest("choose the images to send".into()))?;
-    let chosen = match choose_images(&upload, report) {
-        Ok(chosen) => chosen,
-        Err(missing) => return Err(HttpError::BadRequest(missing)),
-    };
-    let wiki_hashes = compare_with_wiki(context, id, report, &upload, &chosen).await;
-    if !accept_mismatch
-        && let Some((i, _)) =
-            wiki_hashes.iter().enumerate().find(|(_, h)| matches!(h, WikiHash::Differs { .. }))
-    {
-        // Files by number: error messages reach the log, names of reported files must not.
-        return Err(HttpError::Conflict(format!(
-            "the SHA-1 of the image for file {} differs from the wiki's record of that file: check that it is the \
-             right image, then send again with \"send even if an image's SHA-1 differs\" ticked; nothing was sent",
-            i + 1
-        )));
-    }
+        .ncmec(case.report.environment)
+        .ok_or(HttpError::NotConfigured("the NCMEC account of this report's environment"))
+}
+
+/// Sends the chosen images (one per report file, in order) with their wiki comparisons as the
+/// journaled saga, then the CRM step of a filed report.
+async fn deliver(
+    context: &RequestContext<'_>,
+    id: CaseId,
+    case: &ChildCase,
+    client: &NcmecClient,
+    staff: &str,
+    images: HeldUpload,
+) -> Result<Response<Full<Bytes>>, HttpError> {
+    let HeldUpload { upload, chosen, wiki: wiki_hashes } = images;
+    // Anything the staffer still held on this case is superseded by what is sent now.
+    context.state.held_images.discard(staff, id);
+    let report = &case.report;
     let mut images = Vec::new();
-    for ((index, file), wiki_hash) in chosen.iter().zip(wiki_hashes) {
+    for ((index, file), wiki_hash) in chosen.iter().zip(&report.files).zip(wiki_hashes) {
         let uploaded = &upload.files()[*index];
         let digests = uploaded.digests();
         let sha1 = hex::encode(digests.sha1);
@@ -182,7 +240,7 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
             },
         });
     }
-    let driver = Driver::staff(context.state, id, &staff);
+    let driver = Driver::staff(context.state, id, staff);
     let outcome = driver.submit(client, case.next_attempt(), report, &images).await?;
     let files: Vec<SentFile> = images.iter().map(|image| image.sent.clone()).collect();
     drop(images);
@@ -193,18 +251,15 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
     see_other(&format!("/cases/{id}"))
 }
 
-/// The upload's file for each of the report's files (`image_0`, `image_1`, …), or which are
-/// missing.
-fn choose_images<'r>(
-    upload: &MediaUpload,
-    report: &'r ChildReport,
-) -> Result<Vec<(usize, &'r ReportedFile)>, String> {
+/// The index in `upload` of the image for each of the report's files (`image_0`, `image_1`,
+/// …), or which are missing.
+fn choose_images(upload: &MediaUpload, report: &ChildReport) -> Result<Vec<usize>, String> {
     let mut chosen = Vec::new();
     let mut missing = Vec::new();
-    for (i, file) in report.files.iter().enumerate() {
+    for i in 0..report.files.len() {
         let field = format!("image_{i}");
         match upload.files().iter().position(|f| f.field() == field && !f.is_empty()) {
-            Some(index) => chosen.push((index, file)),
+            Some(index) => chosen.push(index),
             None => missing.push((i + 1).to_string()),
         }
     }
@@ -234,7 +289,7 @@ async fn compare_with_wiki(
     case: CaseId,
     report: &ChildReport,
     upload: &MediaUpload,
-    chosen: &[(usize, &ReportedFile)],
+    chosen: &[usize],
 ) -> Vec<WikiHash> {
     let unchecked = |why: &str| vec![WikiHash::Unchecked { why: why.to_owned() }; chosen.len()];
     let Some(wiki) = &context.state.services.wiki else { return unchecked("no wiki is configured") };
@@ -247,11 +302,12 @@ async fn compare_with_wiki(
         commons_api: &context.state.config.dmca.commons_api,
         archive_reader: lookup::archive_reader(wiki, &staff),
     };
-    let names: Vec<String> = chosen.iter().map(|(_, file)| file.wiki_name.clone()).collect();
+    let names: Vec<String> = report.files.iter().map(|file| file.wiki_name.clone()).collect();
     let call = CallContext { actor: crate::audit::Actor::Staff(staff.clone()), case: Some(case) };
     let found = lookup::look_up(wiki, &call, &plan, &names).await;
     chosen
         .iter()
+        .zip(&report.files)
         .map(|(index, file)| {
             let ours = hex::encode(upload.files()[*index].digests().sha1);
             let name = canonical_title(&file.wiki_name);
@@ -367,11 +423,18 @@ pub(super) fn case_section(
     context: &RequestContext<'_>,
     id: CaseId,
     revisions: &[Revision],
-) -> Option<Markup> {
+) -> Option<Workflow> {
     let case = ChildCase::from_revisions(revisions)?;
     let viewer = context.viewer().ok()?;
     let staff = viewer.staff.id.to_string();
     let csrf = context.csrf_token().unwrap_or_default();
+    // Held images of a case that can no longer be sent (filed or open since) are wiped now.
+    let held = if case.approval.releases() && case.blocking_submission().is_none() {
+        context.state.held_images.view(&staff, id)
+    } else {
+        context.state.held_images.discard(&staff, id);
+        None
+    };
     let view = CaseView {
         id,
         case: &case,
@@ -387,6 +450,7 @@ pub(super) fn case_section(
                 .as_ref()
                 .is_some_and(|wiki| matches!(wiki.connection(&staff), WikiConnection::Connected { .. })),
         }),
+        held,
         csrf_token: &csrf,
     };
     Some(render_case(&view))

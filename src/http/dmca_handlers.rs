@@ -18,6 +18,7 @@ use crate::dmca::saga::{Posted, Saga};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
 use crate::egress::client::CallContext;
+use crate::pages::cases::Workflow;
 use crate::pages::dmca::{CaseView, FormPage, render_case_steps, render_form};
 
 /// `GET /dmca/new`: a blank form.
@@ -210,7 +211,7 @@ pub(super) fn case_section(
     context: &RequestContext<'_>,
     id: CaseId,
     revisions: &[crate::cases::Revision],
-) -> Option<maud::Markup> {
+) -> Option<Workflow> {
     let case = DmcaCase::from_revisions(revisions)?;
     Some(section(context, id, &case, None, None))
 }
@@ -221,7 +222,7 @@ fn section(
     case: &DmcaCase,
     captcha: Option<(&str, &str, String)>,
     edited: Option<(&str, &str)>,
-) -> maud::Markup {
+) -> Workflow {
     let viewer = context.viewer.as_ref();
     let staff = viewer.map(|v| v.staff.id.to_string()).unwrap_or_default();
     let may_act = viewer.is_some_and(|v| v.staff.has_role(crate::identity::Role::Dmca));
@@ -254,7 +255,9 @@ async fn render_dmca_case(
     status: StatusCode,
 ) -> Result<Response<Full<Bytes>>, HttpError> {
     let extra = section(context, id, case, captcha, edited);
-    Ok(html(status, crate::pages::cases::render_case(context.viewer()?, id, revisions, None, Some(extra))))
+    let names = super::case_handlers::staff_names(context);
+    let page = crate::pages::cases::render_case(context.viewer()?, id, revisions, None, Some(extra), &names);
+    Ok(html(status, page))
 }
 
 fn prepare_notices(

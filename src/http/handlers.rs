@@ -144,6 +144,7 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
         Page::CpApprove => child_protection_handlers::approve(context).await,
         Page::CpApproveOutOfBand => child_protection_handlers::approve_out_of_band(context).await,
         Page::CpSend => child_protection_handlers::send(context).await,
+        Page::CpSendHeld => child_protection_handlers::send_held(context).await,
         Page::CpSuppress => child_protection_handlers::suppress(context).await,
         Page::NcmecRetractForm => child_protection_handlers::retract_form(context).await,
         Page::NcmecRetract => child_protection_handlers::retract(context).await,

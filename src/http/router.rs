@@ -51,6 +51,9 @@ pub enum Page {
     CpApproveOutOfBand,
     /// `POST /cases/{case}/ncmec`: sends an approved report with its images to NCMEC.
     CpSend,
+    /// `POST /cases/{case}/ncmec/held`: sends (or discards) the images held back after a SHA-1
+    /// mismatch, without a second upload.
+    CpSendHeld,
     /// `POST /cases/{case}/wiki/{file}`: deletes a reported file on the wiki and suppresses its
     /// old versions (where the deployment allows it).
     CpSuppress,
@@ -213,6 +216,13 @@ pub const ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/cases/{case}/ncmec",
         page: Page::CpSend,
+        access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/ncmec/held",
+        page: Page::CpSendHeld,
         access: Access::Role(Role::ChildProtection),
         nav_label: None,
     },

@@ -117,29 +117,44 @@ pub struct ExportOffer<'a> {
     pub recipients: &'a [AgeRecipient],
 }
 
-/// Renders one case with every revision, oldest first, and for exporters the download form.
+/// A workflow's part of a case page.
+pub struct Workflow {
+    /// What a staffer acts on, shown first: where the case stands, the next step, the buttons.
+    pub lead: Markup,
+    /// The case's facts, below (the request or report, hashes, each step's outcome).
+    pub details: Markup,
+}
+
+/// Renders one case: what its workflow says to do first, then its facts, the export form for
+/// exporters, and the whole history (every revision, oldest first, in plain sentences with
+/// the data as recorded) behind a disclosure. `names` gives a login's name from the roster.
 pub fn render_case(
     viewer: &Viewer<'_>,
     id: CaseId,
     revisions: &[Revision],
     export: Option<ExportOffer<'_>>,
-    workflow: Option<Markup>,
+    workflow: Option<Workflow>,
+    names: &dyn Fn(&str) -> Option<String>,
 ) -> Markup {
     let kind = revisions.first().map_or(CaseKind::Log, |r| r.kind);
+    let who = |login: &str| author(login, names);
+    let open_history = workflow.is_none();
     let content = html! {
-        dl {
+        dl.case-facts {
             dt { "Case ID" } dd.mono { (id) }
-            dt { "Kind" } dd { (kind_label(kind)) }
             @if let Some(first) = revisions.first() {
-                dt { "Created" } dd { (timestamp(first.at)) " by " (first.author) }
+                dt { "Created" } dd { (timestamp(first.at)) " by " (who(&first.author)) }
             }
             dt { "Revisions" } dd { (revisions.len()) " (a correction or an outcome is a new revision; nothing is ever overwritten)" }
         }
         p.hint { "Your viewing of this page is recorded in the audit log." }
-        @if let Some(workflow) = workflow { (workflow) }
+        @if let Some(workflow) = &workflow {
+            (workflow.lead)
+            (workflow.details)
+        }
         @if let Some(offer) = export {
-            section.export {
-                h2 { "Export for legal" }
+            section.export aria-labelledby="export-heading" {
+                h2 #export-heading { "Export for legal" }
                 p {
                     "Downloads one age file with every revision of this case, its audit entries and a "
                     "checksum manifest. It is encrypted to legal counsel's key(s) only — you cannot open it; "
@@ -152,18 +167,59 @@ pub fn render_case(
                 }
             }
         }
-        @for (revision, earlier) in revisions.iter().zip(corrected_from(revisions)).rev() {
-            section.revision data-revision=(revision.number) {
-                h2 { "Revision " (revision.number) ": " (change_label(revision.change)) }
-                p.hint { "Recorded " (timestamp(revision.at)) " by " (revision.author) }
-                @if let Some(earlier) = earlier {
-                    (correction_changes(earlier, revision))
+        details #history .history open[open_history] {
+            summary { h2 { "History (" (revisions.len()) " " (if revisions.len() == 1 { "entry" } else { "entries" }) ")" } }
+            p.hint { "Oldest first. Each entry is one revision of the case; its data as recorded is one click further." }
+            ol.entries {
+                @for (revision, earlier) in revisions.iter().zip(corrected_from(revisions)) {
+                    li data-revision=(revision.number) data-change=(change_label(revision.change)) {
+                        p.entry {
+                            span.when { (timestamp(revision.at)) } " — " (who(&revision.author)) ": "
+                            (describe(kind, revision))
+                        }
+                        @if let Some(earlier) = earlier {
+                            (correction_changes(earlier, revision))
+                        }
+                        details.recorded {
+                            summary { "Revision " (revision.number) ": " (change_label(revision.change)) " — the data as recorded" }
+                            (payload(&revision.payload))
+                        }
+                    }
                 }
-                (payload(&revision.payload))
             }
         }
     };
     page(&format!("{} case", kind_label(kind)), Some(viewer), content)
+}
+
+/// Who recorded a revision, as staff read it: the roster's name and the login, or the
+/// appliance itself.
+fn author(login: &str, names: &dyn Fn(&str) -> Option<String>) -> String {
+    match names(login) {
+        Some(name) => format!("{name} ({login})"),
+        None if login == "takedown" => "the appliance".to_owned(),
+        None => login.to_owned(),
+    }
+}
+
+/// One revision in a sentence, in its workflow's words where it knows the record.
+fn describe(kind: CaseKind, revision: &Revision) -> Markup {
+    let described = match kind {
+        CaseKind::Dmca => super::dmca::describe(revision),
+        CaseKind::ChildProtection => super::child_protection::describe(revision),
+        CaseKind::Log => None,
+    };
+    described.unwrap_or_else(|| {
+        html! {
+            @match revision.change {
+                Change::Created => "created the case",
+                Change::Correction => "recorded a correction",
+                Change::Outcome => "recorded an outcome",
+                Change::Retraction => "recorded a retraction",
+                Change::Note => "added a note",
+            }
+        }
+    })
 }
 
 /// For each revision, the one a correction corrects (the latest earlier creation or
@@ -342,15 +398,16 @@ mod tests {
             ),
             revision(2, Change::Outcome, serde_json::json!({ "lumen_notice": 42, "posted": true })),
         ];
-        let html = render_case(&viewer, id, &revisions, None, None).into_string();
+        let html = render_case(&viewer, id, &revisions, None, None, &|_| None).into_string();
         assert!(!html.contains("What this correction changed"), "only corrections show changes");
         assert!(html.contains("&lt;b&gt;Acme&lt;/b&gt;") && !html.contains("<b>Acme"), "{html}");
         assert!(html.contains("File:A.jpg") && html.contains("sender name") && html.contains("42"));
         assert!(html.contains("Revision 2: outcome") && html.contains("Revision 1: created"));
+        assert!(html.contains("History (2 entries)"), "{html}");
         assert!(!html.contains("/export"));
         let recipient = crate::store::crypt::AgeIdentity::generate().recipient();
         let offer = ExportOffer { csrf_token: "token".into(), recipients: std::slice::from_ref(&recipient) };
-        let html = render_case(&viewer, id, &revisions, Some(offer), None).into_string();
+        let html = render_case(&viewer, id, &revisions, Some(offer), None, &|_| None).into_string();
         assert!(html.contains(&format!("/cases/{id}/export")) && html.contains(&recipient.to_string()));
     }
 
@@ -378,8 +435,9 @@ mod tests {
                 serde_json::json!({ "dmca": { "title": "New title", "sender": { "city": "Paris", "zip": "75002" }, "files": ["A.jpg", "B.jpg"], "kept": 1, "added": "x" } }),
             ),
         ];
-        let html = render_case(&viewer, id, &revisions, None, None).into_string();
-        let third = html.split(r#"data-revision="3""#).nth(1).unwrap().split("</section>").next().unwrap();
+        let html = render_case(&viewer, id, &revisions, None, None, &|_| None).into_string();
+        let third =
+            html.split(r#"data-revision="3""#).nth(1).unwrap().split(r#"data-revision="4""#).next().unwrap();
         assert!(third.contains("compared with revision 1"), "an outcome is not what a correction corrects");
         for changed in ["title", "sender › zip", "files", "added"] {
             assert!(third.contains(&format!(r#"data-changed="{changed}""#)), "{changed}: {third}");
@@ -388,7 +446,7 @@ mod tests {
             assert!(!third.contains(&format!(r#"data-changed="{unchanged}""#)), "{unchanged}: {third}");
         }
         assert!(third.contains("Old &lt;title&gt;") && third.contains("75001") && third.contains("75002"));
-        let fourth = html.split(r#"data-revision="4""#).nth(1).unwrap().split("</section>").next().unwrap();
+        let fourth = html.split(r#"data-revision="4""#).nth(1).unwrap();
         assert!(fourth.contains("changed nothing recorded in revision 3"), "{fourth}");
     }
 }

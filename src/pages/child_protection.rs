@@ -4,17 +4,20 @@
 
 use maud::{Markup, html};
 
-use super::cases::timestamp;
+use super::cases::{Workflow, timestamp};
 use super::dmca::{checkbox, field, label_of};
 use super::layout::{Viewer, page};
-use crate::cases::CaseId;
+use crate::cases::{CaseId, Revision};
 use crate::child_protection::approval::Approval;
 use crate::child_protection::form::RawReport;
+use crate::child_protection::held::HeldView;
 use crate::child_protection::journal::{
-    CallStatus, ChildCase, Submission, SubmissionState, WIKI_DELETE, WIKI_SUPPRESS, WikiHash,
+    APPROVAL, CRM, CallStatus, ChildCase, NCMEC, NcmecRecord, NcmecStep, REPORT, Submission, SubmissionState,
+    WIKI, WIKI_DELETE, WIKI_SUPPRESS, WikiHash,
 };
-use crate::child_protection::model::{Environment, Statement};
+use crate::child_protection::model::{ChildReport, Environment, Statement};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice};
+use crate::dmca::steps::{StepRecord, StepStatus};
 
 /// What the form page shows.
 pub struct FormPage<'a> {
@@ -154,6 +157,8 @@ pub struct CaseView<'a> {
     pub environment_configured: bool,
     /// Deletion and suppression on the wiki, where the deployment offers it.
     pub wiki: Option<WikiView>,
+    /// Images the viewer's last upload held back after a SHA-1 mismatch (theirs only).
+    pub held: Option<HeldView>,
     /// The CSRF token for the forms.
     pub csrf_token: &'a str,
 }
@@ -164,98 +169,273 @@ pub struct WikiView {
     pub connected: bool,
 }
 
-/// A child-protection case: approval, images, the NCMEC journal.
-pub fn render_case(view: &CaseView<'_>) -> Markup {
+/// A child-protection case: first where it stands, the next step and its buttons (approval,
+/// held images, sending, the wiki); then the report, each submission with its hashes, and the
+/// Salesforce case.
+pub fn render_case(view: &CaseView<'_>) -> Workflow {
     let case = view.case;
     let report = &case.report;
-    let id = view.id;
-    html! {
-        section.child-protection {
-            (environment_banner(report.environment))
-            h2 { "Report" }
+    let (class, state, next) = standing(view);
+    let lead = html! {
+        (environment_banner(report.environment))
+        section.standing aria-labelledby="standing-heading" {
+            h2 #standing-heading { "Where it stands" }
+            p class=(class) { (state) }
+            @if let Some(next) = next { p.next { strong { "Next: " } (next) } }
+            (approval_forms(view))
+            @if sendable(view) {
+                @if let Some(held) = &view.held { (held_section(view, held)) }
+                (send_form(view))
+            }
+            @if let Some(wiki) = &view.wiki { (wiki_actions(view, wiki)) }
+        }
+    };
+    let details = html! {
+        section.report aria-labelledby="report-heading" {
+            h2 #report-heading { "Report" }
             dl {
                 dt { "Prepared by" } dd { (case.preparer) }
-                dt { "Project" } dd { (report.project.label) " (" (report.project.host) ")" }
-                dt { "Uploader" } dd { (report.uploader) }
-                dt { "Files" } dd { ul { @for file in &report.files { li { (file.wiki_name) ", uploaded " (file.uploaded_at) @if let Some(ip) = file.upload_ip { ", from " (ip) } } } } }
-            }
-            h2 { "Approval" }
-            @match &case.approval {
-                Approval::Pending => {
-                    p.warning { "Waiting for approval by a second person with the approver role. Nothing is sent to NCMEC before." }
-                    @if view.may_approve {
-                        form method="post" action={ "/cases/" (id) "/approval" } {
-                            input type="hidden" name="csrf_token" value=(view.csrf_token);
-                            p { button type="submit" name="decision" value="approve" { "Approve the release to NCMEC" } }
-                            div.field {
-                                label for="reason" { "Or decline, with the reason" }
-                                textarea id="reason" name="reason" rows="2" {}
-                            }
-                            p { button type="submit" name="decision" value="decline" { "Decline" } }
-                        }
-                    }
-                    @if view.may_prepare && view.out_of_band {
-                        form method="post" action={ "/cases/" (id) "/approval/out-of-band" } {
-                            input type="hidden" name="csrf_token" value=(view.csrf_token);
-                            div.field {
-                                label for="approver_name" { "Approved outside the appliance by" }
-                                input type="text" id="approver_name" name="approver_name";
-                            }
-                            p { button type="submit" { "Record that approval" } }
-                        }
+                dt { "Approval" } dd {
+                    @match &case.approval {
+                        Approval::Pending => "Waiting for approval by a second person with the approver role.",
+                        Approval::Approved { by } => { "Approved by " (by) "." }
+                        Approval::ApprovedOutOfBand { approver_name, recorded_by } => { "Approved outside the appliance by " (approver_name) " (recorded by " (recorded_by) ")." }
+                        Approval::Declined { by, reason } => { "Declined by " (by) ": " (reason) ". The case is kept; nothing is sent." }
                     }
                 }
-                Approval::Approved { by } => p { "Approved by " (by) "." }
-                Approval::ApprovedOutOfBand { approver_name, recorded_by } => p { "Approved outside the appliance by " (approver_name) " (recorded by " (recorded_by) ")." }
-                Approval::Declined { by, reason } => p.warning { "Declined by " (by) ": " (reason) ". The case is kept; nothing is sent." }
+                dt { "Project" } dd { (report.project.label) " (" (report.project.host) ")" }
+                dt { "Uploader" } dd { (report.uploader) }
+                dt { "Files" } dd { ol.files { @for file in &report.files { li { span.text { (file.wiki_name) } ", uploaded " (file.uploaded_at) @if let Some(ip) = file.upload_ip { ", from " (ip) } } } } }
             }
-            @for submission in &case.submissions { (render_submission(submission)) }
-            @if let Some(crm) = &case.crm {
-                h3 { "Salesforce" }
+            p.hint { "Everything else the report says (statements, notes, the reporter, CheckUser text) is in the history's first entry." }
+        }
+        @if !case.submissions.is_empty() {
+            section.submissions aria-labelledby="submissions-heading" {
+                h2 #submissions-heading { "Submissions to NCMEC" }
+                @for submission in &case.submissions { (render_submission(submission)) }
+            }
+        }
+        @if let Some(crm) = &case.crm {
+            section.crm aria-labelledby="crm-heading" {
+                h2 #crm-heading { "Salesforce" }
                 p { (crm.detail) @if let Some(link) = &crm.link { " — " a href=(link) { "open the case" } } }
             }
-            @if let Some(wiki) = &view.wiki {
-                h2 { "On the wiki" }
-                @if !wiki.connected { p.hint { "Connect your wiki account on the home page to delete and suppress with your own rights." } }
+        }
+    };
+    Workflow { lead, details }
+}
+
+/// Whether the viewer may send the report now: approved, nothing open, filed or unknown at
+/// NCMEC, and they prepare reports.
+fn sendable(view: &CaseView<'_>) -> bool {
+    view.case.approval.releases() && view.case.blocking_submission().is_none() && view.may_prepare
+}
+
+/// Where the case stands in a sentence (with its style), and what comes next.
+fn standing(view: &CaseView<'_>) -> (&'static str, String, Option<Markup>) {
+    let case = view.case;
+    let environment = case.report.environment.key();
+    match &case.approval {
+        Approval::Declined { by, reason } => {
+            ("warning", format!("Declined by {by}: {reason}. The case is kept; nothing is sent."), None)
+        }
+        Approval::Pending => {
+            let next = if view.may_approve {
+                html! { "approve the release to NCMEC, or decline it with a reason, below." }
+            } else if view.may_prepare && view.out_of_band {
+                html! { "another person with the approver role decides here, or you record below an approval given outside the appliance." }
+            } else {
+                html! { "another person with the approver role (not the one who prepared it) approves or declines it." }
+            };
+            (
+                "warning",
+                "Waiting for approval by a second person with the approver role. Nothing is sent to NCMEC before."
+                    .to_owned(),
+                Some(next),
+            )
+        }
+        Approval::Approved { .. } | Approval::ApprovedOutOfBand { .. } => match case.blocking_submission() {
+            Some(submission) => match submission.state {
+                SubmissionState::Filed(id) => {
+                    let next = view
+                        .wiki
+                        .as_ref()
+                        .filter(|_| view.may_prepare && (0..case.report.files.len()).any(|i| !case.deleted_on_wiki(i)))
+                        .map(|_| html! { "delete the files and suppress their old versions on the wiki, below." })
+                        .unwrap_or_else(|| html! { "nothing more to do: the report is filed." });
+                    ("ok", format!("Report {id} filed with NCMEC ({environment})."), Some(next))
+                }
+                SubmissionState::Open(id) => (
+                    "error",
+                    format!("Report {id} is OPEN at NCMEC ({environment}) and must be retracted; the watchdog keeps trying."),
+                    Some(html! { "if it stays open, retract it on " a href="/ncmec/retract" { "the retraction page" } "." }),
+                ),
+                _ => (
+                    "warning",
+                    "An earlier submit's answer never arrived: NCMEC may hold a report whose ID we do not know."
+                        .to_owned(),
+                    Some(html! { "ask NCMEC whether it holds a report for this case before anything else is sent." }),
+                ),
+            },
+            None if view.held.is_some() && view.may_prepare => (
+                "warning",
+                "Approved. Nothing was sent: an image's SHA-1 differs from the wiki's record, and your images are held."
+                    .to_owned(),
+                Some(html! { "check the images, then send the held images or discard them, below." }),
+            ),
+            None => {
+                let next = view.may_prepare.then(|| {
+                    if case.submissions.is_empty() {
+                        html! { "choose each image and send the report to NCMEC, below." }
+                    } else {
+                        html! { "choose the images again and send the report again, below." }
+                    }
+                });
+                let state = match case.submissions.last().map(|s| &s.state) {
+                    Some(SubmissionState::Retracted(id)) => {
+                        format!("Approved. Report {id} was retracted; nothing of this case is at NCMEC now.")
+                    }
+                    Some(_) => "Approved. The last submission opened no report at NCMEC.".to_owned(),
+                    None => format!("Approved; not sent to NCMEC ({environment}) yet."),
+                };
+                ("", state, next)
+            }
+        },
+    }
+}
+
+/// The approver's decision form, and the preparer's record of an outside approval.
+fn approval_forms(view: &CaseView<'_>) -> Markup {
+    let id = view.id;
+    html! {
+        @if view.case.approval == Approval::Pending {
+            @if view.may_approve {
+                form.approval method="post" action={ "/cases/" (id) "/approval" } {
+                    input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    p { button type="submit" name="decision" value="approve" { "Approve the release to NCMEC" } }
+                    div.field {
+                        label for="reason" { "Or decline, with the reason" }
+                        textarea id="reason" name="reason" rows="2" {}
+                    }
+                    p { button type="submit" name="decision" value="decline" { "Decline" } }
+                }
+            }
+            @if view.may_prepare && view.out_of_band {
+                form method="post" action={ "/cases/" (id) "/approval/out-of-band" } {
+                    input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    div.field {
+                        label for="approver_name" { "Approved outside the appliance by" }
+                        input type="text" id="approver_name" name="approver_name";
+                    }
+                    p { button type="submit" { "Record that approval" } }
+                }
+            }
+        }
+    }
+}
+
+/// The images the viewer's last upload held back: which differ, until when, and the choice.
+fn held_section(view: &CaseView<'_>, held: &HeldView) -> Markup {
+    let id = view.id;
+    let report = &view.case.report;
+    let differing: Vec<(usize, &str, &[String])> = held
+        .files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (ours, wiki))| match wiki {
+            WikiHash::Differs { wiki } => Some((i, ours.as_str(), wiki.as_slice())),
+            _ => None,
+        })
+        .collect();
+    html! {
+        section #sha1-mismatch .held aria-labelledby="sha1-mismatch-heading" {
+            h3 #sha1-mismatch-heading { "Held back: an image's SHA-1 differs from the wiki's record" }
+            @if held.must_tick {
+                p.error role="alert" { "Tick \u{201c}Send even if an image's SHA-1 differs\u{201d} to send the held images: they are sent only with it." }
+            }
+            p {
+                "The " (held.files.len()) " image(s) you chose were not sent. They are held in locked memory, for you only, until "
+                strong.when { (timestamp(held.until)) } "; then they are wiped and must be chosen again."
+            }
+            @for (i, ours, wiki) in &differing {
+                div.scroll data-held-file=(i + 1) {
+                    h4 { "File " (i + 1) ": " span.text { (report.files.get(*i).map_or("", |f| f.wiki_name.as_str())) } }
+                    dl.hashes {
+                        dt { "Our SHA-1" } dd { code.hash { (ours) } }
+                        dt { "The wiki's SHA-1" } dd { @for (n, sha1) in wiki.iter().enumerate() { @if n > 0 { br; } code.hash { (sha1) } } }
+                    }
+                }
+            }
+            p.hint { "Check that each is the right image: another version of the file, or a re-encoded copy, has another SHA-1." }
+            form method="post" action={ "/cases/" (id) "/ncmec/held" } {
+                input type="hidden" name="csrf_token" value=(view.csrf_token);
+                (checkbox("accept_sha1_mismatch", "Send even if an image's SHA-1 differs", false))
+                p { button type="submit" name="action" value="send" { "Send the held images to NCMEC" } }
+            }
+            form method="post" action={ "/cases/" (id) "/ncmec/held" } {
+                input type="hidden" name="csrf_token" value=(view.csrf_token);
+                p { button type="submit" name="action" value="discard" { "Discard the held images" } }
+            }
+        }
+    }
+}
+
+/// The form that chooses the images and sends the report.
+fn send_form(view: &CaseView<'_>) -> Markup {
+    let report = &view.case.report;
+    html! {
+        section.send aria-labelledby="send-heading" {
+            h3 #send-heading { @if view.case.submissions.is_empty() { "Send to NCMEC" } @else { "Send to NCMEC again" } }
+            @if !view.environment_configured {
+                p.error { "This appliance has no NCMEC " (report.environment.key()) " account; the operator must configure one before this report can be sent." }
+            } @else {
+                @if view.held.is_some() { p.hint { "Or choose the images again (this replaces the held ones):" } }
+                p { "Choose each image and send them in this one request. They stay in locked memory only while it runs, and are never written anywhere. Their SHA-1, MD5 and SHA-256 are recorded; each SHA-1 is compared with the wiki's record of the file." }
+                form method="post" action={ "/cases/" (view.id) "/ncmec" } enctype="multipart/form-data" {
+                    input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    @for (i, file) in report.files.iter().enumerate() {
+                        div.field {
+                            label for={ "image_" (i) } { "Image for file " (i + 1) ", " (file.wiki_name) }
+                            input type="file" id={ "image_" (i) } name={ "image_" (i) };
+                        }
+                    }
+                    (checkbox("accept_sha1_mismatch", "Send even if an image's SHA-1 differs from the wiki's record (after checking it is the right image)", false))
+                    p { button type="submit" { "Send the report and its images to NCMEC (" (report.environment.key()) ")" } }
+                }
+            }
+        }
+    }
+}
+
+/// Deletion and suppression of each file on the wiki, where the deployment offers it.
+fn wiki_actions(view: &CaseView<'_>, wiki: &WikiView) -> Markup {
+    let case = view.case;
+    let label = |record: Option<&StepRecord>| {
+        record.map(|r| format!("{}: {}", crate::audit::code(&r.status), r.detail)).unwrap_or_default()
+    };
+    html! {
+        section.wiki aria-labelledby="wiki-heading" {
+            h3 #wiki-heading { "On the wiki" }
+            @if !wiki.connected { p.hint { "Connect your wiki account on the home page to delete and suppress with your own rights." } }
+            div.scroll {
                 table.wiki-actions {
-                    thead { tr { th { "File" } th { "Old versions" } th { "File" } th {} } }
+                    thead { tr { th scope="col" { "File" } th scope="col" { "Old versions" } th scope="col" { "The file" } th scope="col" { span.visually-hidden { "Action" } } } }
                     tbody {
-                        @for (i, file) in report.files.iter().enumerate() {
-                            @let suppressed = case.wiki.get(&format!("{WIKI_SUPPRESS}:{i}"));
-                            @let deleted = case.wiki.get(&format!("{WIKI_DELETE}:{i}"));
+                        @for (i, file) in case.report.files.iter().enumerate() {
                             tr data-file=(i) {
-                                td { (file.wiki_name) }
-                                td { @if let Some(r) = suppressed { (crate::audit::code(&r.status)) ": " (r.detail) } }
-                                td { @if let Some(r) = deleted { (crate::audit::code(&r.status)) ": " (r.detail) } }
+                                td { (i + 1) ". " span.text { (file.wiki_name) } }
+                                td { (label(case.wiki.get(&format!("{WIKI_SUPPRESS}:{i}")))) }
+                                td { (label(case.wiki.get(&format!("{WIKI_DELETE}:{i}")))) }
                                 td {
                                     @if view.may_prepare && wiki.connected && !case.deleted_on_wiki(i) {
-                                        form method="post" action={ "/cases/" (id) "/wiki/" (i) } {
+                                        form method="post" action={ "/cases/" (view.id) "/wiki/" (i) } {
                                             input type="hidden" name="csrf_token" value=(view.csrf_token);
-                                            button type="submit" { "Delete and suppress on the wiki" }
+                                            button type="submit" { "Delete and suppress file " (i + 1) " on the wiki" }
                                         }
                                     }
                                 }
                             }
                         }
-                    }
-                }
-            }
-            @if case.approval.releases() && case.blocking_submission().is_none() && view.may_prepare {
-                h2 { @if case.submissions.is_empty() { "Send to NCMEC" } @else { "Send to NCMEC again" } }
-                @if !view.environment_configured {
-                    p.error { "This appliance has no NCMEC " (report.environment.key()) " account; the operator must configure one before this report can be sent." }
-                } @else {
-                    p { "Choose each image and send them in this one request. They stay in locked memory only while it runs, and are never written anywhere. Their SHA-1, MD5 and SHA-256 are recorded; each SHA-1 is compared with the wiki's record of the file." }
-                    form method="post" action={ "/cases/" (id) "/ncmec" } enctype="multipart/form-data" {
-                        input type="hidden" name="csrf_token" value=(view.csrf_token);
-                        @for (i, file) in report.files.iter().enumerate() {
-                            div.field {
-                                label for={ "image_" (i) } { "Image for " (file.wiki_name) }
-                                input type="file" id={ "image_" (i) } name={ "image_" (i) };
-                            }
-                        }
-                        (checkbox("accept_sha1_mismatch", "Send even if an image's SHA-1 differs from the wiki's record (after checking it is the right image)", false))
-                        p { button type="submit" { "Send the report and its images to NCMEC (" (report.environment.key()) ")" } }
                     }
                 }
             }
@@ -272,6 +452,12 @@ fn render_submission(submission: &Submission) -> Markup {
         SubmissionState::Retracted(id) => (format!("Report {id} retracted; upload the images again to resubmit"), "warning"),
     };
     let file_ids = submission.file_ids();
+    // What went wrong, in the journal's words: its first failed or unanswered call.
+    let trouble = submission
+        .entries
+        .iter()
+        .map(|(_, entry)| entry)
+        .find(|entry| matches!(entry.status, CallStatus::Failed | CallStatus::Unknown));
     html! {
         section.submission {
             h3 { "Submission " (submission.attempt) " to NCMEC " (submission.environment.key()) }
@@ -279,27 +465,37 @@ fn render_submission(submission: &Submission) -> Markup {
             @if let (SubmissionState::Open(_), Some(expires)) = (&submission.state, submission.expires_at()) {
                 p.error { "NCMEC deletes it on its own at " (timestamp(expires)) " if it stays open." }
             }
-            @if !submission.files.is_empty() {
-                table.hashes {
-                    thead { tr { th { "File" } th { "Uploaded as" } th { "Size" } th { "SHA-1" } th { "MD5" } th { "SHA-256" } th { "Wiki's SHA-1" } th { "NCMEC file ID" } th { "Earlier reports" } } }
-                    tbody {
-                        @for (i, file) in submission.files.iter().enumerate() {
-                            tr {
-                                td { (file.wiki_name) }
-                                td { (file.original_name) }
-                                td { (file.size) }
-                                td.hash { (file.sha1) }
-                                td.hash { (file.md5) }
-                                td.hash { (file.sha256) }
-                                td data-wiki-hash=(match file.wiki_hash { WikiHash::Matches => "matches", WikiHash::Differs { .. } => "differs", WikiHash::Unchecked { .. } => "unchecked" }) {
-                                    @match &file.wiki_hash {
-                                        WikiHash::Matches => "matches",
-                                        WikiHash::Differs { wiki } => span.error { "DIFFERS: the wiki has " (wiki.join(", ")) },
-                                        WikiHash::Unchecked { why } => { "not compared: " (why) },
+            @if let Some(entry) = trouble {
+                p { "What went wrong: " (entry.step.label()) @if let Some(i) = entry.file { ", file " (i + 1) } " — " (entry.detail) @if let Some(code) = entry.response_code { " (NCMEC code " (code) ")" } "." }
+            }
+            @for (i, file) in submission.files.iter().enumerate() {
+                section.sent-file aria-label={ "Submission " (submission.attempt) ", file " (i + 1) } {
+                    h4 { "File " (i + 1) ": " span.text { (file.wiki_name) } }
+                    div.scroll {
+                        dl.hashes {
+                            dt { "Uploaded as" } dd { span.text { (file.original_name) } ", " (file.size) " bytes" }
+                            dt { "SHA-1" } dd { code.hash { (file.sha1) } }
+                            dt { "MD5" } dd { code.hash { (file.md5) } }
+                            dt { "SHA-256" } dd { code.hash { (file.sha256) } }
+                            dt { "Wiki's SHA-1" }
+                            dd data-wiki-hash=(match file.wiki_hash { WikiHash::Matches => "matches", WikiHash::Differs { .. } => "differs", WikiHash::Unchecked { .. } => "unchecked" }) {
+                                @match &file.wiki_hash {
+                                    WikiHash::Matches => "matches ours",
+                                    WikiHash::Differs { wiki } => {
+                                        strong.differs { "DIFFERS" } " — the wiki has:"
+                                        @for sha1 in wiki { br; code.hash { (sha1) } }
                                     }
+                                    WikiHash::Unchecked { why } => { "not compared: " (why) },
                                 }
-                                td { (file_ids.get(i).cloned().flatten().unwrap_or_default()) }
-                                td {
+                            }
+                            dt { "NCMEC file ID" } dd {
+                                @match file_ids.get(i).cloned().flatten() {
+                                    Some(id) => code.hash { (id) },
+                                    None => em { "none (not uploaded)" },
+                                }
+                            }
+                            @if !file.prior.is_empty() {
+                                dt { "Earlier reports" } dd {
                                     @for prior in &file.prior {
                                         p.warning.repeat {
                                             "Reported before: "
@@ -313,31 +509,7 @@ fn render_submission(submission: &Submission) -> Markup {
                     }
                 }
             }
-            table.journal {
-                thead { tr { th { "When" } th { "Step" } th { "File" } th { "Outcome" } th { "Code" } th { "Detail" } } }
-                tbody {
-                    @for (at, entry) in &submission.entries {
-                        tr data-step=(crate::audit::code(&entry.step)) data-status=(crate::audit::code(&entry.status)) {
-                            td { (timestamp(*at)) }
-                            td { (entry.step.label()) }
-                            td { @if let Some(i) = entry.file { (i + 1) } }
-                            td { (status_label(entry.status)) }
-                            td { @if let Some(code) = entry.response_code { (code) } }
-                            td { (entry.detail) }
-                        }
-                    }
-                }
-            }
         }
-    }
-}
-
-fn status_label(status: CallStatus) -> &'static str {
-    match status {
-        CallStatus::Started => "started",
-        CallStatus::Done => "done",
-        CallStatus::Failed => "failed",
-        CallStatus::Unknown => "unknown",
     }
 }
 
@@ -348,6 +520,104 @@ fn state_key(state: &SubmissionState) -> &'static str {
         SubmissionState::Open(_) => "open",
         SubmissionState::Filed(_) => "filed",
         SubmissionState::Retracted(_) => "retracted",
+    }
+}
+
+/// One revision of a child-protection case in a sentence, or `None` if it is not one of the
+/// workflow's records.
+pub(super) fn describe(revision: &Revision) -> Option<Markup> {
+    let payload = &revision.payload;
+    let parse = |key: &str| payload.get(key).cloned();
+    if let Some(value) = parse(REPORT) {
+        let report: ChildReport = serde_json::from_value(value).ok()?;
+        return Some(html! {
+            "recorded the report for approval: " (report.files.len()) " file(s), to NCMEC " (report.environment.key())
+        });
+    }
+    if let Some(value) = parse(APPROVAL) {
+        return Some(match serde_json::from_value::<Approval>(value).ok()? {
+            Approval::Approved { .. } => html! { "approved the report's release to NCMEC" },
+            Approval::ApprovedOutOfBand { approver_name, .. } => {
+                html! { "recorded an approval given outside the appliance by " span.text { (approver_name) } }
+            }
+            Approval::Declined { reason, .. } => {
+                html! { "declined the report's release: " span.text { (reason) } }
+            }
+            Approval::Pending => html! { "reset the approval" },
+        });
+    }
+    if let Some(value) = parse(NCMEC) {
+        return Some(ncmec_sentence(&serde_json::from_value::<NcmecRecord>(value).ok()?));
+    }
+    if let Some(value) = parse(CRM) {
+        let record: StepRecord = serde_json::from_value(value).ok()?;
+        return Some(html! {
+            @if record.status != StepStatus::Done { "Salesforce case " (step_status(record.status)) ": " }
+            (record.detail)
+            @if let Some(link) = &record.link { " — " a href=(link) { (link) } }
+        });
+    }
+    if let Some(value) = parse(WIKI) {
+        let record: StepRecord = serde_json::from_value(value).ok()?;
+        let (action, file) = record.step.split_once(':')?;
+        let file = file.parse::<usize>().ok()? + 1;
+        let what = match action {
+            WIKI_SUPPRESS => "suppressing the old versions of",
+            WIKI_DELETE => "deleting",
+            _ => return None,
+        };
+        return Some(
+            html! { (what) " file " (file) " on the wiki " (step_status(record.status)) ": " (record.detail) },
+        );
+    }
+    None
+}
+
+/// One NCMEC journal entry in a sentence.
+fn ncmec_sentence(record: &NcmecRecord) -> Markup {
+    let file = record.file.map(|i| i + 1).unwrap_or_default();
+    let report = record.report_id.map(|id| id.to_string()).unwrap_or_else(|| "?".to_owned());
+    let what = match record.step {
+        NcmecStep::Submit => "opening the report".to_owned(),
+        NcmecStep::Upload => format!("file {file} upload"),
+        NcmecStep::FileInfo => format!("file {file} details"),
+        NcmecStep::Finish => format!("filing report {report}"),
+        NcmecStep::Retract => format!("report {report}"),
+    };
+    let sentence = match (record.step, record.status) {
+        (NcmecStep::Submit, CallStatus::Started) => {
+            format!("opening a report with {} image(s), their hashes journaled first", record.files.len())
+        }
+        (NcmecStep::Submit, CallStatus::Done) => format!("report {report} opened"),
+        (NcmecStep::Upload, CallStatus::Started) => format!("uploading file {file}"),
+        (NcmecStep::Upload, CallStatus::Done) => format!(
+            "file {file} uploaded, NCMEC file ID {}; NCMEC's MD5 matches ours",
+            record.file_id.as_deref().unwrap_or("?")
+        ),
+        (NcmecStep::FileInfo, CallStatus::Started) => format!("sending file {file}'s details"),
+        (NcmecStep::FileInfo, CallStatus::Done) => format!("file {file}'s details recorded by NCMEC"),
+        (NcmecStep::Finish, CallStatus::Started) => format!("filing report {report}"),
+        (NcmecStep::Finish, CallStatus::Done) => record.detail.clone(),
+        (NcmecStep::Retract, _) => format!("{what}: {}", record.detail),
+        (_, CallStatus::Failed) => format!("{what} failed: {}", record.detail),
+        (_, CallStatus::Unknown) => {
+            format!("{what}: no answer, so it may or may not have happened: {}", record.detail)
+        }
+    };
+    let code = record.response_code.filter(|&c| c != 0 || record.step == NcmecStep::Retract);
+    html! {
+        "NCMEC " (record.environment.key()) ", submission " (record.attempt) ": " (sentence)
+        @if let Some(code) = code { " (NCMEC code " (code) ")" }
+    }
+}
+
+fn step_status(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Started => "started",
+        StepStatus::Done => "done",
+        StepStatus::Failed => "failed",
+        StepStatus::Unknown => "outcome unknown",
+        StepStatus::Skipped => "skipped",
     }
 }
 

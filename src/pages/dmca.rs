@@ -3,13 +3,14 @@
 
 use maud::{Markup, html};
 
+use super::cases::{Workflow, timestamp};
 use super::layout::{Viewer, page};
-use crate::cases::CaseId;
+use crate::cases::{CaseId, Change, Revision};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice, RawForm};
 use crate::dmca::lookup::{GlobalAccount, VersionFacts, WikiLookup};
-use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason};
-use crate::dmca::notices::WikiNotice;
-use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
+use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason, Takedown};
+use crate::dmca::notices::{NoticeKind, WikiNotice};
+use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepRecord, StepStatus};
 use crate::services::wiki::client::WikiConnection;
 
 /// What the form page shows.
@@ -297,39 +298,32 @@ pub struct CaseView<'a> {
     pub edited: Option<(&'a str, &'a str)>,
 }
 
-/// The steps and notices of a DMCA case.
-pub fn render_case_steps(view: &CaseView<'_>) -> Markup {
+/// A DMCA case: first where it stands, the next step, the steps with their buttons and the
+/// wiki notices to review and post; then the request as recorded.
+pub fn render_case_steps(view: &CaseView<'_>) -> Workflow {
     let takedown = &view.case.takedown;
     let id = view.id;
-    html! {
-        section.dmca {
-            h2 { "Request" }
-            dl {
-                dt { "Decision" } dd.decision { (takedown.decision.label()) }
-                @if takedown.test { dt { "Test" } dd { strong { "Yes — a test submission" } } }
-                dt { "Project" } dd { (takedown.project.label) " (" (takedown.project.host) ")" }
-                dt { "Sender" } dd { (takedown.sender.name) }
-                dt { "Subject" } dd { (takedown.subject) }
-                dt { "Affected files" } dd { @for file in &takedown.affected_files { span.text { (file) } br; } }
-                @if let Some(lookup) = &takedown.wiki_lookup {
-                    dt { "Files on the wiki" } dd { (wiki_facts(lookup)) }
-                }
-                dt { "Supporting documents" } dd {
-                    @if takedown.documents.is_empty() { em { "none" } }
-                    @for document in &takedown.documents { span.text { (document.name) } " (" (document.size) " bytes, SHA-256 " span.mono { (document.sha256) } ")" br; }
+    let next = next_step(view);
+    let lead = html! {
+        section.standing aria-labelledby="standing-heading" {
+            h2 #standing-heading { "Where it stands" }
+            p.decision { "Decision: " strong { (takedown.decision.label()) } "." @if takedown.test { " A test submission: never sent to Lumen." } }
+            p.next { strong { "Next: " } (next) }
+            div.scroll {
+                table.steps {
+                    caption { "Each external step, its outcome and what can be done now" }
+                    thead { tr { th scope="col" { "Step" } th scope="col" { "Status" } th scope="col" { "Details" } th scope="col" { span.visually-hidden { "Action" } } } }
+                    tbody {
+                        (step_row(view, LUMEN, "Lumen notice", true))
+                        (step_row(view, SALESFORCE, "Salesforce case", false))
+                    }
                 }
             }
             @if view.may_act { p { a href={ "/cases/" (id) "/edit" } { "Correct the request" } " (a correction is a new revision; the old one stays in the history)" } }
-            h2 { "Steps" }
-            table.steps {
-                thead { tr { th { "Step" } th { "Status" } th { "Details" } th { "" } } }
-                tbody {
-                    (step_row(view, LUMEN, "Lumen notice", true))
-                    (step_row(view, SALESFORCE, "Salesforce case", false))
-                }
-            }
-            @if !view.notices.is_empty() {
-                h2 { "Wiki notices" }
+        }
+        @if !view.notices.is_empty() {
+            section.notices aria-labelledby="notices-heading" {
+                h2 #notices-heading { "Wiki notices" }
                 @match &view.wiki {
                     Some(WikiConnection::Connected { username }) => p { "Posting as your wiki account" @if let Some(name) = username { " " strong { (name) } } "." },
                     Some(WikiConnection::NotConnected) => {
@@ -343,6 +337,68 @@ pub fn render_case_steps(view: &CaseView<'_>) -> Markup {
                 @for notice in view.notices { (notice_block(view, notice)) }
             }
         }
+    };
+    let details = html! {
+        section.dmca aria-labelledby="request-heading" {
+            h2 #request-heading { "Request" }
+            dl {
+                dt { "Decision" } dd.decision { (takedown.decision.label()) }
+                @if takedown.test { dt { "Test" } dd { strong { "Yes — a test submission" } } }
+                dt { "Project" } dd { (takedown.project.label) " (" (takedown.project.host) ")" }
+                dt { "Sender" } dd { (takedown.sender.name) }
+                dt { "Subject" } dd { (takedown.subject) }
+                dt { "Affected files" } dd { @for file in &takedown.affected_files { span.text { (file) } br; } }
+                @if let Some(lookup) = &takedown.wiki_lookup {
+                    dt { "Files on the wiki" } dd { (wiki_facts(lookup)) }
+                }
+                dt { "Supporting documents" } dd {
+                    @if takedown.documents.is_empty() { em { "none" } }
+                    @for document in &takedown.documents { span.text { (document.name) } " (" (document.size) " bytes, SHA-256 " code.hash { (document.sha256) } ")" br; }
+                }
+            }
+            p.hint { "Everything else the request says is in the history: its first entry, and each correction." }
+        }
+    };
+    Workflow { lead, details }
+}
+
+/// The next thing to do on the case, in plain words.
+fn next_step(view: &CaseView<'_>) -> Markup {
+    let case = view.case;
+    let notice_steps: Vec<String> =
+        view.notices.iter().map(|n| format!("{NOTICE_PREFIX}{}", n.kind.key())).collect();
+    let steps = [(LUMEN, "the Lumen notice".to_owned()), (SALESFORCE, "the Salesforce case".to_owned())]
+        .into_iter()
+        .chain(view.notices.iter().zip(&notice_steps).map(|(n, step)| (step.as_str(), n.kind.label())));
+    let mut unknown = Vec::new();
+    let mut failed = Vec::new();
+    for (step, label) in steps {
+        match case.status(step) {
+            Some(StepStatus::Unknown) => unknown.push(label),
+            Some(StepStatus::Failed) => failed.push(label),
+            _ => {}
+        }
+    }
+    let unposted = notice_steps
+        .iter()
+        .filter(|step| !matches!(case.status(step), Some(StepStatus::Done | StepStatus::Skipped)))
+        .count();
+    if !view.may_act {
+        html! { "a staffer with the dmca role acts on this case." }
+    } else if !unknown.is_empty() {
+        html! { "check at the service whether " (unknown.join(", ")) " went through (there was no answer), then confirm and retry below only if it did not." }
+    } else if case.status(LUMEN) == Some(StepStatus::Failed) {
+        html! { "the Lumen notice failed: " a href={ "/cases/" (view.id) "/edit" } { "correct the request" } " if Lumen refused a field, or retry it below." }
+    } else if !failed.is_empty() {
+        html! { "retry " (failed.join(", ")) " below." }
+    } else if case.status(LUMEN).is_none() || case.status(SALESFORCE).is_none() {
+        html! { "run the steps not yet run, below." }
+    } else if unposted > 0 && matches!(view.wiki, Some(WikiConnection::Connected { .. })) {
+        html! { "review and post the " (unposted) " wiki notice(s) not yet posted, below." }
+    } else if unposted > 0 {
+        html! { "post the " (unposted) " wiki notice(s) not yet posted: connect your wiki account below, or copy each text and post it by hand." }
+    } else {
+        html! { "nothing more to do: every chosen step is done." }
     }
 }
 
@@ -368,6 +424,7 @@ fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool)
             td {
                 @if let Some(record) = record { span.text { (record.detail) } }
                 @if let Some(link) = record.and_then(|r| r.link.as_deref()) { " " a href=(link) rel="noreferrer" { (link) } }
+                @if let Some(at) = view.case.recorded_at.get(step) { br; span.hint { "Recorded " (timestamp(*at)) } }
             }
             td {
                 @if view.may_act && view.case.may_run(step, true).is_ok() {
@@ -384,9 +441,22 @@ fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool)
                 }
             }
         }
-        @for earlier in view.case.history.get(step).into_iter().flatten().rev() {
+        @for earlier in view.case.earlier_attempts(step).iter().rev() {
             tr.earlier data-step-earlier=(step) {
-                td {} td { (status_label(Some(earlier.status)).1) } td colspan="2" { "earlier: " span.text { (earlier.detail) } }
+                td { span.visually-hidden { (label) } }
+                td { "Earlier attempt" }
+                td colspan="2" {
+                    (timestamp(earlier.at)) ": "
+                    @if earlier.interrupted {
+                        "interrupted before its answer (the appliance stopped), so it may or may not have been done — "
+                    } @else if earlier.record.status == StepStatus::Failed {
+                        "failed — "
+                    } @else {
+                        "no answer, so it may or may not have been done — "
+                    }
+                    span.text { (earlier.record.detail) }
+                    "; tried again since."
+                }
             }
         }
     }
@@ -402,17 +472,26 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
         Some((edited_key, text)) if edited_key == key => text.to_owned(),
         _ => record.and_then(|r| r.text.clone()).unwrap_or_else(|| notice.text.clone()),
     };
+    let text_id = format!("notice-text-{key}");
     html! {
         section.notice data-notice=(key) class=(class) {
             h3 { (notice.kind.label()) " — " span.text { (notice.page) } }
             p.status { (label) @if let Some(record) = record { ": " span.text { (record.detail) } } @if let Some(rev) = record.and_then(|r| r.revision) { " (revision " (rev) ")" } }
+            @for earlier in view.case.earlier_attempts(&step).iter().rev() {
+                p.hint.earlier {
+                    "Earlier attempt, " (timestamp(earlier.at)) ": "
+                    @if earlier.interrupted { "interrupted before its answer — " } @else if earlier.record.status == StepStatus::Failed { "failed — " } @else { "no answer — " }
+                    span.text { (earlier.record.detail) }
+                }
+            }
             @if status == Some(StepStatus::Done) {
                 details { summary { "Text as posted" } pre.text { (text) } }
             } @else {
                 form method="post" action={ "/cases/" (view.id) "/notices/" (key) } {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
                     @if let Some(title) = &notice.section_title { p { "New section: " span.text { (title) } } }
-                    textarea name="text" rows="12" { (text) }
+                    label.notice-text for=(text_id) { "Wikitext to post on " span.text { (notice.page) } }
+                    textarea name="text" rows="20" id=(text_id) { (text) }
                     @if let Some((captcha_key, id, prompt)) = &view.captcha && *captcha_key == key {
                         div.captcha {
                             p { "The wiki asks for a CAPTCHA: " (prompt) }
@@ -430,4 +509,49 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
             }
         }
     }
+}
+
+/// One revision of a DMCA case in a sentence, or `None` if it is not one of the workflow's
+/// records.
+pub(super) fn describe(revision: &Revision) -> Option<Markup> {
+    let payload = &revision.payload;
+    if let Some(value) = payload.get("dmca") {
+        let takedown: Takedown = serde_json::from_value(value.clone()).ok()?;
+        return Some(match revision.change {
+            Change::Correction => html! { "corrected the request (what changed is below)" },
+            _ => html! {
+                "recorded the request: " (takedown.decision.label()) ", " (takedown.affected_files.len())
+                " affected file(s), " (takedown.documents.len()) " supporting document(s)"
+                @if takedown.test { ", as a test" }
+            },
+        });
+    }
+    let record: StepRecord = serde_json::from_value(payload.get("dmca_step")?.clone()).ok()?;
+    let label = match record.step.as_str() {
+        LUMEN => "the Lumen notice".to_owned(),
+        SALESFORCE => "the Salesforce case".to_owned(),
+        step => {
+            let kind = NoticeKind::from_key(step.strip_prefix(NOTICE_PREFIX)?)?;
+            format!("the wiki notice on the {}", kind.label())
+        }
+    };
+    Some(html! {
+        @match record.status {
+            StepStatus::Started => { span.text { (record.detail) } }
+            StepStatus::Done if record.step == LUMEN => { "Lumen notice sent: " span.text { (record.detail) } }
+            StepStatus::Done => { span.text { (record.detail) } }
+            StepStatus::Failed => { (label) " failed: " span.text { (record.detail) } }
+            StepStatus::Unknown => { (label) ": no answer, so it may or may not have been done: " span.text { (record.detail) } }
+            StepStatus::Skipped => { (label) " skipped: " span.text { (record.detail) } }
+        }
+        @if let Some(revision) = record.revision { " (wiki revision " (revision) ")" }
+        @if let Some(link) = &record.link { " — " a href=(link) rel="noreferrer" { (link) } }
+        @if !record.refused_fields.is_empty() {
+            " — refused: "
+            @for (i, refused) in record.refused_fields.iter().enumerate() {
+                @if i > 0 { "; " }
+                span.text { (refused.field) " " (refused.message) }
+            }
+        }
+    })
 }

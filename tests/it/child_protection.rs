@@ -511,14 +511,82 @@ async fn an_image_whose_sha1_differs_from_the_wiki_is_held_back_until_the_staffe
     let case = world.report("cp-agent", &["Mismatch.jpg"]).await;
     world.approve(&case).await;
     let other = image();
+    // The mismatch: nothing is sent, and the case page shows the held images to their staffer.
     let (status, page) = world.send(&case, &[&other], false).await;
-    assert_eq!(status, 409, "{page}");
-    assert!(page.contains("differs from the wiki"), "{page}");
+    assert_eq!(status, 200, "back on the case page, not an error page: {page}");
     assert!(world.journal("submit").is_empty(), "nothing was sent");
-    let (status, page) = world.send(&case, &[&other], true).await;
+    let held = page
+        .split("id=\"sha1-mismatch\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("the case page shows the held mismatch: {page}"));
+    assert!(held.contains("File 1: ") && held.contains("Mismatch.jpg"), "by number and wiki name: {held}");
+    assert!(held.contains(&sha1(&other)) && held.contains(&sha1(&on_wiki)), "both SHA-1s: {held}");
+    assert!(held.contains("held in locked memory, for you only, until"), "{held}");
+    assert!(held.contains(r#"name="accept_sha1_mismatch" value="yes""#), "{held}");
+    assert!(
+        held.contains("Send even if an image&#39;s SHA-1 differs")
+            || held.contains("Send even if an image's SHA-1 differs")
+    );
+    assert!(
+        held.contains("Send the held images to NCMEC") && held.contains("Discard the held images"),
+        "{held}"
+    );
+    // Another staffer with the same role sees nothing held, and cannot send what is held.
+    let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(!lead_page.contains("sha1-mismatch") && !lead_page.contains(&sha1(&other)), "{lead_page}");
+    let (status, _, refused) = world
+        .post(
+            "cp-lead",
+            &format!("/cases/{case}/ncmec/held"),
+            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("no images are held for you on this case"), "{refused}");
+    assert!(world.journal("submit").is_empty(), "another staffer's held images were not used");
+    // Confirmed without the tick: back on the case page, which says the box must be ticked.
+    let (status, url, page) =
+        world.post("cp-agent", &format!("/cases/{case}/ncmec/held"), &[("action", "send")]).await;
+    assert_eq!((status, url.as_str()), (200, format!("/cases/{case}").as_str()), "{page}");
+    assert!(page.contains("Tick \u{201c}Send even if an image"), "{page}");
+    assert!(world.journal("submit").is_empty(), "not without the tick");
+    // Confirmed with the tick: sent from the held images, without a second upload.
+    let (status, _, page) = world
+        .post(
+            "cp-agent",
+            &format!("/cases/{case}/ncmec/held"),
+            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
+        )
+        .await;
     assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "filed", "{page}");
     assert!(page.contains("data-wiki-hash=\"differs\""), "{page}");
     assert!(page.contains(&sha1(&on_wiki)), "the wiki's SHA-1 is shown next to ours: {page}");
+    assert!(!page.contains("id=\"sha1-mismatch\""), "nothing is held any more: {page}");
+    let uploads = world.journal("upload");
+    assert_eq!(uploads.len(), 1, "the held image reached NCMEC");
+
+    // An upload with the box already ticked is sent at once, and a discarded hold sends nothing.
+    let again = world.report("cp-agent", &["Mismatch.jpg"]).await;
+    world.approve(&again).await;
+    let (status, page) = world.send(&again, &[&image()], false).await;
+    assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "{page}");
+    let (status, _, page) =
+        world.post("cp-agent", &format!("/cases/{again}/ncmec/held"), &[("action", "discard")]).await;
+    assert!(status == 200 && !page.contains("id=\"sha1-mismatch\""), "discarded: {page}");
+    let (status, _, _) = world
+        .post(
+            "cp-agent",
+            &format!("/cases/{again}/ncmec/held"),
+            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
+        )
+        .await;
+    assert_eq!(status, 409, "nothing left to send");
+    assert_eq!(world.journal("submit").len(), 1);
+    let (status, page) = world.send(&again, &[&image()], true).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    assert_eq!(world.journal("submit").len(), 2);
 }
 
 #[tokio::test]
@@ -530,11 +598,17 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     first.extend_from_slice(sentinel.bytes());
     let mut second = sentinel.bytes().to_vec();
     second.extend(image());
+    // The wiki's record of the first file differs, so the images are held first (in their
+    // locked buffer), then sent from there once confirmed.
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Sentinel one.jpg", "Cp uploader", &image()));
     let case = world.report("cp-agent", &["Sentinel one.jpg", "Sentinel two.jpg"]).await;
     world.approve(&case).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
-    let (status, page) = world.send(&case, &[&first, &second], true).await;
+    let (status, page) = world.send(&case, &[&first, &second], false).await;
+    assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "held: {page}");
+    let confirm = [("action", "send"), ("accept_sha1_mismatch", "yes")];
+    let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/ncmec/held"), &confirm).await;
     assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
     let uploads = world.journal("upload");
     assert_eq!(uploads.len(), 2, "control: the images reached NCMEC");

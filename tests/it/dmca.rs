@@ -183,9 +183,11 @@ fn notice_text(page: &str, key: &str) -> String {
     let block =
         page.split(&format!("data-notice=\"{key}\"")).nth(1).unwrap_or_else(|| panic!("no notice {key}"));
     let text = block
-        .split("<textarea name=\"text\" rows=\"12\">")
+        .split("<textarea name=\"text\"")
         .nth(1)
+        .and_then(|rest| rest.split_once('>'))
         .unwrap()
+        .1
         .split("</textarea>")
         .next()
         .unwrap();
@@ -213,6 +215,8 @@ async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_
     let id = case_id(&url).to_owned();
     assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
     assert!(step_row(&page, "salesforce").contains("Done"), "{}", step_row(&page, "salesforce"));
+    assert!(!page.contains("data-step-earlier"), "a step's own start is no earlier attempt: {page}");
+    assert!(!page.contains("Unknown — check the service"), "nothing reads as a failure: {page}");
 
     // Lumen got one notice with both documents attached.
     let notices = world.journal(PeerService::Lumen, "notices");
@@ -286,7 +290,7 @@ async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_
         &world
             .page(&format!("/cases/{id}"))
             .await
-            .replace("<pre class=\"text\">", "<textarea name=\"text\" rows=\"12\">")
+            .replace("<pre class=\"text\">", "<textarea name=\"text\">")
             .replace("</pre>", "</textarea>"),
         &keys[3],
     );
@@ -504,6 +508,9 @@ async fn a_lumen_server_error_is_unknown_and_is_sent_again_only_when_confirmed()
     assert_eq!(status, 200);
     assert!(step_row(&page, "lumen").contains("Done"));
     assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 2);
+    let earlier: Vec<&str> = page.split("data-step-earlier=\"lumen\"").skip(1).collect();
+    assert_eq!(earlier.len(), 1, "the unanswered try, not the retry's own start: {page}");
+    assert!(earlier[0].contains("no answer, so it may or may not have been done"), "{}", earlier[0]);
 }
 
 #[tokio::test]
