@@ -11,6 +11,17 @@ use crate::demo::services::SimulatedServices;
 
 /// Prepares `dir` and serves on `listen` until SIGTERM or Ctrl-C.
 pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
+    // Bound before the config is written: with port 0 the config (the wiki OAuth redirect, the
+    // listen address) names the port actually served, so the meta wiki sends the browser back
+    // to this daemon and not to port 0.
+    let bound = match std::net::TcpListener::bind(listen).and_then(|l| Ok((l.local_addr()?, l))) {
+        Ok((address, listener)) => (address, listener),
+        Err(err) => {
+            error!("cannot listen on {listen}: {err}");
+            return exit::RUNTIME;
+        }
+    };
+    let (listen, listener) = bound;
     // Started first: the config names their ports. They stop when this function returns.
     let services = match SimulatedServices::start(dir) {
         Ok(services) => services,
@@ -51,7 +62,7 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         .map(|s| format!("{} {}", s.name(), services.peers.address(*s).port()))
         .collect::<Vec<_>>()
         .join(", ");
-    super::serve::run_with(config, move |address| {
+    super::serve::run_on(config, Some(listener), move |address| {
         println!("ready https://{address}/");
         println!();
         println!(
@@ -65,6 +76,9 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!("To open it in a browser, import a staff certificate and trust the demo CA:");
         println!("  certificates: {staff_dir}/<login>.p12   password: {}", password.as_str());
         println!("  logins: dmca-agent, cp-agent, approver, auditor, exporter (one role each),");
+        println!(
+            "          cp-lead (child-protection and approver: approves others' reports, never their own),"
+        );
         println!("          outsider (valid but not on the roster), revoked (on the roster, revoked)");
         println!("  Firefox: Settings > Privacy & Security > Certificates > View Certificates >");
         println!("           Your Certificates > Import; then Authorities > Import pki/ca.crt");
@@ -79,7 +93,10 @@ pub(super) fn run(dir: &Path, listen: SocketAddr) -> u8 {
         println!("  Lumen, NCMEC, Salesforce and MediaWiki on 127.0.0.1 ports {ports};");
         println!("  the home page shows their state. Their made-up host names (*.test) resolve only inside");
         println!("  the appliance: to try \"Connect your wiki account\" in a browser, map meta.wiki.test to");
-        println!("  127.0.0.1 in /etc/hosts and trust peers/ca.crt as well.");
+        println!("  127.0.0.1 in /etc/hosts and trust peers/ca.crt as well. Their faults are switched over");
+        println!(
+            "  HTTP (POST /_peers/fault, /_peers/groups on a service's port: see tests/peers/src/control.rs)."
+        );
         println!("Stop with Ctrl-C.");
     })
 }

@@ -28,6 +28,12 @@ pub(super) fn run(path: &Path) -> u8 {
 
 /// Loads the files `config` names, then serves; `on_ready` is called once the port is bound.
 pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
+    run_on(config, None, on_ready)
+}
+
+/// Like [`run_with`], serving on `bound` when given (a socket the caller bound already, so the
+/// address it wrote into the config is the one served) instead of binding `server.listen`.
+pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: impl FnOnce(SocketAddr)) -> u8 {
     let credentials_dir = super::credentials_dir();
     let (sandbox, egress_files) = match contain(&config, credentials_dir.as_deref()) {
         Ok(contained) => contained,
@@ -65,7 +71,8 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(SocketAddr)) -> u8 {
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, (services, sandbox), on_ready)) {
+    match runtime.block_on(serve(config, credentials_dir, live, store, (services, sandbox), bound, on_ready))
+    {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
@@ -103,6 +110,7 @@ async fn serve(
     live: Live,
     store: Arc<Store>,
     (services, sandbox): (Services, SandboxReport),
+    bound: Option<std::net::TcpListener>,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     // Signal handlers first, so that a signal sent right after "ready" is never missed.
@@ -111,9 +119,15 @@ async fn serve(
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
 
     let listen = config.server.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?;
+    let listener = match bound {
+        Some(bound) => bound
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(bound))
+            .map_err(|e| format!("cannot serve on the socket bound for {listen}: {e}"))?,
+        None => TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen} (server.listen): {e}"))?,
+    };
     let address = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
     let state = Arc::new(AppState::new(config, credentials_dir, live, store, services, sandbox));
     info!(%address, staff = state.live().roster.staff().len(), "serving");

@@ -30,7 +30,8 @@ struct Person {
     revoked: bool,
 }
 
-/// One certificate per role, one the roster does not know, one the CRL revokes.
+/// One certificate per role, one with two roles, one the roster does not know, one the CRL
+/// revokes.
 const PEOPLE: &[Person] = &[
     Person { login: "dmca-agent", name: "Dana Mercer", roles: &["dmca"], on_roster: true, revoked: false },
     Person {
@@ -41,6 +42,14 @@ const PEOPLE: &[Person] = &[
         revoked: false,
     },
     Person { login: "approver", name: "Alex Rivera", roles: &["approver"], on_roster: true, revoked: false },
+    // Prepares reports and approves other people's: shows that nobody approves their own.
+    Person {
+        login: "cp-lead",
+        name: "Casey Lindgren",
+        roles: &["child-protection", "approver"],
+        on_roster: true,
+        revoked: false,
+    },
     Person { login: "auditor", name: "Ada Lindqvist", roles: &["auditor"], on_roster: true, revoked: false },
     Person { login: "exporter", name: "Eli Novak", roles: &["exporter"], on_roster: true, revoked: false },
     Person { login: "outsider", name: "Olive Stranger", roles: &[], on_roster: false, revoked: false },

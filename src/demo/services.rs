@@ -88,6 +88,7 @@ impl SimulatedServices {
             salesforce_instance_host: SALESFORCE_INSTANCE.into(),
             ncmec_open_for: Duration::from_secs(24 * 3600),
             ncmec_idle_for: Duration::from_secs(3600),
+            control: true,
         };
         let peers = Peers::start(options).map_err(|err| DemoError::Peers(err.to_string()))?;
         let secrets = peers_dir.join("secrets");

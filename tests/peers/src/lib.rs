@@ -10,6 +10,7 @@
 //! This crate is linked only into the demo build and the tests; `.ci/run` checks that the
 //! production binary contains none of it.
 
+mod control;
 mod fault;
 mod journal;
 mod lumen;
@@ -102,6 +103,9 @@ pub struct Options {
     pub ncmec_open_for: Duration,
     /// ... or this long after its last change, whichever is later.
     pub ncmec_idle_for: Duration,
+    /// Whether the peers take fault switches and user groups over HTTP ([`control`]): for
+    /// the demo, driven from outside its process. In-process tests call [`Peers`] instead.
+    pub control: bool,
 }
 
 /// The running peers. Dropping it stops them.

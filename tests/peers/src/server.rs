@@ -22,12 +22,14 @@ use tokio_rustls::TlsAcceptor;
 use crate::fault::{Fault, Faults};
 use crate::journal::Journal;
 use crate::request::{Exchange, FormPart, Peer, PeerRequest, PeerResponse};
-use crate::{Options, PeerService, lumen, ncmec, salesforce, wiki};
+use crate::{Options, PeerService, control, lumen, ncmec, salesforce, wiki};
 
 /// Largest request body a peer reads (uploads of test images are far smaller).
 const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 pub(crate) struct Shared {
+    /// Whether control requests ([`control`]) are taken.
+    control: bool,
     pub(crate) faults: Faults,
     pub(crate) journal: Journal,
     peers: HashMap<PeerService, Box<dyn Peer>>,
@@ -41,7 +43,13 @@ impl Shared {
         peers.insert(PeerService::Ncmec, Box::new(ncmec::Ncmec::new(options)));
         peers.insert(PeerService::Salesforce, Box::new(salesforce::Salesforce::new(options)));
         peers.insert(PeerService::Wiki, Box::new(wiki::Wiki::new(&options.credentials)));
-        Ok(Shared { faults: Faults::default(), journal, peers, acceptor: acceptor(options)? })
+        Ok(Shared {
+            control: options.control,
+            faults: Faults::default(),
+            journal,
+            peers,
+            acceptor: acceptor(options)?,
+        })
     }
 
     pub(crate) fn peer(&self, service: PeerService) -> &dyn Peer {
@@ -132,6 +140,18 @@ async fn answer(
         Ok(request) => request,
         Err(response) => return Ok(to_hyper(response)),
     };
+    if shared.control && request.path.starts_with(control::PREFIX) {
+        let response = control::answer(shared, service, &request);
+        let entry = serde_json::json!({
+            "method": request.method.as_str(),
+            "path": request.path,
+            "endpoint": "control",
+            "status": response.status,
+            "received": String::from_utf8_lossy(&request.body),
+        });
+        shared.journal.append(service, &entry);
+        return Ok(to_hyper(response));
+    }
     let peer = shared.peer(service);
     let endpoint = peer.endpoint(&request);
     let fault = shared.faults.on_call(service, &endpoint);

@@ -35,6 +35,7 @@ fn options(open_for: Duration, idle_for: Duration) -> Options {
         salesforce_instance_host: String::new(),
         ncmec_open_for: open_for,
         ncmec_idle_for: idle_for,
+        control: false,
     }
 }
 

@@ -53,6 +53,7 @@ fn peer_with_key(public_key_der: Vec<u8>) -> Salesforce {
         salesforce_instance_host: HOST.into(),
         ncmec_open_for: std::time::Duration::from_secs(60),
         ncmec_idle_for: std::time::Duration::from_secs(60),
+        control: false,
     };
     Salesforce::new(&options)
 }
