@@ -10,6 +10,8 @@
 #![allow(clippy::disallowed_methods)]
 
 mod access;
+#[cfg(feature = "demo")]
+mod browser;
 mod cases;
 #[cfg(feature = "demo")]
 mod child_protection;
