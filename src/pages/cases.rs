@@ -79,24 +79,26 @@ pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseSummary], view: &ListView<'_
         @if rows.is_empty() {
             p { "No cases here that your roles open." }
         } @else {
-            table {
+            div.scroll { table.case-log {
                 thead { tr { th { "Case" } th { "Kind" } th { "Title" } th { "Decision" } th { "Test" } th { "Created" } th { "By" } th { "Revisions" } th { "Latest" } } }
                 tbody {
                     @for row in rows {
                         tr {
-                            td.mono { a href={ "/cases/" (row.id) } { (row.id) } }
+                            // The first 8 hex digits tell cases apart on a page; the whole ID is
+                            // in the link, on the case page, and in the link's title.
+                            td { a.mono.case-id href={ "/cases/" (row.id) } title=(row.id) { (row.id.to_string().get(..8).unwrap_or_default()) "…" } }
                             td { (kind_label(row.kind)) }
                             td.text { (row.title) }
                             td { (row.decision.as_deref().unwrap_or("")) }
                             td { @if row.test { "test" } }
-                            td { (timestamp(row.created)) }
+                            td.when { (timestamp(row.created)) }
                             td { (row.author) }
                             td { (row.revisions) }
-                            td { (change_label(row.latest.1)) ", " (timestamp(row.latest.0)) }
+                            td { (change_label(row.latest.1)) br; (timestamp(row.latest.0)) }
                         }
                     }
                 }
-            }
+            } }
         }
         @if view.hidden > 0 {
             p.hint { (view.hidden) " more case(s) belong to workflows your roles do not open." }

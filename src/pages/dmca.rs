@@ -201,7 +201,7 @@ pub fn wiki_facts(lookup: &WikiLookup) -> Markup {
             @if !lookup.problems.is_empty() {
                 ul.problems { @for problem in &lookup.problems { li.warning { (problem) } } }
             }
-            table {
+            div.scroll { table {
                 thead { tr { th { "File" } th { "Where" } th { "Uploaded" } th { "By" } th { "SHA-1" } } }
                 tbody {
                     @for file in &lookup.files {
@@ -216,7 +216,7 @@ pub fn wiki_facts(lookup: &WikiLookup) -> Markup {
                         }
                     }
                 }
-            }
+            } }
             @if !lookup.uploaders.is_empty() {
                 h4 { "Uploaders' global accounts" }
                 ul.uploaders {
@@ -234,7 +234,7 @@ fn version_cells(version: &VersionFacts) -> Markup {
     html! {
         td { (version.uploaded.as_deref().unwrap_or("—")) }
         td { @if let Some(user) = &version.uploader { span.text { (user) } } @else { (hidden()) } }
-        td.mono { @if let Some(sha1) = &version.sha1 { (sha1) } @else { (hidden()) } @if version.hidden { " " span.hint { "(partly hidden on the wiki)" } } }
+        td { @if let Some(sha1) = &version.sha1 { code.hash { (sha1) } } @else { (hidden()) } @if version.hidden { " " span.hint { "(partly hidden on the wiki)" } } }
     }
 }
 
