@@ -10,8 +10,8 @@ function caseIdOf(url) {
 }
 
 /** Fills /cp/new with `files` ([wiki name, upload time, IP]) and records it. Returns the case ID. */
-async function prepareReport(world, page, files, name, prefill) {
-  await world.goto(page, '/cp/new', `cp-agent child-protection form (${name})`);
+async function prepareReport(world, page, files, name, prefill, login = 'cp-agent') {
+  await world.goto(page, '/cp/new', `${login} child-protection form (${name})`);
   await world.says(page, 'NCMEC TEST environment');
   if (prefill) {
     prefill.first = await page.inputValue('#reporter_first_name');
@@ -32,7 +32,7 @@ async function prepareReport(world, page, files, name, prefill) {
     await page.getByLabel(`File ${i + 1} upload time`).fill(uploaded);
     await page.getByLabel(`File ${i + 1} upload IP`).fill(ip);
   }
-  await world.submit(page, page.getByRole('button', { name: 'Record the report for approval' }), `cp-agent report recorded (${name})`);
+  await world.submit(page, page.getByRole('button', { name: 'Record the report for approval' }), `${login} report recorded (${name})`);
   const id = caseIdOf(page.url());
   expect(id, `recording did not open the case page: ${page.url()}: ${excerpt(await world.text(page))}`);
   await world.says(page, 'Waiting for approval by a second person with the approver role');
@@ -124,7 +124,7 @@ export async function childProtectionFlows(world) {
     }],
     ['cp-lead (child-protection and approver) is offered no approval of their own report, and one sent anyway is refused', async () => {
       const page = await world.page('cp-lead');
-      const own = await prepareReport(world, page, [[names[0], '2025-01-01T00:00', '192.0.2.45']], 'cp-lead own report');
+      const own = await prepareReport(world, page, [[names[0], '2025-01-01T00:00', '192.0.2.45']], 'cp-lead own report', undefined, 'cp-lead');
       expect(await page.getByRole('button', { name: 'Approve the release to NCMEC' }).count() === 0,
         'the preparer is offered the approval of their own report');
       await world.goto(page, '/ncmec/retract', 'cp-lead retraction page (for a CSRF token)');
