@@ -110,6 +110,14 @@ fn export_throughput(root: &Path, cases: usize) {
                         serde_json::json!({ "note": format!("small case {i}") }),
                     )?;
                 }
+                // One entry commits the chunk's revisions (every revision needs one).
+                batch.audit(&AuditEntry::now(
+                    Actor::System,
+                    Action::CreateCase,
+                    None,
+                    Outcome::Done,
+                    "bench fill",
+                ))?;
                 Ok(())
             })
             .expect("fill");
@@ -177,6 +185,7 @@ fn verify_throughput(root: &Path, entries: u64) {
                     link: head,
                     rewrap: None,
                     commitment: None,
+                    revisions: Vec::new(),
                     ciphertext: Some(ciphertext),
                 };
                 let bytes = record.encode();

@@ -12,9 +12,20 @@
 //! `SHA-256(ciphertext hash ‖ commitment)`. So every current ciphertext is bound to the chain,
 //! before and after rotations.
 //!
+//! Case revisions are evidence too, and the chain commits them: the audit entry written in the
+//! same transaction as a revision lists, in clear, the revision's place (case ID and number) and
+//! the SHA-256 of its ciphertext; they are part of that entry's chain input. A key rotation's
+//! entry lists every revision again with its new ciphertext's hash. So [`RevisionCheck`] can
+//! tell, without any key, that every revision in the store is committed by exactly one entry
+//! (or re-committed by a rotation) and that every committed revision is still there unchanged:
+//! a revision added, deleted, replaced or moved to another place is named as such.
+//!
+//! A ciphertext may only be erased where an erasure entry covers it; no rule erases one yet, so
+//! an erased ciphertext is reported as tampering.
+//!
 //! Everything here is pure: bytes in, typed value or typed error out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use aws_lc_rs::digest::{self, SHA256};
@@ -90,9 +101,36 @@ pub struct StoredRecord {
     pub rewrap: Option<Rewrap>,
     /// Set on a rotation's own entry: its commitment to the records it re-encrypted.
     pub commitment: Option<Digest32>,
+    /// The case revisions this entry commits (written in its transaction, or re-encrypted by a
+    /// rotation whose entry this is).
+    pub revisions: Vec<RevisionCommit>,
     /// The encrypted entry; `None` once a retention rule erased it.
     pub ciphertext: Option<Vec<u8>>,
 }
+
+/// A case revision as the chain commits it: where it lives and the hash of its ciphertext.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RevisionCommit {
+    /// The case ID's bytes.
+    pub case: [u8; 16],
+    /// The revision number.
+    pub number: u32,
+    /// SHA-256 of the revision's ciphertext.
+    pub hash: Digest32,
+}
+
+impl fmt::Debug for RevisionCommit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "revision {} of case {}", self.number, hex_of(&self.case))
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of one [`RevisionCommit`] in a record.
+const REVISION_COMMIT_BYTES: usize = 16 + 4 + 32;
 
 /// Why a stored record could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -109,25 +147,37 @@ pub enum RecordError {
     /// A format version this build does not read.
     #[error("record format version {0} is not supported by this version of takedown")]
     UnknownVersion(u8),
+    /// The revision flag with no revision (never written).
+    #[error("record has an empty revision list")]
+    EmptyRevisionList,
 }
 
 const FORMAT_VERSION: u8 = 1;
 const HAS_CIPHERTEXT: u8 = 0b001;
 const HAS_REWRAP: u8 = 0b010;
 const HAS_COMMITMENT: u8 = 0b100;
+const HAS_REVISIONS: u8 = 0b1000;
 
 impl StoredRecord {
     /// The input this record contributes to the chain.
     pub fn chain_input(&self) -> Digest32 {
-        match &self.commitment {
-            None => self.original_hash,
-            Some(commitment) => {
-                let mut context = digest::Context::new(&SHA256);
-                context.update(&self.original_hash);
-                context.update(commitment);
-                to_array(context.finish().as_ref())
+        if self.commitment.is_none() && self.revisions.is_empty() {
+            return self.original_hash;
+        }
+        let mut context = digest::Context::new(&SHA256);
+        context.update(&self.original_hash);
+        if let Some(commitment) = &self.commitment {
+            context.update(commitment);
+        }
+        if !self.revisions.is_empty() {
+            context.update(b"revisions");
+            for revision in &self.revisions {
+                context.update(&revision.case);
+                context.update(&revision.number.to_be_bytes());
+                context.update(&revision.hash);
             }
         }
+        to_array(context.finish().as_ref())
     }
 
     /// Encodes the record: version, flags, hashes, then the ciphertext with its length.
@@ -142,6 +192,9 @@ impl StoredRecord {
         if self.commitment.is_some() {
             flags |= HAS_COMMITMENT;
         }
+        if !self.revisions.is_empty() {
+            flags |= HAS_REVISIONS;
+        }
         let mut out = Vec::with_capacity(66 + self.ciphertext.as_ref().map_or(0, |c| c.len() + 4) + 72);
         out.extend_from_slice(&[FORMAT_VERSION, flags]);
         out.extend_from_slice(&self.original_hash);
@@ -152,6 +205,16 @@ impl StoredRecord {
         }
         if let Some(commitment) = &self.commitment {
             out.extend_from_slice(commitment);
+        }
+        if !self.revisions.is_empty() {
+            // A transaction writes a few revisions; a rotation at most every revision there is.
+            let count = u32::try_from(self.revisions.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&count.to_be_bytes());
+            for revision in &self.revisions {
+                out.extend_from_slice(&revision.case);
+                out.extend_from_slice(&revision.number.to_be_bytes());
+                out.extend_from_slice(&revision.hash);
+            }
         }
         if let Some(ciphertext) = &self.ciphertext {
             // Audit entries are short; a ciphertext never approaches 4 GiB.
@@ -169,7 +232,7 @@ impl StoredRecord {
         if version != FORMAT_VERSION {
             return Err(RecordError::UnknownVersion(version));
         }
-        if flags & !(HAS_CIPHERTEXT | HAS_REWRAP | HAS_COMMITMENT) != 0 {
+        if flags & !(HAS_CIPHERTEXT | HAS_REWRAP | HAS_COMMITMENT | HAS_REVISIONS) != 0 {
             return Err(RecordError::UnknownFlags(flags));
         }
         let original_hash = reader.array::<32>()?;
@@ -180,6 +243,26 @@ impl StoredRecord {
             None
         };
         let commitment = if flags & HAS_COMMITMENT != 0 { Some(reader.array::<32>()?) } else { None };
+        let mut revisions = Vec::new();
+        if flags & HAS_REVISIONS != 0 {
+            let count = u32::from_be_bytes(reader.array::<4>()?) as usize;
+            // An empty list is written as no flag: one encoding per record.
+            if count == 0 {
+                return Err(RecordError::EmptyRevisionList);
+            }
+            // Checked before allocating: a forged count cannot ask for more than the bytes hold.
+            if reader.0.len() / REVISION_COMMIT_BYTES < count {
+                return Err(RecordError::Truncated);
+            }
+            revisions.reserve(count);
+            for _ in 0..count {
+                revisions.push(RevisionCommit {
+                    case: reader.array::<16>()?,
+                    number: u32::from_be_bytes(reader.array::<4>()?),
+                    hash: reader.array::<32>()?,
+                });
+            }
+        }
         let ciphertext = if flags & HAS_CIPHERTEXT != 0 {
             let length = u32::from_be_bytes(reader.array::<4>()?) as usize;
             Some(reader.take(length)?.to_vec())
@@ -189,7 +272,7 @@ impl StoredRecord {
         if !reader.0.is_empty() {
             return Err(RecordError::TrailingBytes);
         }
-        Ok(StoredRecord { original_hash, link, rewrap, commitment, ciphertext })
+        Ok(StoredRecord { original_hash, link, rewrap, commitment, revisions, ciphertext })
     }
 }
 
@@ -270,6 +353,58 @@ pub enum ChainError {
         /// The rotation entry it names.
         by: u64,
     },
+    /// An entry's ciphertext is gone and no erasure entry covers it.
+    #[error("entry {seq}: its ciphertext was erased, and no erasure entry covers it (tampering)")]
+    CiphertextErased {
+        /// The entry's sequence number.
+        seq: u64,
+    },
+    /// An entry commits a revision that an earlier entry already committed.
+    #[error(
+        "entry {seq}: commits {revision:?} again, which an earlier entry committed (inserted or replayed)"
+    )]
+    RevisionCommittedTwice {
+        /// The entry's sequence number.
+        seq: u64,
+        /// The revision.
+        revision: RevisionCommit,
+    },
+    /// A revision in the store that no entry commits.
+    #[error("{revision:?} is in the store but no audit entry committed it (added)")]
+    RevisionAdded {
+        /// The revision found (its hash is the stored ciphertext's).
+        revision: RevisionCommit,
+    },
+    /// A committed revision that is no longer in the store.
+    #[error("{revision:?}, committed by entry {seq}, is missing from the store (deleted)")]
+    RevisionDeleted {
+        /// The revision as committed.
+        revision: RevisionCommit,
+        /// The entry that last committed it.
+        seq: u64,
+    },
+    /// A revision whose ciphertext differs from what its entry committed.
+    #[error("{revision:?} differs from what entry {seq} committed (replaced)")]
+    RevisionReplaced {
+        /// The revision found.
+        revision: RevisionCommit,
+        /// The entry that last committed it.
+        seq: u64,
+    },
+    /// A revision whose ciphertext is the one committed for another place.
+    #[error("{revision:?} holds the ciphertext committed for {from:?} (moved or copied)")]
+    RevisionMoved {
+        /// Where it was found.
+        revision: RevisionCommit,
+        /// Where that ciphertext was committed.
+        from: RevisionCommit,
+    },
+    /// The list of cases and the revisions disagree.
+    #[error("case {case} is listed without revisions, or has revisions but is not listed (deleted or added)")]
+    CaseListMismatch {
+        /// The case ID (hex).
+        case: String,
+    },
 }
 
 /// The result of a successful verification.
@@ -290,6 +425,8 @@ pub struct ChainVerifier {
     pending: BTreeMap<u64, (digest::Context, u64)>,
     /// A head recorded earlier, and whether the chain has passed through it yet.
     expected: Option<(Link, bool)>,
+    /// Every revision committed so far: its current hash and the entry that committed it.
+    revisions: HashMap<([u8; 16], u32), (Digest32, u64)>,
 }
 
 impl Default for ChainVerifier {
@@ -301,7 +438,13 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     /// A verifier expecting entry 1 next.
     pub fn new() -> Self {
-        Self { next_seq: 1, head: GENESIS, pending: BTreeMap::new(), expected: None }
+        Self {
+            next_seq: 1,
+            head: GENESIS,
+            pending: BTreeMap::new(),
+            expected: None,
+            revisions: HashMap::new(),
+        }
     }
 
     /// A verifier that also requires the chain to pass through `head`, a head an auditor
@@ -316,11 +459,10 @@ impl ChainVerifier {
             return Err(ChainError::Missing { expected: self.next_seq, found: seq });
         }
         let record = StoredRecord::decode(bytes).map_err(|error| ChainError::BadRecord { seq, error })?;
-        if let Some(ciphertext) = &record.ciphertext {
-            let expected = record.rewrap.map_or(record.original_hash, |r| r.hash);
-            if sha256(ciphertext) != expected {
-                return Err(ChainError::CiphertextAltered { seq });
-            }
+        let Some(ciphertext) = &record.ciphertext else { return Err(ChainError::CiphertextErased { seq }) };
+        let expected = record.rewrap.map_or(record.original_hash, |r| r.hash);
+        if sha256(ciphertext) != expected {
+            return Err(ChainError::CiphertextAltered { seq });
         }
         let link = self.head.next(&record.chain_input());
         if link != record.link {
@@ -348,6 +490,15 @@ impl ChainVerifier {
                 return Err(ChainError::CommitmentMismatch { seq });
             }
         }
+        // A rotation's entry re-commits revisions with their new hashes; any other entry
+        // commits revisions written in its transaction, each for the first time.
+        let rotation = record.commitment.is_some();
+        for revision in &record.revisions {
+            let previous = self.revisions.insert((revision.case, revision.number), (revision.hash, seq));
+            if previous.is_some() && !rotation {
+                return Err(ChainError::RevisionCommittedTwice { seq, revision: *revision });
+            }
+        }
         if let Some((expected, seen)) = &mut self.expected {
             *seen |= *expected == link;
         }
@@ -356,9 +507,19 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// After the last record: checks the store's revisions against what the chain committed.
+    pub fn revisions(&self) -> RevisionCheck<'_> {
+        RevisionCheck { committed: &self.revisions, seen: std::collections::HashSet::new() }
+    }
+
     /// Ends verification: every re-encryption must have met its rotation entry, and an expected
     /// head must have been passed.
     pub fn finish(self) -> Result<Verified, ChainError> {
+        self.check_end()
+    }
+
+    /// [`ChainVerifier::finish`] without giving the verifier up (its revisions are checked next).
+    pub fn check_end(&self) -> Result<Verified, ChainError> {
         if let Some((&by, _)) = self.pending.iter().next() {
             return Err(ChainError::UncommittedRewrap { seq: by, by });
         }
@@ -368,6 +529,51 @@ impl ChainVerifier {
                 Err(ChainError::HeadMismatch { expected, found: verified.head, entries: verified.entries })
             }
             _ => Ok(verified),
+        }
+    }
+}
+
+/// Checks the revisions in the store, fed one by one, against those the chain committed.
+pub struct RevisionCheck<'v> {
+    committed: &'v HashMap<([u8; 16], u32), (Digest32, u64)>,
+    seen: std::collections::HashSet<([u8; 16], u32)>,
+}
+
+impl RevisionCheck<'_> {
+    /// Checks one stored revision: `ciphertext` as stored under (`case`, `number`).
+    pub fn push(&mut self, case: [u8; 16], number: u32, ciphertext: &[u8]) -> Result<(), ChainError> {
+        let found = RevisionCommit { case, number, hash: sha256(ciphertext) };
+        self.seen.insert((case, number));
+        match self.committed.get(&(case, number)) {
+            Some((hash, _)) if *hash == found.hash => Ok(()),
+            committed => {
+                // The ciphertext committed for another place: moved or copied from there.
+                let from = self
+                    .committed
+                    .iter()
+                    .find(|(_, (hash, _))| *hash == found.hash)
+                    .map(|(&(case, number), (hash, _))| RevisionCommit { case, number, hash: *hash });
+                Err(match (from, committed) {
+                    (Some(from), _) => ChainError::RevisionMoved { revision: found, from },
+                    (None, Some((_, seq))) => ChainError::RevisionReplaced { revision: found, seq: *seq },
+                    (None, None) => ChainError::RevisionAdded { revision: found },
+                })
+            }
+        }
+    }
+
+    /// After the last revision: every committed revision must have been seen.
+    pub fn finish(self) -> Result<(), ChainError> {
+        let missing = self
+            .committed
+            .iter()
+            .filter(|(place, _)| !self.seen.contains(*place))
+            .min_by_key(|(_, (_, seq))| *seq);
+        match missing {
+            None => Ok(()),
+            Some((&(case, number), &(hash, seq))) => {
+                Err(ChainError::RevisionDeleted { revision: RevisionCommit { case, number, hash }, seq })
+            }
         }
     }
 }
@@ -399,6 +605,7 @@ mod tests {
                     link: head,
                     rewrap: None,
                     commitment: None,
+                    revisions: Vec::new(),
                     ciphertext: Some(ciphertext),
                 }
             })
@@ -429,10 +636,10 @@ mod tests {
     }
 
     #[test]
-    fn an_erased_ciphertext_keeps_the_chain_verifiable() {
+    fn an_erased_ciphertext_is_tampering_until_an_erasure_entry_covers_it() {
         let mut records = chain(3);
         records[1].ciphertext = None;
-        assert_eq!(verify(&encoded(&records)).unwrap().entries, 3);
+        assert_eq!(verify(&encoded(&records)), Err(ChainError::CiphertextErased { seq: 2 }));
     }
 
     #[test]
@@ -497,6 +704,7 @@ mod tests {
             link: GENESIS,
             rewrap: None,
             commitment: Some(commitment(rewrapped.iter().map(|(s, h)| (*s, h)))),
+            revisions: Vec::new(),
             ciphertext: Some(rotation_ciphertext),
         };
         rotation.link = records[2].link.next(&rotation.chain_input());
@@ -511,11 +719,75 @@ mod tests {
         assert_eq!(verify(&encoded(&forged)), Err(ChainError::CommitmentMismatch { seq: 4 }));
     }
 
+    /// A chain whose entries 1 and 2 commit revisions 1 and 2 of case A, entry 3 revision 1 of
+    /// case B; the revisions' ciphertexts are `"A1"`, `"A2"`, `"B1"`.
+    fn chain_with_revisions() -> Vec<StoredRecord> {
+        let mut records = chain(3);
+        let commits = [([0xA; 16], 1, "A1"), ([0xA; 16], 2, "A2"), ([0xB; 16], 1, "B1")];
+        let mut head = GENESIS;
+        for (record, (case, number, text)) in records.iter_mut().zip(commits) {
+            record.revisions = vec![RevisionCommit { case, number, hash: sha256(text.as_bytes()) }];
+            record.link = head.next(&record.chain_input());
+            head = record.link;
+        }
+        records
+    }
+
+    fn check_revisions(records: &[StoredRecord], stored: &[([u8; 16], u32, &str)]) -> Result<(), ChainError> {
+        let mut verifier = ChainVerifier::new();
+        for (seq, bytes) in encoded(records) {
+            verifier.push(seq, &bytes)?;
+        }
+        let mut check = verifier.revisions();
+        for (case, number, text) in stored {
+            check.push(*case, *number, text.as_bytes())?;
+        }
+        check.finish()
+    }
+
+    #[test]
+    fn every_revision_is_committed_by_exactly_one_entry_and_still_there() {
+        let records = chain_with_revisions();
+        let intact = [([0xA; 16], 1, "A1"), ([0xA; 16], 2, "A2"), ([0xB; 16], 1, "B1")];
+        assert_eq!(check_revisions(&records, &intact), Ok(()));
+        // Case A's approval copied to B's next place.
+        let moved = [intact[0], intact[1], intact[2], ([0xB; 16], 2, "A2")];
+        assert!(
+            matches!(check_revisions(&records, &moved), Err(ChainError::RevisionMoved { from, .. }) if from.number == 2 && from.case == [0xA; 16])
+        );
+        let deleted = [intact[0], intact[2]];
+        assert!(matches!(
+            check_revisions(&records, &deleted),
+            Err(ChainError::RevisionDeleted { seq: 2, .. })
+        ));
+        let replaced = [intact[0], ([0xA; 16], 2, "forged"), intact[2]];
+        assert!(matches!(
+            check_revisions(&records, &replaced),
+            Err(ChainError::RevisionReplaced { seq: 2, .. })
+        ));
+        let added = [intact[0], intact[1], intact[2], ([0xC; 16], 1, "new")];
+        assert!(matches!(check_revisions(&records, &added), Err(ChainError::RevisionAdded { .. })));
+    }
+
+    #[test]
+    fn a_revision_list_is_part_of_the_chain_and_may_not_commit_twice() {
+        let mut records = chain_with_revisions();
+        // Editing the clear list breaks the entry's link.
+        let mut edited = records.clone();
+        edited[1].revisions[0].number = 3;
+        assert_eq!(verify(&encoded(&edited)), Err(ChainError::LinkBroken { seq: 2 }));
+        // An entry (not a rotation) committing an already committed revision again.
+        records[2].revisions = records[0].revisions.clone();
+        records[2].link = records[1].link.next(&records[2].chain_input());
+        assert!(matches!(verify(&encoded(&records)), Err(ChainError::RevisionCommittedTwice { seq: 3, .. })));
+    }
+
     #[test]
     fn records_round_trip_and_reject_garbage() {
         let mut record = chain(1).remove(0);
         record.rewrap = Some(Rewrap { by: 9, hash: [7; 32] });
         record.commitment = Some([8; 32]);
+        record.revisions = vec![RevisionCommit { case: [1; 16], number: 2, hash: [3; 32] }];
         let bytes = record.encode();
         assert_eq!(StoredRecord::decode(&bytes).unwrap(), record);
         assert_eq!(StoredRecord::decode(&bytes[..bytes.len() - 1]), Err(RecordError::Truncated));

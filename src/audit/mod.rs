@@ -54,6 +54,8 @@ pub enum Action {
     ConnectWiki,
     /// Media were uploaded into the appliance's memory.
     UploadMedia,
+    /// The store's layout was upgraded (its entry commits what the upgrade found).
+    UpgradeStore,
 }
 
 /// How it ended.

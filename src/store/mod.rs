@@ -6,7 +6,11 @@
 //! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]).
 //! The API only appends: there is no update or delete of a revision or an audit entry, and
 //! every write goes through [`Store::commit`], whose transaction also carries the audit entry
-//! of the action, so the two happen together or not at all.
+//! of the action, so the two happen together or not at all. That entry commits, in clear, each
+//! revision's place and ciphertext hash ([`chain`]), so `takedown audit verify` detects a
+//! revision added, deleted, replaced or moved without any key; and a revision is bound to its
+//! place (its case and number are inside the ciphertext and checked when it is read), so a
+//! moved one does not open.
 //!
 //! The file is opened in redb's multi-writer mode, so the CLI (`takedown export`, `takedown
 //! audit …`) can read it, and append its own audit entries, while the daemon runs.
@@ -26,7 +30,9 @@ use redb::{
 };
 use tracing::info;
 
-use crate::audit::chain::{self, ChainError, ChainVerifier, Link, Rewrap, StoredRecord, Verified};
+use crate::audit::chain::{
+    self, ChainError, ChainVerifier, Link, RevisionCommit, Rewrap, StoredRecord, Verified,
+};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::config::{Problem, Problems, StoreSettings};
@@ -36,8 +42,13 @@ use index::IndexKey;
 /// The store file's name inside the data directory.
 pub const FILE_NAME: &str = "takedown.redb";
 
-/// The layout version this build reads and writes. A file with another version is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The layout version this build reads and writes. Version 2 (revisions not yet committed by
+/// the audit chain) is upgraded when the daemon or a CLI command opens the store with its keys;
+/// any other version is refused.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The layout upgraded in place (see [`SCHEMA_VERSION`]).
+const UPGRADABLE_SCHEMA: u32 = 2;
 
 /// The `meta` key of the keyring (the store key, age-encrypted to identity and escrow).
 pub const KEYRING: &str = "keyring";
@@ -87,6 +98,20 @@ pub enum StoreError {
     /// No such case.
     #[error("no case {0} in the store")]
     UnknownCase(CaseId),
+    /// A stored revision opened, but names another place than the one it is stored under.
+    #[error(
+        "the revision stored as number {number} of case {case} belongs elsewhere (moved); the store was \
+         altered: run `takedown audit verify`"
+    )]
+    Misplaced {
+        /// The case it is stored under.
+        case: CaseId,
+        /// The number it is stored under.
+        number: u32,
+    },
+    /// A write added a revision without an audit entry to commit it (a bug in the caller).
+    #[error("a revision was written without an audit entry in its transaction; nothing was stored")]
+    UncommittedRevision,
     /// Another process rotated the keys since this one opened the store.
     #[error(
         "{path}: the store keys were rotated (takedown keys rotate) since this process opened it; \
@@ -186,9 +211,11 @@ impl Store {
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
         ensure_current_key(&tx, p, &self.key)?;
-        let mut batch =
-            Batch { tx: &tx, keys: &self.keys, key: &self.key, path: &self.path, heads: Vec::new() };
+        let mut batch = Batch::new(&tx, &self.keys, &self.key, &self.path);
         let result = work(&mut batch)?;
+        if !batch.revisions.is_empty() {
+            return Err(StoreError::UncommittedRevision);
+        }
         let heads = std::mem::take(&mut batch.heads);
         tx.commit().at(p)?;
         for (seq, link) in heads.into_iter().filter(|(seq, _)| seq % self.head_interval == 0) {
@@ -263,11 +290,14 @@ impl Store {
         let tx = self.db.begin_read().at(p)?;
         let table = tx.open_table(REVISIONS).at(p)?;
         let mut sealed = Vec::new();
+        let mut places = Vec::new();
         let mut counts = Vec::with_capacity(ids.len());
         for &id in ids {
             let before = sealed.len();
             for row in table.range((id.0, 0)..=(id.0, u32::MAX)).at(p)? {
-                sealed.push(row.at(p)?.1.value().to_vec());
+                let (key, value) = row.at(p)?;
+                places.push(key.value().1);
+                sealed.push(value.value().to_vec());
             }
             if sealed.len() == before {
                 return Err(StoreError::UnknownCase(id));
@@ -276,12 +306,21 @@ impl Store {
         }
         drop(table);
         drop(tx);
-        let mut revisions = open_many::<Revision>(&self.key, &sealed)?.into_iter();
-        Ok(ids
-            .iter()
-            .zip(counts)
-            .map(|(id, count)| (*id, revisions.by_ref().take(count).collect()))
-            .collect())
+        let opened = open_many::<Revision>(&self.key, &sealed)?;
+        let mut revisions = opened.into_iter().zip(places);
+        let mut cases = Vec::with_capacity(ids.len());
+        for (id, count) in ids.iter().zip(counts) {
+            let mut case = Vec::with_capacity(count);
+            for (revision, number) in revisions.by_ref().take(count) {
+                // Each revision carries its own place: one copied or moved elsewhere is refused.
+                if revision.case != *id || revision.number != number {
+                    return Err(StoreError::Misplaced { case: *id, number });
+                }
+                case.push(revision);
+            }
+            cases.push((*id, case));
+        }
+        Ok(cases)
     }
 
     /// Cases indexed under `value` in the index `purpose`.
@@ -327,6 +366,7 @@ impl Store {
         }
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
+        let mut recommitted = Vec::new();
         {
             let mut revisions = tx.open_table(REVISIONS).at(p)?;
             let keys: Vec<([u8; 16], u32)> = revisions
@@ -343,7 +383,13 @@ impl Store {
                         .ok_or_else(|| StoreError::Format("revision vanished".into()))?;
                     old_key.open(value.value())?
                 };
-                revisions.insert(key, new_key.seal(&plaintext)?.as_slice()).at(p)?;
+                let resealed = new_key.seal(&plaintext)?;
+                recommitted.push(RevisionCommit {
+                    case: key.0,
+                    number: key.1,
+                    hash: chain::sha256(&resealed),
+                });
+                revisions.insert(key, resealed.as_slice()).at(p)?;
                 count += 1;
             }
 
@@ -379,7 +425,9 @@ impl Store {
             format!("re-encrypted {count} values to {} recipient(s)", new_keys.recipients.len()),
         );
         {
-            let mut batch = Batch { tx: &tx, keys: &new_keys, key: &new_key, path: p, heads: Vec::new() };
+            // The rotation's entry commits every revision again, with its new ciphertext.
+            let mut batch = Batch::new(&tx, &new_keys, &new_key, p);
+            batch.revisions = recommitted;
             batch.append_audit(&entry, Some(commitment))?;
         }
         tx.commit().at(p)?;
@@ -394,6 +442,14 @@ pub struct Batch<'t> {
     key: &'t StoreKey,
     path: &'t Path,
     heads: Vec<(u64, Link)>,
+    /// Revisions written since the last audit entry: the next entry commits them.
+    revisions: Vec<RevisionCommit>,
+}
+
+impl<'t> Batch<'t> {
+    fn new(tx: &'t WriteTransaction, keys: &'t StoreKeys, key: &'t StoreKey, path: &'t Path) -> Self {
+        Batch { tx, keys, key, path, heads: Vec::new(), revisions: Vec::new() }
+    }
 }
 
 impl Batch<'_> {
@@ -468,6 +524,11 @@ impl Batch<'_> {
             )));
         }
         revisions.insert(key, sealed.as_slice()).at(p)?;
+        self.revisions.push(RevisionCommit {
+            case: revision.case.0,
+            number: revision.number,
+            hash: chain::sha256(&sealed),
+        });
         Ok(())
     }
 
@@ -479,7 +540,9 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Appends an audit entry; returns its sequence number.
+    /// Appends an audit entry; returns its sequence number. It commits every revision written in
+    /// this transaction since the previous entry, so a transaction that writes a revision must
+    /// append an entry after it.
     pub fn audit(&mut self, entry: &AuditEntry) -> Result<u64, StoreError> {
         self.append_audit(entry, None)
     }
@@ -511,6 +574,7 @@ impl Batch<'_> {
             link: chain::GENESIS,
             rewrap: None,
             commitment,
+            revisions: std::mem::take(&mut self.revisions),
             ciphertext: Some(ciphertext),
         };
         record.link = previous.next(&record.chain_input());
@@ -541,7 +605,40 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         Err(redb::TableError::TableDoesNotExist(_)) => {}
         Err(e) => return Err(database(p, e)),
     }
-    Ok(verifier.finish()?)
+    // The chain's own end first (a recorded head names a truncation most precisely), then every
+    // revision against what the chain committed, and the case list against the revisions.
+    let verified = verifier.check_end()?;
+    let mut check = verifier.revisions();
+    let mut with_revisions = std::collections::BTreeSet::new();
+    match tx.open_table(REVISIONS) {
+        Ok(table) => {
+            for row in table.iter().at(p)? {
+                let (key, value) = row.at(p)?;
+                let (case, number) = key.value();
+                check.push(case, number, value.value())?;
+                with_revisions.insert(case);
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(database(p, e)),
+    }
+    check.finish()?;
+    match tx.open_table(CASES) {
+        Ok(table) => {
+            for row in table.iter().at(p)? {
+                let case = row.at(p)?.1.value();
+                if !with_revisions.remove(&case) {
+                    return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(database(p, e)),
+    }
+    if let Some(case) = with_revisions.into_iter().next() {
+        return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
+    }
+    Ok(verified)
 }
 
 /// Decrypts the audit log of the store in `data_dir` with `identity` (an auditor's escrow key
@@ -627,11 +724,16 @@ fn open_many<T: serde::de::DeserializeOwned + Send>(
 /// it, which is what shuts out a removed recipient who kept a copy of the file).
 fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreError> {
     let tx = begin_durable(db, p)?;
+    let mut upgrade = false;
     let (key, rewrapped_from) = {
         let mut meta = tx.open_table(META).at(p)?;
         let found = meta.get("schema").at(p)?.map(|v| schema_version(v.value()));
         match found {
             Some(Some(SCHEMA_VERSION)) => {}
+            Some(Some(UPGRADABLE_SCHEMA)) => {
+                upgrade = true;
+                meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).at(p)?;
+            }
             Some(found) => return Err(schema_error(p, found.unwrap_or(0))),
             None => {
                 let empty = tx.open_table(AUDIT).at(p)?.is_empty().at(p)?
@@ -679,10 +781,48 @@ fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreE
                 keys.recipients.len()
             ),
         );
-        Batch { tx: &tx, keys, key: &key, path: p, heads: Vec::new() }.append_audit(&entry, None)?;
+        Batch::new(&tx, keys, &key, p).append_audit(&entry, None)?;
+    }
+    if upgrade {
+        upgrade_from_2(&tx, p, keys, &key)?;
     }
     tx.commit().at(p)?;
     Ok(key)
+}
+
+/// Layout 2 to 3, in the opening transaction: revisions written before the chain committed them
+/// are committed, as they are now, by one entry that says so. (What was altered before the
+/// upgrade cannot be told from this point on; what is altered after it can.)
+fn upgrade_from_2(
+    tx: &WriteTransaction,
+    p: &Path,
+    keys: &StoreKeys,
+    key: &StoreKey,
+) -> Result<(), StoreError> {
+    let mut found = Vec::new();
+    {
+        let revisions = tx.open_table(REVISIONS).at(p)?;
+        for row in revisions.iter().at(p)? {
+            let (place, value) = row.at(p)?;
+            let (case, number) = place.value();
+            found.push(RevisionCommit { case, number, hash: chain::sha256(value.value()) });
+        }
+    }
+    let entry = AuditEntry::now(
+        Actor::System,
+        Action::UpgradeStore,
+        None,
+        Outcome::Done,
+        format!(
+            "store layout {UPGRADABLE_SCHEMA} upgraded to {SCHEMA_VERSION}: the {} revision(s) found are committed \
+             to the audit chain as they are now",
+            found.len()
+        ),
+    );
+    let mut batch = Batch::new(tx, keys, key, p);
+    batch.revisions = found;
+    batch.append_audit(&entry, None)?;
+    Ok(())
 }
 
 /// Refuses to write with `key` if the file's store key is another one (a rotation by another
@@ -752,7 +892,10 @@ fn schema_version(bytes: &[u8]) -> Option<u32> {
 }
 
 fn schema_error(path: &Path, found: u32) -> StoreError {
-    let advice = if found < SCHEMA_VERSION {
+    let advice = if found == UPGRADABLE_SCHEMA {
+        "start `takedown serve` (or any command that opens it with the store identity) once with this \
+         version: it upgrades the layout in place"
+    } else if found < SCHEMA_VERSION {
         "it was written by an older takedown; keep that version to read it, or migrate it first"
     } else {
         "it was written by a newer takedown; run that version"

@@ -18,6 +18,7 @@ use crate::harness::{BINARY, Daemon, ScratchDir, config_text, write_store_keys};
 const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
 const REVISIONS: TableDefinition<'_, ([u8; 16], u32), &[u8]> = TableDefinition::new("revisions");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const CASES: TableDefinition<'_, u64, [u8; 16]> = TableDefinition::new("cases");
 
 /// A scratch directory with store keys and a config whose store lives in `data/`.
 struct Fixture {
@@ -277,11 +278,13 @@ fn audit_verify_passes_on_an_intact_log_and_names_the_first_bad_entry_otherwise(
     assert_eq!(code, 3);
     assert!(stderr.contains("entry 2: link does not follow"), "{stderr}");
 
-    // The last two entries cut off: consistent on its own, caught against the recorded head.
+    // The last two entries cut off. They committed revisions, which are now committed by no
+    // entry: caught without a recorded head. (Entries that commit no revision, a page view, are
+    // caught against a recorded head or checkpoint only.)
     rewrite(&original[..4]);
-    let (code, stdout, _) = verify(&fixture, None);
-    assert_eq!(code, 0, "a truncated chain is still a valid chain");
-    assert!(stdout.contains("entries 4"));
+    let (code, _, stderr) = verify(&fixture, None);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no audit entry committed it (added)"), "{stderr}");
     let (code, _, stderr) = verify(&fixture, Some(&head));
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("ends at entry 4") && stderr.contains(&head), "{stderr}");
@@ -289,6 +292,170 @@ fn audit_verify_passes_on_an_intact_log_and_names_the_first_bad_entry_otherwise(
     // Restored, the recorded head matches again.
     rewrite(&original);
     assert_eq!(verify(&fixture, Some(&head)).0, 0);
+}
+
+/// One edit of the store file, made with redb directly (as anyone with write access to the file
+/// could), undone afterwards.
+fn with_raw_edit(fixture: &Fixture, edit: impl FnOnce(&redb::WriteTransaction)) -> Vec<u8> {
+    let path = fixture.path("data").join(FILE_NAME);
+    let pristine = std::fs::read(&path).unwrap();
+    {
+        let db = fixture.raw_db();
+        let tx = db.begin_write().unwrap();
+        edit(&tx);
+        tx.commit().unwrap();
+    }
+    pristine
+}
+
+/// A revision's place in the store: case ID bytes and number.
+type Place = ([u8; 16], u32);
+
+/// The revisions of the store: place → ciphertext, in key order.
+fn raw_revisions(fixture: &Fixture) -> Vec<(Place, Vec<u8>)> {
+    let db = fixture.raw_db();
+    let tx = db.begin_read().unwrap();
+    let table = tx.open_table(REVISIONS).unwrap();
+    table.iter().unwrap().map(|r| r.unwrap()).map(|(k, v)| (k.value(), v.value().to_vec())).collect()
+}
+
+#[test]
+fn every_kind_of_tampering_with_case_revisions_is_named_by_audit_verify_without_keys() {
+    let fixture = Fixture::new("revtamper");
+    // Three cases of two revisions each (created, then an outcome), each pair in one commit.
+    fill(&fixture.open(), 3, "x");
+    let (code, _, stderr) = verify(&fixture, None);
+    assert_eq!(code, 0, "{stderr}");
+    let revisions = raw_revisions(&fixture);
+    assert_eq!(revisions.len(), 6);
+    let path = fixture.path("data").join(FILE_NAME);
+    let tampered = |what: &str, edit: &dyn Fn(&redb::WriteTransaction), expected: &str| {
+        let pristine = with_raw_edit(&fixture, |tx| edit(tx));
+        let (code, _, stderr) = verify(&fixture, None);
+        std::fs::write(&path, pristine).unwrap();
+        assert_eq!(code, 3, "{what} passed verification: {stderr}");
+        assert!(stderr.contains(expected), "{what}: expected {expected:?} in {stderr}");
+    };
+    let ((case_a, _), _) = revisions[0].clone();
+    let ((case_b, _), _) = revisions[2].clone();
+
+    // Move: case A's outcome (say, an approval) copied to case B's next place.
+    let a_outcome = revisions[1].1.clone();
+    tampered(
+        "a revision copied to another case",
+        &|tx| {
+            tx.open_table(REVISIONS).unwrap().insert((case_b, 3), a_outcome.as_slice()).unwrap();
+        },
+        "holds the ciphertext committed for revision 2 of case",
+    );
+    // Move proper: B's outcome replaced by A's.
+    tampered(
+        "a revision moved over another",
+        &|tx| {
+            tx.open_table(REVISIONS).unwrap().insert((case_b, 2), a_outcome.as_slice()).unwrap();
+        },
+        "(moved or copied)",
+    );
+    // Delete one revision (e.g. a "submit started" record).
+    tampered(
+        "a deleted revision",
+        &|tx| {
+            tx.open_table(REVISIONS).unwrap().remove((case_b, 2)).unwrap();
+        },
+        "is missing from the store (deleted)",
+    );
+    // Delete a whole case: its revisions and its line in the case list.
+    tampered(
+        "a deleted case",
+        &|tx| {
+            let mut revisions = tx.open_table(REVISIONS).unwrap();
+            revisions.remove((case_a, 1)).unwrap();
+            revisions.remove((case_a, 2)).unwrap();
+            tx.open_table(CASES).unwrap().retain(|_, case| case != case_a).unwrap();
+        },
+        "(deleted)",
+    );
+    // Only the case list edited.
+    tampered(
+        "a case dropped from the case list",
+        &|tx| {
+            tx.open_table(CASES).unwrap().retain(|_, case| case != case_a).unwrap();
+        },
+        "is listed without revisions, or has revisions but is not listed",
+    );
+    // Replace: another ciphertext under the same place.
+    tampered(
+        "a replaced revision",
+        &|tx| {
+            tx.open_table(REVISIONS).unwrap().insert((case_a, 2), b"forged".as_slice()).unwrap();
+        },
+        "differs from what entry",
+    );
+    // Add: a revision no entry committed.
+    tampered(
+        "an added revision",
+        &|tx| {
+            tx.open_table(REVISIONS).unwrap().insert((case_a, 3), b"extra".as_slice()).unwrap();
+        },
+        "no audit entry committed it (added)",
+    );
+    // Reorder: two revisions of one case swapped.
+    let (first, second) = (revisions[0].1.clone(), revisions[1].1.clone());
+    tampered(
+        "two revisions swapped",
+        &|tx| {
+            let mut table = tx.open_table(REVISIONS).unwrap();
+            table.insert((case_a, 1), second.as_slice()).unwrap();
+            table.insert((case_a, 2), first.as_slice()).unwrap();
+        },
+        "(moved or copied)",
+    );
+    // Erase an audit ciphertext: an erasure must itself be an entry.
+    tampered(
+        "an erased audit ciphertext",
+        &|tx| {
+            let mut audit = tx.open_table(AUDIT).unwrap();
+            let bytes = audit.get(2).unwrap().unwrap().value().to_vec();
+            let mut record = takedown::audit::chain::StoredRecord::decode(&bytes).unwrap();
+            record.ciphertext = None;
+            audit.insert(2, record.encode().as_slice()).unwrap();
+        },
+        "entry 2: its ciphertext was erased, and no erasure entry covers it",
+    );
+    // Truncate the tail: the last entry committed case C's revisions.
+    tampered(
+        "the last entry cut off",
+        &|tx| {
+            let mut audit = tx.open_table(AUDIT).unwrap();
+            let last = audit.last().unwrap().unwrap().0.value();
+            audit.remove(last).unwrap();
+        },
+        "no audit entry committed it (added)",
+    );
+    // Undone, the store verifies again.
+    let (code, _, stderr) = verify(&fixture, None);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_revision_moved_to_another_case_does_not_open_there() {
+    let fixture = Fixture::new("revmove");
+    fill(&fixture.open(), 2, "x");
+    let revisions = raw_revisions(&fixture);
+    let ((case_a, _), _) = revisions[0].clone();
+    let ((case_b, _), _) = revisions[2].clone();
+    let a_outcome = revisions[1].1.clone();
+    // Case A's outcome (an approval, say) appended to case B, where it would read as B's.
+    with_raw_edit(&fixture, |tx| {
+        tx.open_table(REVISIONS).unwrap().insert((case_b, 3), a_outcome.as_slice()).unwrap();
+    });
+    let store = fixture.open();
+    let case_b = takedown::cases::CaseId(case_b);
+    match store.case(case_b) {
+        Err(StoreError::Misplaced { number: 3, .. }) => {}
+        other => panic!("a moved revision opened in its new place: {:?}", other.map(|r| r.len())),
+    }
+    assert!(store.case(takedown::cases::CaseId(case_a)).is_ok(), "case A itself still opens");
 }
 
 #[test]
