@@ -114,6 +114,16 @@ pub enum AuditCommand {
         /// A head recorded earlier: detects a rollback, truncation or rewrite since.
         #[arg(long, value_name = "HEX")]
         expect_head: Option<String>,
+        /// A signed checkpoint kept outside the appliance (`takedown audit checkpoint`): the
+        /// log must still extend it.
+        #[arg(long, value_name = "FILE", conflicts_with = "expect_head")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print the latest checkpoint the daemon signed, to keep outside the appliance.
+    Checkpoint {
+        /// The TOML configuration file.
+        #[arg(long, value_name = "PATH")]
+        config: PathBuf,
     },
     /// Print the current head (to print, sign or send away) and the entry count.
     Head {
@@ -140,6 +150,13 @@ pub enum AuditCommand {
 pub enum KeysCommand {
     /// Write a new age identity to FILE (mode 0600) and print its public key.
     Generate {
+        /// The file to create (refused if it exists).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write a new Ed25519 key that signs audit checkpoints to FILE (mode 0600); print its
+    /// public key.
+    GenerateCheckpointKey {
         /// The file to create (refused if it exists).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

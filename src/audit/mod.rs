@@ -6,6 +6,7 @@
 //! written does not happen.
 
 pub mod chain;
+pub mod checkpoint;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use crate::audit::checkpoint::CheckpointKey;
 use crate::cli::{KeysCommand, exit};
 use crate::config::{Enforcement, SecretSource};
 use crate::sandbox::Profile;
@@ -13,24 +14,50 @@ use crate::store::crypt::AgeIdentity;
 /// Runs a keys subcommand.
 pub(super) fn run(command: KeysCommand) -> u8 {
     match command {
-        KeysCommand::Generate { out } => generate(&out),
+        KeysCommand::Generate { out } => generate(&out, KeyKind::StoreIdentity),
+        KeysCommand::GenerateCheckpointKey { out } => generate(&out, KeyKind::CheckpointKey),
         KeysCommand::Rotate { config, new_identity } => rotate(&config, &new_identity),
     }
 }
 
-fn generate(out: &Path) -> u8 {
+/// Which key `keys generate…` writes.
+#[derive(Clone, Copy)]
+enum KeyKind {
+    /// An age identity for the store.
+    StoreIdentity,
+    /// An Ed25519 key for audit checkpoints.
+    CheckpointKey,
+}
+
+fn generate(out: &Path, kind: KeyKind) -> u8 {
     let created = OpenOptions::new().write(true).create_new(true).mode(0o600).open(out);
     // The file is open: from here on the command needs no file system and no network. There is
     // no config to say how strict to be, so a kernel without Landlock only gets a warning.
     if let Err(code) = super::confine(&Profile::reading("keys generate", &[]), Enforcement::BestEffort) {
         return code;
     }
-    let identity = AgeIdentity::generate();
-    let written = created.and_then(|mut file| file.write_all(identity.to_file_text().as_bytes()));
+    let (text, public) = match kind {
+        KeyKind::StoreIdentity => {
+            let identity = AgeIdentity::generate();
+            (identity.to_file_text(), identity.recipient().to_string())
+        }
+        KeyKind::CheckpointKey => {
+            match CheckpointKey::generate()
+                .and_then(|text| Ok((CheckpointKey::parse(text.as_bytes())?, text)))
+            {
+                Ok((key, text)) => (text, hex::encode(key.public())),
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return exit::RUNTIME;
+                }
+            }
+        }
+    };
+    let written = created.and_then(|mut file| file.write_all(text.as_bytes()));
     match written {
         Ok(()) => {
             println!("wrote {} (mode 0600)", out.display());
-            println!("public key: {}", identity.recipient());
+            println!("public key: {public}");
             exit::OK
         }
         Err(err) => {

@@ -8,8 +8,9 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info};
 
+use crate::audit::checkpoint::CheckpointKey;
 use crate::cli::exit;
-use crate::config::Config;
+use crate::config::{Config, Problem, Problems};
 use crate::egress::client::{EgressClient, EgressFiles};
 use crate::http;
 use crate::sandbox::{self, Profile, SandboxReport};
@@ -55,6 +56,22 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
             return exit::AUDIT_BROKEN;
         }
     }
+    let checkpoints = match checkpoint_key(&config, credentials_dir.as_deref()) {
+        Ok(key) => key,
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
+    if let Some(key) = &checkpoints {
+        // At start: what this run begins from, anchored before anything is added.
+        match store.record_checkpoint(key) {
+            Ok(checkpoint) => {
+                info!(entries = checkpoint.entries, head = %checkpoint.head, "audit checkpoint signed")
+            }
+            Err(err) => {
+                error!("{err}; not starting: the audit checkpoint cannot be written");
+                return exit::RUNTIME;
+            }
+        }
+    }
     let store = Arc::new(store);
     let egress = match EgressClient::from_files(&config.egress, egress_files, store.clone()) {
         Ok(egress) => Arc::new(egress),
@@ -71,12 +88,61 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
             return exit::RUNTIME;
         }
     };
-    match runtime.block_on(serve(config, credentials_dir, live, store, (services, sandbox), bound, on_ready))
-    {
+    match runtime.block_on(serve(
+        config,
+        credentials_dir,
+        live,
+        store,
+        (services, sandbox, checkpoints),
+        bound,
+        on_ready,
+    )) {
         Ok(()) => exit::OK,
         Err(err) => {
             error!("{err}");
             exit::RUNTIME
+        }
+    }
+}
+
+/// The checkpoint signing key, when `store.checkpoint_key` names one: read once at start, and a
+/// key that cannot be read stops the daemon naming the field.
+fn checkpoint_key(
+    config: &Config,
+    credentials_dir: Option<&Path>,
+) -> Result<Option<CheckpointKey>, Problems> {
+    let Some(source) = &config.store.checkpoint_key else { return Ok(None) };
+    source
+        .read(credentials_dir)
+        .and_then(|bytes| CheckpointKey::parse(&bytes).map_err(|err| err.to_string()))
+        .map(Some)
+        .map_err(|message| Problems(vec![Problem::new("store.checkpoint_key", message)]))
+}
+
+/// How often a checkpoint is signed even when few entries were added.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Signs a checkpoint every `interval` entries and every [`CHECKPOINT_EVERY`], checked each
+/// minute. A checkpoint that cannot be written is logged as an error and tried again.
+async fn sign_checkpoints(store: Arc<Store>, key: CheckpointKey, interval: u64) {
+    let key = Arc::new(key);
+    let mut last = (store.head().map_or(0, |(entries, _)| entries), std::time::Instant::now());
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let entries = store.head().map_or(last.0, |(entries, _)| entries);
+        let due = entries >= last.0.saturating_add(interval)
+            || (last.1.elapsed() >= CHECKPOINT_EVERY && entries != last.0);
+        if !due {
+            continue;
+        }
+        let (store, key) = (store.clone(), key.clone());
+        match tokio::task::spawn_blocking(move || store.record_checkpoint(&key)).await {
+            Ok(Ok(checkpoint)) => {
+                info!(entries = checkpoint.entries, head = %checkpoint.head, "audit checkpoint signed");
+                last = (checkpoint.entries, std::time::Instant::now());
+            }
+            Ok(Err(err)) => error!("cannot write the audit checkpoint: {err}"),
+            Err(err) => error!("the audit checkpoint task failed: {err}"),
         }
     }
 }
@@ -109,7 +175,7 @@ async fn serve(
     credentials_dir: Option<PathBuf>,
     live: Live,
     store: Arc<Store>,
-    (services, sandbox): (Services, SandboxReport),
+    (services, sandbox, checkpoints): (Services, SandboxReport, Option<CheckpointKey>),
     bound: Option<std::net::TcpListener>,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
@@ -132,6 +198,10 @@ async fn serve(
     let state = Arc::new(AppState::new(config, credentials_dir, live, store, services, sandbox));
     info!(%address, staff = state.live().roster.staff().len(), "serving");
     on_ready(address);
+
+    if let Some(key) = checkpoints {
+        tokio::spawn(sign_checkpoints(state.store.clone(), key, state.config.store.audit_head_interval));
+    }
 
     let checker = state.clone();
     tokio::spawn(async move {

@@ -27,6 +27,7 @@
 //! index_key = { credential = "index-key" }       # 64 hex digits
 //! escrow_recipients = ["age1…"]                  # legal's offline keys; may be []
 //! # audit_head_interval = 1000                   # optional
+//! # checkpoint_key = { credential = "checkpoint-key" }  # optional: signs audit checkpoints
 //!
 //! [export]
 //! legal_recipients = ["age1…"]                   # whom case downloads are encrypted to
@@ -169,8 +170,12 @@ pub struct StoreSettings {
     /// Legal's offline keys: the store's keyring is also encrypted to them, so they open every
     /// value.
     pub escrow_recipients: Vec<AgeRecipient>,
-    /// Log the audit head every this many entries.
+    /// Log the audit head, and sign a checkpoint when a key is configured, every this many
+    /// entries.
     pub audit_head_interval: u64,
+    /// The Ed25519 key that signs audit checkpoints ([`crate::audit::checkpoint`]); without it
+    /// no checkpoint is written.
+    pub checkpoint_key: Option<SecretSource>,
 }
 
 /// How often the audit head is logged by default: often enough that a copy of the log exists
@@ -257,6 +262,7 @@ impl Config {
             let audit_head_interval = s
                 .optional_count("audit_head_interval", 1_000_000_000, &mut problems)
                 .unwrap_or(AUDIT_HEAD_INTERVAL);
+            let checkpoint_key = s.optional_secret("checkpoint_key", base, &mut problems);
             s.finish(&mut problems);
             Some(StoreSettings {
                 data_dir: data_dir?,
@@ -264,6 +270,7 @@ impl Config {
                 index_key: index_key?,
                 escrow_recipients: escrow_recipients?,
                 audit_head_interval,
+                checkpoint_key,
             })
         });
 
@@ -365,17 +372,22 @@ impl Config {
         files.extend(self.egress.policy.iter().cloned());
         files.extend(self.egress.trust_roots.iter().cloned());
         let services = &self.services;
-        let secrets = [Some(&self.tls.private_key), Some(&self.store.identity), Some(&self.store.index_key)]
-            .into_iter()
-            .chain([
-                services.lumen.as_ref().map(|s| &s.token),
-                services.ncmec.as_ref().map(|s| &s.account.password),
-                services.ncmec.as_ref().and_then(|s| s.other.as_ref().map(|(_, account)| &account.password)),
-                services.salesforce.as_ref().map(|s| &s.private_key),
-                services.wiki.as_ref().map(|s| &s.oauth_client_secret),
-                services.wiki.as_ref().and_then(|s| s.bot.as_ref().map(|(_, password)| password)),
-            ])
-            .flatten();
+        let secrets = [
+            Some(&self.tls.private_key),
+            Some(&self.store.identity),
+            Some(&self.store.index_key),
+            self.store.checkpoint_key.as_ref(),
+        ]
+        .into_iter()
+        .chain([
+            services.lumen.as_ref().map(|s| &s.token),
+            services.ncmec.as_ref().map(|s| &s.account.password),
+            services.ncmec.as_ref().and_then(|s| s.other.as_ref().map(|(_, account)| &account.password)),
+            services.salesforce.as_ref().map(|s| &s.private_key),
+            services.wiki.as_ref().map(|s| &s.oauth_client_secret),
+            services.wiki.as_ref().and_then(|s| s.bot.as_ref().map(|(_, password)| password)),
+        ])
+        .flatten();
         files.extend(secrets.filter_map(|secret| match secret {
             SecretSource::File(path) => Some(path.clone()),
             SecretSource::Credential(_) => None,

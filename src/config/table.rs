@@ -257,6 +257,17 @@ impl<'t> Section<'t> {
         SecretSource::from_value(&field, self.value(key), base).map_err(|p| problems.push(p)).ok()
     }
 
+    /// [`Section::secret`] for a secret that may be left out.
+    pub(crate) fn optional_secret(
+        &mut self,
+        key: &str,
+        base: &Path,
+        problems: &mut Vec<Problem>,
+    ) -> Option<SecretSource> {
+        self.value(key)?;
+        self.secret(key, base, problems)
+    }
+
     /// Reports every key that nothing asked for: almost always a typo.
     pub(crate) fn finish(self, problems: &mut Vec<Problem>) {
         for key in self.table.keys() {

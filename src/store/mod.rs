@@ -33,6 +33,7 @@ use tracing::info;
 use crate::audit::chain::{
     self, ChainError, ChainVerifier, Link, RevisionCommit, Rewrap, StoredRecord, Verified,
 };
+use crate::audit::checkpoint::{Checkpoint, CheckpointKey};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::config::{Problem, Problems, StoreSettings};
@@ -52,6 +53,8 @@ const UPGRADABLE_SCHEMA: u32 = 2;
 
 /// The `meta` key of the keyring (the store key, age-encrypted to identity and escrow).
 pub const KEYRING: &str = "keyring";
+/// The `meta` key of the latest signed checkpoint's text ([`Checkpoint`]).
+const CHECKPOINT: &str = "checkpoint";
 /// The `meta` key of the store key's public name ([`StoreKey::id`]).
 const KEY_ID: &str = "key-id";
 
@@ -243,6 +246,32 @@ impl Store {
     /// without keys).
     pub fn verify(&self) -> Result<Verified, StoreError> {
         verify_chain(&self.db, &self.path, None)
+    }
+
+    /// Signs the chain's current state with `key` and keeps it as the latest checkpoint (in
+    /// clear: it holds hashes and a signature only). Returns it, to be logged and sent away.
+    pub fn record_checkpoint(&self, key: &CheckpointKey) -> Result<Checkpoint, StoreError> {
+        let p: &Path = &self.path;
+        let tx = begin_durable(&self.db, p)?;
+        let checkpoint = {
+            let (entries, head) = {
+                let audit = tx.open_table(AUDIT).at(p)?;
+                match audit.last().at(p)? {
+                    None => (0, chain::GENESIS),
+                    Some((seq, value)) => {
+                        let seq = seq.value();
+                        let record = StoredRecord::decode(value.value())
+                            .map_err(|error| ChainError::BadRecord { seq, error })?;
+                        (seq, record.link)
+                    }
+                }
+            };
+            let checkpoint = key.sign(entries, head, time::OffsetDateTime::now_utc());
+            tx.open_table(META).at(p)?.insert(CHECKPOINT, checkpoint.to_text().as_bytes()).at(p)?;
+            checkpoint
+        };
+        tx.commit().at(p)?;
+        Ok(checkpoint)
     }
 
     /// The number of audit entries and the current head (the last link).
@@ -639,6 +668,16 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
     }
     Ok(verified)
+}
+
+/// The latest checkpoint the daemon signed for the store in `data_dir`, as kept (no key needed).
+pub fn latest_checkpoint(data_dir: &Path) -> Result<Option<String>, StoreError> {
+    let path = data_dir.join(FILE_NAME);
+    let db = open_read_only(&path)?;
+    let tx = db.begin_read().at(&path)?;
+    let meta = tx.open_table(META).at(&path)?;
+    let text = meta.get(CHECKPOINT).at(&path)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    Ok(text)
 }
 
 /// Decrypts the audit log of the store in `data_dir` with `identity` (an auditor's escrow key

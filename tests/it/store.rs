@@ -458,6 +458,78 @@ fn a_revision_moved_to_another_case_does_not_open_there() {
     assert!(store.case(takedown::cases::CaseId(case_a)).is_ok(), "case A itself still opens");
 }
 
+/// Runs the CLI on `daemon`'s config: exit code, stdout, stderr.
+fn daemon_cli(daemon: &Daemon, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .arg("--config")
+        .arg(daemon.dir.0.join("takedown.toml"))
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_signed_checkpoint_kept_elsewhere_detects_entries_cut_off_the_end() {
+    let (dir, pki) = Daemon::prepare(|config| {
+        config.replace("[store]\n", "[store]\ncheckpoint_key = { file = \"keys/checkpoint-key\" }\n")
+    });
+    let generated = Command::new(BINARY)
+        .args(["keys", "generate-checkpoint-key", "--out"])
+        .arg(dir.0.join("keys/checkpoint-key"))
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let mut daemon = Daemon::start_in(dir, pki);
+    // Entries that commit no revision (refused page views): only a head kept elsewhere shows
+    // that they were cut off.
+    for _ in 0..3 {
+        let status = daemon.client("dmca-agent").get(daemon.url("/staff")).send().await.unwrap().status();
+        assert_eq!(status, 403);
+    }
+    // The restart signs a checkpoint of everything so far.
+    daemon.kill_and_restart();
+    let (code, checkpoint, stderr) = daemon_cli(&daemon, &["audit", "checkpoint"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(checkpoint.starts_with("takedown-audit-checkpoint 1\nentries "), "{checkpoint}");
+    let entries: u64 = checkpoint.lines().nth(1).unwrap().strip_prefix("entries ").unwrap().parse().unwrap();
+    assert!(entries >= 3, "{checkpoint}");
+    let kept = daemon.dir.0.join("checkpoint-kept-by-legal.txt");
+    std::fs::write(&kept, &checkpoint).unwrap();
+    let kept = kept.to_str().unwrap().to_owned();
+    let (code, stdout, stderr) = daemon_cli(&daemon, &["audit", "verify", "--checkpoint", &kept]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("extends the checkpoint of entry {entries}")), "{stdout}");
+    daemon.signal("KILL");
+    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
+
+    // The last two entries cut off: a consistent chain on its own, caught by the checkpoint.
+    let fixture = Fixture { root: daemon.dir.0.clone(), _owner: None };
+    with_raw_edit(&fixture, |tx| {
+        let mut audit = tx.open_table(AUDIT).unwrap();
+        for _ in 0..2 {
+            let last = audit.last().unwrap().unwrap().0.value();
+            audit.remove(last).unwrap();
+        }
+    });
+    let (code, _, stderr) = daemon_cli(&daemon, &["audit", "verify"]);
+    assert_eq!(code, 0, "without the checkpoint the shorter chain is consistent: {stderr}");
+    let (code, _, stderr) = daemon_cli(&daemon, &["audit", "verify", "--checkpoint", &kept]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("does not extend the checkpoint"), "{stderr}");
+
+    // A checkpoint edited to match the shorter log no longer verifies.
+    let edited = checkpoint.replacen(&format!("entries {entries}"), &format!("entries {}", entries - 2), 1);
+    std::fs::write(&kept, edited).unwrap();
+    let (code, _, stderr) = daemon_cli(&daemon, &["audit", "verify", "--checkpoint", &kept]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("signature does not verify"), "{stderr}");
+}
+
 #[test]
 fn only_whole_transactions_survive_sigkill() {
     let fixture = Fixture::new("crash");
