@@ -839,3 +839,60 @@ async fn the_affected_files_are_looked_up_on_the_wiki_their_uploaders_offered_an
     );
     assert!(!page.contains("User talk:Old uploader"), "an uploader left unticked is not added");
 }
+
+#[tokio::test]
+async fn two_concurrent_retries_of_lumen_or_posts_of_a_notice_reach_the_service_once() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(422), times: Some(1), ..Fault::default() },
+    );
+    let document: &[u8] = b"%PDF-1.4 the notice, retried twice at once";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", document)]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    assert!(step_row(&page, "lumen").contains("Failed"), "{}", step_row(&page, "lumen"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+
+    // Two clicks on "Retry Lumen" (one with the confirmation a staffer gives after checking
+    // Lumen), while Lumen takes its time to answer the first.
+    world.fault(PeerService::Lumen, "notices", Fault::delay(Duration::from_millis(1500)));
+    let retry = format!("/cases/{id}/steps/lumen");
+    let (first, second) = tokio::join!(
+        world.post_multipart(&retry, &[("confirm", "yes")], &[]),
+        world.post_multipart(&retry, &[("confirm", "yes")], &[]),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(
+        world.journal(PeerService::Lumen, "notices").len(),
+        2,
+        "the refused notice and exactly one retry reached Lumen (statuses {statuses:?})"
+    );
+    assert_eq!(statuses, [200, 409], "one retry ran, the other was refused");
+    let refused = if first.0 == 409 { &first.2 } else { &second.2 };
+    assert!(refused.contains("running right now") && refused.contains("nothing more was sent"), "{refused}");
+    let page = world.page(&format!("/cases/{id}")).await;
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+
+    // Two posts of the same wiki notice at once.
+    world.connect_wiki().await;
+    let key = notice_keys(&page).into_iter().next().expect("a notice");
+    let text = notice_text(&page, &key);
+    world.fault(PeerService::Wiki, "action=edit", Fault::delay(Duration::from_millis(1500)));
+    let post = format!("/cases/{id}/notices/{key}");
+    let fields = [("text", text.as_str()), ("confirm", "yes")];
+    let (first, second) = tokio::join!(world.post_form(&post, &fields), world.post_form(&post, &fields));
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(
+        world.journal(PeerService::Wiki, "action=edit").len(),
+        1,
+        "exactly one edit reached the wiki (statuses {statuses:?})"
+    );
+    assert_eq!(statuses, [200, 409], "one post ran, the other was refused");
+    let refused = if first.0 == 409 { &first.2 } else { &second.2 };
+    assert!(refused.contains("running right now") && refused.contains("nothing more was sent"), "{refused}");
+}
