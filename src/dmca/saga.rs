@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::model::Takedown;
 use super::notices::WikiNotice;
-use super::outbound::{Marks, lumen_notice, salesforce_fields};
+use super::outbound::{DocumentMismatch, Marks, in_recorded_order, lumen_notice, salesforce_fields};
 use super::steps::{LUMEN, NOTICE_PREFIX, RefusedField, SALESFORCE, StepRecord, StepStatus};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change};
@@ -170,18 +170,30 @@ impl<'a> Saga<'a> {
         let settings = &self.state.config.dmca;
         let shelf = &self.state.documents;
         let key = self.case.to_string();
-        let notice = shelf.with(&key, self.staff, |documents| {
-            (documents.len() == takedown.documents.len()).then(|| lumen_notice(takedown, settings, documents))
+        // Exactly the documents the case recorded (names and SHA-256), in its order.
+        let notice = shelf.with(&key, self.staff, |held| {
+            in_recorded_order(&takedown.documents, held)
+                .map(|documents| lumen_notice(takedown, settings, &documents))
         });
-        let Some(notice) = notice else {
-            return self
-                .finish(StepRecord::new(
-                    LUMEN,
-                    StepStatus::Failed,
-                    "the supporting documents are no longer held in memory (they are kept for an hour, for the \
-                     person who uploaded them); attach them again and retry; nothing was sent",
-                ))
-                .await;
+        let refusal = match notice {
+            Ok(Ok(notice)) => Ok(notice),
+            Err(DocumentMismatch::NoneHeld) => Err(
+                "the supporting documents are no longer held in memory (they are kept for an hour, for the person \
+                 who uploaded them); attach them again and retry; nothing was sent",
+            ),
+            Err(DocumentMismatch::Other) => Err(
+                "the documents attached are not the documents the case recorded (their names and SHA-256 are \
+                 compared); attach those again, or correct the request to change them; nothing was sent",
+            ),
+            Ok(Err(err)) => Err({
+                tracing::warn!("a Lumen notice's documents could not be copied for sending: {err}");
+                "no locked memory could be had to send the documents from; nothing was sent — try again, and \
+                 tell the operator if it persists"
+            }),
+        };
+        let notice = match refusal {
+            Ok(notice) => notice,
+            Err(why) => return self.finish(StepRecord::new(LUMEN, StepStatus::Failed, why)).await,
         };
         self.record(&StepRecord::new(LUMEN, StepStatus::Started, "sending the notice to Lumen")).await?;
         let record = match client.create_notice(&self.context(), &notice).await {

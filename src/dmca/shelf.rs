@@ -186,7 +186,9 @@ impl DocumentShelf {
         for (upload, indexes) in &entry.uploads {
             for &i in indexes {
                 let (name, content_type) = names.next().expect("one name per document");
-                documents.push(DocumentBytes { name, content_type, data: upload.bytes(&upload.files()[i]) });
+                let file = &upload.files()[i];
+                let (data, sha256) = (upload.bytes(file), file.digests().sha256);
+                documents.push(DocumentBytes { name, content_type, data, sha256 });
             }
         }
         use_them(&documents)

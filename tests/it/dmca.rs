@@ -896,3 +896,49 @@ async fn two_concurrent_retries_of_lumen_or_posts_of_a_notice_reach_the_service_
     let refused = if first.0 == 409 { &first.2 } else { &second.2 };
     assert!(refused.contains("running right now") && refused.contains("nothing more was sent"), "{refused}");
 }
+
+/// How many of the notices Lumen received carry a document with these bytes.
+fn lumen_got(world: &World, bytes: &[u8]) -> usize {
+    let sha = harness_sha256(bytes);
+    world.journal(PeerService::Lumen, "notices").iter().filter(|n| n.to_string().contains(&sha)).count()
+}
+
+#[tokio::test]
+async fn a_lumen_retry_with_other_documents_than_the_case_recorded_sends_nothing() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(422), times: Some(1), ..Fault::default() },
+    );
+    let recorded: &[u8] = b"%PDF-1.4 the notice the case recorded";
+    let other: &[u8] = b"%PDF-1.4 another document entirely";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", recorded)]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+    let retry = format!("/cases/{id}/steps/lumen");
+
+    // The right count, the recorded name, other bytes; then the recorded bytes under another name.
+    for attached in [("notice.pdf", other), ("renamed.pdf", recorded)] {
+        let (status, _, page) = world.post_multipart(&retry, &[], &[attached]).await;
+        assert_eq!(status, 200, "{page}");
+        let row = step_row(&page, "lumen");
+        assert!(row.contains("Failed") && row.contains("not the documents the case recorded"), "{row}");
+        assert_eq!(
+            world.journal(PeerService::Lumen, "notices").len(),
+            1,
+            "nothing reached Lumen with {}",
+            attached.0
+        );
+    }
+    assert_eq!(lumen_got(&world, other), 0);
+
+    // The recorded document, attached again: sent.
+    let (status, _, page) = world.post_multipart(&retry, &[], &[("notice.pdf", recorded)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 2);
+    assert_eq!(lumen_got(&world, recorded), 1, "the retry carried the recorded document");
+}
