@@ -198,7 +198,7 @@ impl<'a> Saga<'a> {
         self.record(&StepRecord::new(LUMEN, StepStatus::Started, "sending the notice to Lumen")).await?;
         let record = match client.create_notice(&self.context(), &notice).await {
             Ok(created) => {
-                shelf.drop_key(&key);
+                shelf.drop_key(&key, self.staff);
                 let mut record =
                     StepRecord::new(LUMEN, StepStatus::Done, format!("Lumen notice {}", created.id));
                 record.link = Some(created.url.to_string());

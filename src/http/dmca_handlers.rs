@@ -156,7 +156,7 @@ pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Fu
         let indexes = document_indexes(&upload);
         if !indexes.is_empty() {
             // Documents attached again replace any still held.
-            context.state.documents.drop_key(&key);
+            context.state.documents.drop_key(&key, &staff);
             context.state.documents.put(&key, &staff, upload, indexes);
         }
     }
@@ -287,14 +287,15 @@ fn prepare_notices(
     notices::prepare(takedown, &settings)
 }
 
-/// Reads the submitted form and holds its documents under the form's key (a new one if the
-/// form carried none, or one that is not a key).
+/// Reads the submitted form and holds its documents under the form's key, for this staff
+/// member (a new key if the form carried none, or one that is not a form's key: a case ID is
+/// not).
 fn read_submission(context: &RequestContext<'_>, staff: &str) -> (RawForm, String) {
     let key = context
         .values("held_documents")
         .into_iter()
         .next()
-        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|k| shelf::is_form_key(k))
         .unwrap_or_else(shelf::new_key);
     (read_submission_into(context, staff, &key), key)
 }
