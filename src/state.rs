@@ -72,6 +72,8 @@ pub struct AppState {
     pub held_images: crate::child_protection::held::HeldImages,
     /// The child-protection cases being sent to NCMEC right now.
     pub in_flight: crate::child_protection::saga::InFlight,
+    /// The DMCA steps (Lumen, Salesforce, each wiki notice) running right now, by case.
+    pub dmca_steps: crate::dmca::saga::StepsInFlight,
     credentials_dir: Option<PathBuf>,
     live: RwLock<Arc<Live>>,
 }
@@ -97,6 +99,7 @@ impl AppState {
             sites: SiteDirectory::default(),
             held_images: Default::default(),
             in_flight: Default::default(),
+            dmca_steps: Default::default(),
             credentials_dir,
             live: RwLock::new(Arc::new(live)),
         }

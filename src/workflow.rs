@@ -13,6 +13,13 @@ use crate::store::{Batch, StoreError};
 )]
 pub struct RecordError(String);
 
+impl RecordError {
+    /// A step refused before anything was written, for `why` (no case data in it).
+    pub(crate) fn refused(why: &str) -> Self {
+        RecordError(why.to_owned())
+    }
+}
+
 /// Runs `work` in one store transaction on the blocking pool (the commit waits for the disk).
 pub async fn commit<T: Send + 'static>(
     state: &AppState,

@@ -211,13 +211,15 @@ async fn serve(
         }
     });
 
-    // Images held after a SHA-1 mismatch are dropped (and wiped) once their time is up, even
-    // if nobody opens their case again.
+    // Images held after a SHA-1 mismatch, and DMCA documents held for a form or a retry, are
+    // dropped (and wiped, their share of the media budget returned) once their time is up,
+    // even if nobody opens their case or form again.
     let holder = state.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(30)).await;
             holder.held_images.sweep();
+            holder.documents.sweep();
         }
     });
 

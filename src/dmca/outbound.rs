@@ -1,21 +1,22 @@
 //! What a takedown becomes for the services it goes to, as pure functions: the Lumen notice
 //! (with its documents) and the Salesforce Case's fields. No I/O; the saga sends them.
 
-use bytes::Bytes;
 use serde_json::{Map, Value};
 use time::Date;
 use time::macros::format_description;
 
 use super::form::FieldError;
-use super::model::{Decision, Sender, Takedown};
+use super::model::{Decision, DocumentRecord, Sender, Takedown};
 use super::steps::RefusedField;
 use crate::cases::CaseId;
 use crate::config::DmcaSettings;
+use crate::media::{BufferError, MediaBuffer};
 use crate::services::lumen::wire::{
     ActionTaken, Attachment, AttachmentKind, Entity, EntityKind, EntityRole, Notice, NoticeType, Role, Work,
 };
 
 /// A supporting document's bytes, borrowed from locked memory for one call.
+#[derive(Clone, Copy)]
 pub struct DocumentBytes<'a> {
     /// The name recorded in the case.
     pub name: &'a str,
@@ -23,6 +24,43 @@ pub struct DocumentBytes<'a> {
     pub content_type: &'static str,
     /// The bytes.
     pub data: &'a [u8],
+    /// Their SHA-256, computed as they arrived.
+    pub sha256: [u8; 32],
+}
+
+/// Why the documents held for a Lumen notice cannot go with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentMismatch {
+    /// None is held (they expired, or were held for someone else).
+    NoneHeld,
+    /// Some are, but they are not those the case recorded (by name and SHA-256).
+    Other,
+}
+
+/// The held documents in the order the case recorded them, if they are exactly those it
+/// recorded: the same number, and each recorded name and SHA-256 matched by one held document.
+pub fn in_recorded_order<'a>(
+    recorded: &[DocumentRecord],
+    held: &[DocumentBytes<'a>],
+) -> Result<Vec<DocumentBytes<'a>>, DocumentMismatch> {
+    if held.is_empty() && !recorded.is_empty() {
+        return Err(DocumentMismatch::NoneHeld);
+    }
+    if held.len() != recorded.len() {
+        return Err(DocumentMismatch::Other);
+    }
+    let mut unused: Vec<Option<&DocumentBytes<'a>>> = held.iter().map(Some).collect();
+    recorded
+        .iter()
+        .map(|record| {
+            let found = unused.iter_mut().find(|slot| {
+                slot.is_some_and(|document| {
+                    document.name == record.name && hex::encode(document.sha256) == record.sha256
+                })
+            });
+            found.and_then(Option::take).copied().ok_or(DocumentMismatch::Other)
+        })
+        .collect()
 }
 
 /// Where the Lumen and wiki steps left their marks, for the CRM case.
@@ -35,8 +73,26 @@ pub struct Marks {
 }
 
 /// The notice Lumen gets for `takedown`, with its documents (the first is the notice as
-/// received; the others support it).
-pub fn lumen_notice(takedown: &Takedown, settings: &DmcaSettings, documents: &[DocumentBytes<'_>]) -> Notice {
+/// received; the others support it). Each document goes as a locked copy of its own
+/// ([`MediaBuffer::locked_bytes`]), never a copy on the ordinary heap; without lockable memory
+/// for them there is no notice.
+pub fn lumen_notice(
+    takedown: &Takedown,
+    settings: &DmcaSettings,
+    documents: &[DocumentBytes<'_>],
+) -> Result<Notice, BufferError> {
+    let attachments = documents
+        .iter()
+        .enumerate()
+        .map(|(i, document)| {
+            Ok(Attachment {
+                kind: if i == 0 { AttachmentKind::Original } else { AttachmentKind::Supporting },
+                file_name: document.name.to_owned(),
+                content_type: document.content_type,
+                data: MediaBuffer::locked_bytes(document.data)?,
+            })
+        })
+        .collect::<Result<Vec<_>, BufferError>>()?;
     let organisation = |role| EntityRole {
         role,
         entity: Entity {
@@ -58,7 +114,7 @@ pub fn lumen_notice(takedown: &Takedown, settings: &DmcaSettings, documents: &[D
     if !takedown.sender.person.is_empty() {
         entity_roles.push(named(Role::Attorney, &takedown.sender.person, EntityKind::Individual));
     }
-    Notice {
+    Ok(Notice {
         notice_type: NoticeType::Dmca,
         title: takedown.lumen_title.clone(),
         subject: takedown.subject.clone(),
@@ -80,17 +136,8 @@ pub fn lumen_notice(takedown: &Takedown, settings: &DmcaSettings, documents: &[D
             infringing_urls: takedown.infringing_urls(),
         }],
         entity_roles,
-        attachments: documents
-            .iter()
-            .enumerate()
-            .map(|(i, document)| Attachment {
-                kind: if i == 0 { AttachmentKind::Original } else { AttachmentKind::Supporting },
-                file_name: document.name.to_owned(),
-                content_type: document.content_type,
-                data: Bytes::copy_from_slice(document.data),
-            })
-            .collect(),
-    }
+        attachments,
+    })
 }
 
 fn sender_entity(sender: &Sender) -> Entity {
@@ -325,12 +372,74 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_documents_lumen_gets_stay_in_locked_memory_not_the_heap() {
+        let held = MediaBuffer::locked_bytes(b"%PDF a held document").unwrap();
+        assert!(crate::media::buffer::is_protected(held.as_ptr() as usize), "control: a held document");
+        let on_heap = b"%PDF a heap copy".to_vec();
+        assert!(!crate::media::buffer::is_protected(on_heap.as_ptr() as usize), "control: the heap");
+        let documents = [DocumentBytes {
+            name: "notice.pdf",
+            content_type: "application/pdf",
+            data: &held,
+            sha256: [0; 32],
+        }];
+        let notice = lumen_notice(&takedown(), &DmcaSettings::default(), &documents).unwrap();
+        for attachment in &notice.attachments {
+            assert!(
+                crate::media::buffer::is_protected(attachment.data.as_ptr() as usize),
+                "a document Lumen gets was copied to the ordinary heap"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_recorded_documents_go_and_in_the_recorded_order() {
+        let document = |name: &'static str, data: &'static [u8]| {
+            use sha2::Digest as _;
+            DocumentBytes {
+                name,
+                content_type: "application/pdf",
+                data,
+                sha256: sha2::Sha256::digest(data).into(),
+            }
+        };
+        let record = |d: &DocumentBytes<'_>| DocumentRecord {
+            name: d.name.to_owned(),
+            size: d.data.len() as u64,
+            sha256: hex::encode(d.sha256),
+            content_type: d.content_type.to_owned(),
+        };
+        let (notice, scan) = (document("notice.pdf", b"%PDF notice"), document("scan.pdf", b"%PDF scan"));
+        let recorded = [record(&notice), record(&scan)];
+        let sent = in_recorded_order(&recorded, &[scan, notice]).unwrap();
+        assert_eq!(sent.iter().map(|d| d.name).collect::<Vec<_>>(), ["notice.pdf", "scan.pdf"]);
+        let other_bytes = document("scan.pdf", b"%PDF other");
+        let other_name = document("other.pdf", b"%PDF scan");
+        for held in [
+            &[notice, other_bytes][..],
+            &[notice, other_name],
+            &[notice],
+            &[notice, scan, scan],
+            &[notice, notice],
+        ] {
+            assert_eq!(in_recorded_order(&recorded, held).err(), Some(DocumentMismatch::Other));
+        }
+        assert_eq!(in_recorded_order(&recorded, &[]).err(), Some(DocumentMismatch::NoneHeld));
+        assert!(in_recorded_order(&[], &[]).unwrap().is_empty());
+    }
+
+    #[test]
     fn the_lumen_notice_carries_every_document_url_and_role() {
         let documents = [
-            DocumentBytes { name: "notice.pdf", content_type: "application/pdf", data: b"%PDF" },
-            DocumentBytes { name: "scan.png", content_type: "image/png", data: b"PNG" },
+            DocumentBytes {
+                name: "notice.pdf",
+                content_type: "application/pdf",
+                data: b"%PDF",
+                sha256: [0; 32],
+            },
+            DocumentBytes { name: "scan.png", content_type: "image/png", data: b"PNG", sha256: [0; 32] },
         ];
-        let notice = lumen_notice(&takedown(), &DmcaSettings::default(), &documents);
+        let notice = lumen_notice(&takedown(), &DmcaSettings::default(), &documents).unwrap();
         assert_eq!(notice.attachments.len(), 2);
         assert_eq!(notice.attachments[0].kind, AttachmentKind::Original);
         assert_eq!(notice.works[0].infringing_urls.len(), 2);

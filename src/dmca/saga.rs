@@ -3,9 +3,12 @@
 //! A failure leaves the case showing what succeeded; a retry runs only a step that may run
 //! ([`DmcaCase::may_run`]), so nothing is silently sent twice.
 
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+
 use super::model::Takedown;
 use super::notices::WikiNotice;
-use super::outbound::{Marks, lumen_notice, salesforce_fields};
+use super::outbound::{DocumentMismatch, Marks, in_recorded_order, lumen_notice, salesforce_fields};
 use super::steps::{LUMEN, NOTICE_PREFIX, RefusedField, SALESFORCE, StepRecord, StepStatus};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change};
@@ -19,6 +22,40 @@ use crate::services::wiki::wire::{
 use crate::state::AppState;
 pub use crate::workflow::RecordError;
 use crate::workflow::append;
+
+/// The DMCA steps running in this process, by case and step: a step is claimed here before
+/// its case is read and held until its outcome is recorded, so two clicks (or two staff
+/// members) cannot both see it as ready to run and both send it.
+#[derive(Default)]
+pub struct StepsInFlight(Mutex<BTreeSet<(CaseId, String)>>);
+
+/// A claim on one step of one case, released when dropped. [`Saga`]'s steps take one.
+pub struct StepClaim<'a> {
+    set: &'a StepsInFlight,
+    case: CaseId,
+    step: String,
+}
+
+impl StepsInFlight {
+    /// Claims `step` of `case`, unless it is running.
+    pub fn claim(&self, case: CaseId, step: &str) -> Option<StepClaim<'_>> {
+        let mut running = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        running.insert((case, step.to_owned())).then(|| StepClaim { set: self, case, step: step.to_owned() })
+    }
+}
+
+impl StepClaim<'_> {
+    fn is_for(&self, case: CaseId, step: &str) -> bool {
+        self.case == case && self.step == step
+    }
+}
+
+impl Drop for StepClaim<'_> {
+    fn drop(&mut self) {
+        let mut running = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
+        running.remove(&(self.case, std::mem::take(&mut self.step)));
+    }
+}
 
 /// What posting a wiki notice came to.
 pub enum Posted {
@@ -105,8 +142,19 @@ impl<'a> Saga<'a> {
         Ok(record)
     }
 
-    /// Files the notice with Lumen, with every supporting document held for the case.
-    pub async fn lumen(&self, takedown: &Takedown) -> Result<StepRecord, RecordError> {
+    /// The step `claim` is for must be `step` of this case.
+    fn check_claim(&self, claim: &StepClaim<'_>, step: &str) -> Result<(), RecordError> {
+        if claim.is_for(self.case, step) {
+            Ok(())
+        } else {
+            Err(RecordError::refused("a step ran without its own claim"))
+        }
+    }
+
+    /// Files the notice with Lumen, with every supporting document held for the case. The
+    /// caller holds the step's claim and read the case after taking it.
+    pub async fn lumen(&self, claim: &StepClaim<'_>, takedown: &Takedown) -> Result<StepRecord, RecordError> {
+        self.check_claim(claim, LUMEN)?;
         if let Some(reason) = lumen_skip_reason(takedown) {
             return self.finish(StepRecord::new(LUMEN, StepStatus::Skipped, reason)).await;
         }
@@ -122,23 +170,35 @@ impl<'a> Saga<'a> {
         let settings = &self.state.config.dmca;
         let shelf = &self.state.documents;
         let key = self.case.to_string();
-        let notice = shelf.with(&key, self.staff, |documents| {
-            (documents.len() == takedown.documents.len()).then(|| lumen_notice(takedown, settings, documents))
+        // Exactly the documents the case recorded (names and SHA-256), in its order.
+        let notice = shelf.with(&key, self.staff, |held| {
+            in_recorded_order(&takedown.documents, held)
+                .map(|documents| lumen_notice(takedown, settings, &documents))
         });
-        let Some(notice) = notice else {
-            return self
-                .finish(StepRecord::new(
-                    LUMEN,
-                    StepStatus::Failed,
-                    "the supporting documents are no longer held in memory (they are kept for an hour, for the \
-                     person who uploaded them); attach them again and retry; nothing was sent",
-                ))
-                .await;
+        let refusal = match notice {
+            Ok(Ok(notice)) => Ok(notice),
+            Err(DocumentMismatch::NoneHeld) => Err(
+                "the supporting documents are no longer held in memory (they are kept for an hour, for the person \
+                 who uploaded them); attach them again and retry; nothing was sent",
+            ),
+            Err(DocumentMismatch::Other) => Err(
+                "the documents attached are not the documents the case recorded (their names and SHA-256 are \
+                 compared); attach those again, or correct the request to change them; nothing was sent",
+            ),
+            Ok(Err(err)) => Err({
+                tracing::warn!("a Lumen notice's documents could not be copied for sending: {err}");
+                "no locked memory could be had to send the documents from; nothing was sent — try again, and \
+                 tell the operator if it persists"
+            }),
+        };
+        let notice = match refusal {
+            Ok(notice) => notice,
+            Err(why) => return self.finish(StepRecord::new(LUMEN, StepStatus::Failed, why)).await,
         };
         self.record(&StepRecord::new(LUMEN, StepStatus::Started, "sending the notice to Lumen")).await?;
         let record = match client.create_notice(&self.context(), &notice).await {
             Ok(created) => {
-                shelf.drop_key(&key);
+                shelf.drop_key(&key, self.staff);
                 let mut record =
                     StepRecord::new(LUMEN, StepStatus::Done, format!("Lumen notice {}", created.id));
                 record.link = Some(created.url.to_string());
@@ -173,10 +233,12 @@ impl<'a> Saga<'a> {
     /// updates the same Case, never a second one).
     pub async fn salesforce(
         &self,
+        claim: &StepClaim<'_>,
         takedown: &Takedown,
         marks: &Marks,
         chosen: bool,
     ) -> Result<StepRecord, RecordError> {
+        self.check_claim(claim, SALESFORCE)?;
         if !chosen {
             return self
                 .finish(StepRecord::new(SALESFORCE, StepStatus::Skipped, "not chosen on the form"))
@@ -223,12 +285,14 @@ impl<'a> Saga<'a> {
     /// grant.
     pub async fn post_notice(
         &self,
+        claim: &StepClaim<'_>,
         notice: &WikiNotice,
         api: &url::Url,
         text: &str,
         captcha: Option<(&str, &str)>,
     ) -> Result<Posted, RecordError> {
         let step = format!("{NOTICE_PREFIX}{}", notice.kind.key());
+        self.check_claim(claim, &step)?;
         let Some(client) = &self.state.services.wiki else {
             return Ok(Posted::Recorded(
                 self.finish(StepRecord::new(

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
 
+use super::case_handlers::case_id;
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
 use crate::audit::Actor;
@@ -14,7 +15,7 @@ use crate::dmca::lookup::{self, LookupPlan};
 use crate::dmca::model::Takedown;
 use crate::dmca::notices::{self, NoticeSettings, WikiNotice};
 use crate::dmca::outbound::{Marks, lumen_refusals};
-use crate::dmca::saga::{Posted, Saga};
+use crate::dmca::saga::{Posted, Saga, StepClaim};
 use crate::dmca::shelf::{self, document_indexes};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepStatus};
 use crate::egress::client::CallContext;
@@ -50,11 +51,13 @@ pub(super) async fn submit(context: &RequestContext<'_>) -> Result<Response<Full
         .and_then(|lookup| lookup.narrowed_to(&takedown.affected_files));
     let created = Saga::record_request(context.state, &staff, &takedown).await?;
     context.state.documents.rename(&held_key, &created.to_string(), &staff);
+    let lumen_claim = claim(context, created, LUMEN, "Lumen")?;
+    let salesforce_claim = claim(context, created, SALESFORCE, "Salesforce")?;
     let saga = Saga::new(context.state, created, &staff);
-    let lumen = saga.lumen(&takedown).await?;
+    let lumen = saga.lumen(&lumen_claim, &takedown).await?;
     let marks =
         Marks { lumen_url: lumen.link.filter(|_| lumen.status == StepStatus::Done), ..Marks::default() };
-    saga.salesforce(&takedown, &marks, raw.open_salesforce_case).await?;
+    saga.salesforce(&salesforce_claim, &takedown, &marks, raw.open_salesforce_case).await?;
     context.state.documents.sweep();
     see_other(&format!("/cases/{created}"))
 }
@@ -89,9 +92,9 @@ pub(super) async fn edit_form(context: &RequestContext<'_>) -> Result<Response<F
 }
 
 /// `POST /cases/{case}/edit`: records the corrected request as a new revision, then runs the
-/// steps that have not succeeded (never one that is done or may be).
+/// steps that have not succeeded (never one that is done or may be, nor one running now).
 pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
-    let (id, case) = dmca_case(context).await?;
+    let (id, _) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     let key = id.to_string();
     let lookup = looking_up(context);
@@ -100,6 +103,10 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
     if lookup {
         return look_up_files(context, &raw, &key, Some(id), &action).await;
     }
+    // Claimed before the case is read again, so what may run is decided on the latest record.
+    let lumen_claim = claim(context, id, LUMEN, "Lumen")?;
+    let salesforce_claim = claim(context, id, SALESFORCE, "Salesforce")?;
+    let case = load_case(context, id).await?;
     let sites = sites(context).await;
     let today = time::OffsetDateTime::now_utc().date();
     let mut takedown = match raw.check(&sites, &context.state.config.dmca, today) {
@@ -119,11 +126,11 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
     let saga = Saga::new(context.state, id, &staff);
     saga.record_correction(&takedown).await?;
     if case.may_run(LUMEN, false).is_ok() {
-        saga.lumen(&takedown).await?;
+        saga.lumen(&lumen_claim, &takedown).await?;
     }
     if case.may_run(SALESFORCE, false).is_ok() {
         let updated = load_case(context, id).await?;
-        saga.salesforce(&takedown, &updated.marks(), raw.open_salesforce_case).await?;
+        saga.salesforce(&salesforce_claim, &takedown, &updated.marks(), raw.open_salesforce_case).await?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -132,30 +139,33 @@ pub(super) async fn edit_submit(context: &RequestContext<'_>) -> Result<Response
 /// when the staffer confirms they checked the service; Salesforce "again" updates the same
 /// Case).
 pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let step = context.param("step").unwrap_or_default().to_owned();
+    let label = match step.as_str() {
+        LUMEN => "Lumen",
+        SALESFORCE => "Salesforce",
+        _ => return Err(HttpError::NotFound),
+    };
+    // One run of a step at a time, claimed before the case is read: a second click is refused,
+    // and one that comes after the first has finished sees its outcome.
+    let step_claim = claim(context, case_id(context)?, &step, label)?;
     let (id, case) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
-    let step = context.param("step").unwrap_or_default().to_owned();
     let confirmed = context.values("confirm").iter().any(|v| v == "yes");
     let key = id.to_string();
     if let Some(upload) = context.take_upload() {
         let indexes = document_indexes(&upload);
         if !indexes.is_empty() {
             // Documents attached again replace any still held.
-            context.state.documents.drop_key(&key);
+            context.state.documents.drop_key(&key, &staff);
             context.state.documents.put(&key, &staff, upload, indexes);
         }
     }
-    let label = match step.as_str() {
-        LUMEN => "Lumen",
-        SALESFORCE => "Salesforce",
-        _ => return Err(HttpError::NotFound),
-    };
     case.may_run(&step, confirmed).map_err(|why| HttpError::Conflict(format!("{label}: {why}")))?;
     let saga = Saga::new(context.state, id, &staff);
     if step == LUMEN {
-        saga.lumen(&case.takedown).await?;
+        saga.lumen(&step_claim, &case.takedown).await?;
     } else {
-        saga.salesforce(&case.takedown, &case.marks(), true).await?;
+        saga.salesforce(&step_claim, &case.takedown, &case.marks(), true).await?;
     }
     see_other(&format!("/cases/{id}"))
 }
@@ -163,13 +173,16 @@ pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Fu
 /// `POST /cases/{case}/notices/{notice}`: posts one notice, as reviewed, with the staffer's
 /// own wiki grant. A CAPTCHA shows the case page again with the question and the text kept.
 pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let key = context.param("notice").unwrap_or_default().to_owned();
+    let step = format!("{NOTICE_PREFIX}{key}");
+    // Claimed before the case is read, as a step's retry is (see `run_step`).
+    let step_claim = claim(context, case_id(context)?, &step, "This notice")?;
     let (id, case) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
-    let key = context.param("notice").unwrap_or_default().to_owned();
     let prepared = prepare_notices(context, &case.takedown, case.lumen_url());
     let notice = prepared.iter().find(|n| n.kind.key() == key).ok_or(HttpError::NotFound)?;
     let confirmed = context.values("confirm").iter().any(|v| v == "yes");
-    case.may_run(&format!("{NOTICE_PREFIX}{key}"), confirmed)
+    case.may_run(&step, confirmed)
         .map_err(|why| HttpError::Conflict(format!("{}: {why}", notice.kind.label())))?;
     let text = context.values("text").into_iter().next().unwrap_or_default().replace("\r\n", "\n");
     if text.trim().is_empty() {
@@ -182,7 +195,7 @@ pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response
         .wiki
         .api(&case.takedown, &context.state.config.dmca)
         .map_err(|err| HttpError::Internal(format!("the project's host is not usable: {err}")))?;
-    match Saga::new(context.state, id, &staff).post_notice(notice, &api, &text, captcha).await? {
+    match Saga::new(context.state, id, &staff).post_notice(&step_claim, notice, &api, &text, captcha).await? {
         Posted::Recorded(_) => see_other(&format!("/cases/{id}")),
         Posted::Captcha(challenge) => {
             let prompt = match (&challenge.question, challenge.absolute_url(&api)) {
@@ -274,14 +287,15 @@ fn prepare_notices(
     notices::prepare(takedown, &settings)
 }
 
-/// Reads the submitted form and holds its documents under the form's key (a new one if the
-/// form carried none, or one that is not a key).
+/// Reads the submitted form and holds its documents under the form's key, for this staff
+/// member (a new key if the form carried none, or one that is not a form's key: a case ID is
+/// not).
 fn read_submission(context: &RequestContext<'_>, staff: &str) -> (RawForm, String) {
     let key = context
         .values("held_documents")
         .into_iter()
         .next()
-        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|k| shelf::is_form_key(k))
         .unwrap_or_else(shelf::new_key);
     (read_submission_into(context, staff, &key), key)
 }
@@ -379,6 +393,22 @@ async fn look_up_files(
     let found = lookup::look_up(wiki, &call, &plan, &names).await;
     context.state.documents.keep_lookup(key, &staff, found);
     show_form(context, raw, &[], key, action, StatusCode::OK).await
+}
+
+/// Claims `step` of `case` for this request, or refuses: it is running in another request
+/// (this staffer's or another's). `label` names the step for the page and the log.
+fn claim<'s>(
+    context: &RequestContext<'s>,
+    case: CaseId,
+    step: &str,
+    label: &str,
+) -> Result<StepClaim<'s>, HttpError> {
+    context.state.dmca_steps.claim(case, step).ok_or_else(|| {
+        HttpError::Conflict(format!(
+            "{label}: this step is running right now (started by you or another staff member); nothing more \
+             was sent. Open the case again in a moment to see how it ended"
+        ))
+    })
 }
 
 async fn sites(context: &RequestContext<'_>) -> Vec<crate::dmca::form::ProjectChoice> {

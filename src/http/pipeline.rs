@@ -140,7 +140,8 @@ impl Pipeline {
                     _ => return Err(HttpError::UnsupportedMediaType),
                 };
                 router::authorize(route, caller, contact)?;
-                upload = Some(self.receive_upload(&parts.headers, body, &boundary, staff).await?);
+                let documents = route.page.takes_documents();
+                upload = Some(self.receive_upload(&parts.headers, body, &boundary, staff, documents).await?);
                 None
             } else {
                 let form = read_form(&parts.headers, body).await?;
@@ -184,18 +185,25 @@ impl Pipeline {
 
 impl Pipeline {
     /// Streams an upload into locked memory: its announced length is reserved from the media
-    /// budget first (refused at once if it does not fit), and its first field must be a CSRF
-    /// token issued to `staff`, checked before any file is read.
+    /// budget first (DMCA `documents` from their share of it; refused at once if it does not
+    /// fit), and its first field must be a CSRF token issued to `staff`, checked before any
+    /// file is read.
     async fn receive_upload(
         &self,
         headers: &HeaderMap,
         body: Incoming,
         boundary: &str,
         staff: &Staff,
+        documents: bool,
     ) -> Result<MediaUpload, HttpError> {
         let declared = content_length(headers).ok_or(HttpError::LengthRequired)?;
         let declared = usize::try_from(declared).unwrap_or(usize::MAX);
-        let reservation = self.state.media.reserve(declared).map_err(|refusal| match refusal {
+        let reserved = if documents {
+            self.state.media.reserve_documents(declared)
+        } else {
+            self.state.media.reserve(declared)
+        };
+        let reservation = reserved.map_err(|refusal| match refusal {
             BudgetRefusal::TooLarge { requested, limit } => HttpError::UploadTooLarge { requested, limit },
             BudgetRefusal::Busy { requested, free, limit } => HttpError::MediaBusy { requested, free, limit },
         })?;

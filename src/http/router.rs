@@ -82,6 +82,13 @@ impl Page {
             _ => false,
         }
     }
+
+    /// Whether the page's uploads are DMCA supporting documents, which may hold only their
+    /// share of the media budget ([`crate::media::MediaBudget::reserve_documents`]); every
+    /// other upload (child-protection images, the demo's test page) may use all of it.
+    pub fn takes_documents(self) -> bool {
+        matches!(self, Page::DmcaSubmit | Page::DmcaEdit | Page::DmcaStep)
+    }
 }
 
 /// Who may use a route.

@@ -149,6 +149,30 @@ impl Drop for MediaBuffer {
     }
 }
 
+/// Whether the byte at `address` lies in a mapping that is secret memory, or locked and left
+/// out of core dumps (as a [`MediaBuffer`]'s is), according to `/proc/self/smaps`.
+#[cfg(test)]
+pub(crate) fn is_protected(address: usize) -> bool {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut lines = smaps.lines();
+    while let Some(line) = lines.next() {
+        let range = line.split_whitespace().next().and_then(|r| r.split_once('-'));
+        let Some((start, end)) = range else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else {
+            continue;
+        };
+        if !(start..end).contains(&address) {
+            continue;
+        }
+        if line.contains("secretmem") {
+            return true;
+        }
+        let flags = lines.find(|l| l.starts_with("VmFlags")).unwrap_or_default();
+        return flags.contains(" lo") && flags.contains(" dd");
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -649,3 +649,48 @@ async fn where_the_deployment_allows_it_a_file_is_deleted_and_its_old_versions_s
     let (status, _, _) = plain.post("cp-agent", &format!("/cases/{other}/wiki/0"), &[]).await;
     assert_eq!(status, 404);
 }
+
+/// Posts a DMCA form with an error (nothing but the decision) and `document` attached, as
+/// `dmca-agent`: the form comes back and holds the document. Returns the status.
+async fn hold_dmca_document(world: &World, document: &[u8]) -> u16 {
+    const DMCA: &str = "dmca-budget-boundary";
+    let mut body = part(DMCA, "csrf_token", None);
+    body.extend_from_slice(world.token("dmca-agent").await.as_bytes());
+    body.extend_from_slice(b"\r\n");
+    body.extend(part(DMCA, "decision", None));
+    body.extend_from_slice(b"granted\r\n");
+    body.extend(part(DMCA, "documents", Some("scan.pdf")));
+    body.extend_from_slice(document);
+    body.extend_from_slice(format!("\r\n--{DMCA}--\r\n").as_bytes());
+    let response = world
+        .daemon
+        .client("dmca-agent")
+        .post(world.daemon.url("/dmca/new"))
+        .header("content-type", format!("multipart/form-data; boundary={DMCA}"))
+        .header("sec-fetch-site", "same-origin")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn images_are_accepted_while_dmca_documents_hold_all_the_media_budget_they_may() {
+    let world = World::start_with("\n[hardening]\nmedia_budget_mib = 1\n");
+    let names = ["Budget one.jpg"];
+    let mut picture = image();
+    picture.extend(crate::sentinel::random_bytes(400_000));
+    assert!(world.peers.peers.add_file(PeerService::Wiki, names[0], "Cp uploader", &picture));
+    let case = world.report("cp-agent", &names).await;
+    world.approve(&case).await;
+    // Forms left with errors hold their documents: as much of the budget as DMCA may take.
+    let document = crate::sentinel::random_bytes(400_000);
+    assert_eq!(hold_dmca_document(&world, &document).await, 422, "the first form holds its document");
+    let second = hold_dmca_document(&world, &document).await;
+    assert!(second == 422 || second == 503, "held, or refused for lack of DMCA's share: {second}");
+    // The images still fit, and go to NCMEC.
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "filed", "{page}");
+}

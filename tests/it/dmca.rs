@@ -18,10 +18,16 @@ struct World {
 
 impl World {
     fn start() -> Self {
+        Self::start_with_roster(&[])
+    }
+
+    /// A world whose roster also lists `extra` (logins of the test PKI, with their roles).
+    fn start_with_roster(extra: &[(&str, &[&str])]) -> Self {
         let dir = ScratchDir::new("dmca");
         let peers = SimulatedServices::start(&dir.0).unwrap();
         let mut pki = TestPki::new();
         pki.write(&dir.0);
+        std::fs::write(dir.0.join("roster.toml"), pki.roster(extra)).unwrap();
         let config = harness::config_text().replace(
             "[egress]\ncontact = \"takedown-tests@example.org\"\n",
             &format!(
@@ -40,7 +46,11 @@ impl World {
     }
 
     async fn page(&self, path: &str) -> String {
-        let response = self.client().get(self.daemon.url(path)).send().await.unwrap();
+        self.page_as("dmca-agent", path).await
+    }
+
+    async fn page_as(&self, login: &str, path: &str) -> String {
+        let response = self.daemon.client(login).get(self.daemon.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         response.text().await.unwrap()
     }
@@ -53,7 +63,18 @@ impl World {
         fields: &[(&str, &str)],
         files: &[(&str, &[u8])],
     ) -> (u16, String, String) {
-        let token = harness::csrf_token(&self.page("/dmca/new").await);
+        self.post_multipart_as("dmca-agent", path, fields, files).await
+    }
+
+    /// [`World::post_multipart`] as `login`.
+    async fn post_multipart_as(
+        &self,
+        login: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> (u16, String, String) {
+        let token = harness::csrf_token(&self.page_as(login, "/dmca/new").await);
         let mut body = part_header("csrf_token", None);
         body.extend_from_slice(token.as_bytes());
         for (name, value) in fields {
@@ -68,7 +89,8 @@ impl World {
         }
         body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
         let response = self
-            .client()
+            .daemon
+            .client(login)
             .post(self.daemon.url(path))
             .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
             .header("sec-fetch-site", "same-origin")
@@ -838,4 +860,177 @@ async fn the_affected_files_are_looked_up_on_the_wiki_their_uploaders_offered_an
         "the ticked uploader joined the involved users"
     );
     assert!(!page.contains("User talk:Old uploader"), "an uploader left unticked is not added");
+}
+
+/// The key of the documents a form holds, from its hidden field.
+fn held_key(page: &str) -> String {
+    page.split("name=\"held_documents\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no held_documents field: {page}"))
+        .to_owned()
+}
+
+/// How many of the notices Lumen received carry a document with these bytes.
+fn lumen_got(world: &World, bytes: &[u8]) -> usize {
+    let sha = harness_sha256(bytes);
+    world.journal(PeerService::Lumen, "notices").iter().filter(|n| n.to_string().contains(&sha)).count()
+}
+
+#[tokio::test]
+async fn two_concurrent_retries_of_lumen_or_posts_of_a_notice_reach_the_service_once() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(422), times: Some(1), ..Fault::default() },
+    );
+    let document: &[u8] = b"%PDF-1.4 the notice, retried twice at once";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", document)]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    assert!(step_row(&page, "lumen").contains("Failed"), "{}", step_row(&page, "lumen"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+
+    // Two clicks on "Retry Lumen" (one with the confirmation a staffer gives after checking
+    // Lumen), while Lumen takes its time to answer the first.
+    world.fault(PeerService::Lumen, "notices", Fault::delay(Duration::from_millis(1500)));
+    let retry = format!("/cases/{id}/steps/lumen");
+    let (first, second) = tokio::join!(
+        world.post_multipart(&retry, &[("confirm", "yes")], &[]),
+        world.post_multipart(&retry, &[("confirm", "yes")], &[]),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(
+        world.journal(PeerService::Lumen, "notices").len(),
+        2,
+        "the refused notice and exactly one retry reached Lumen (statuses {statuses:?})"
+    );
+    assert_eq!(statuses, [200, 409], "one retry ran, the other was refused");
+    let refused = if first.0 == 409 { &first.2 } else { &second.2 };
+    assert!(refused.contains("running right now") && refused.contains("nothing more was sent"), "{refused}");
+    let page = world.page(&format!("/cases/{id}")).await;
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+
+    // Two posts of the same wiki notice at once.
+    world.connect_wiki().await;
+    let key = notice_keys(&page).into_iter().next().expect("a notice");
+    let text = notice_text(&page, &key);
+    world.fault(PeerService::Wiki, "action=edit", Fault::delay(Duration::from_millis(1500)));
+    let post = format!("/cases/{id}/notices/{key}");
+    let fields = [("text", text.as_str()), ("confirm", "yes")];
+    let (first, second) = tokio::join!(world.post_form(&post, &fields), world.post_form(&post, &fields));
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(
+        world.journal(PeerService::Wiki, "action=edit").len(),
+        1,
+        "exactly one edit reached the wiki (statuses {statuses:?})"
+    );
+    assert_eq!(statuses, [200, 409], "one post ran, the other was refused");
+    let refused = if first.0 == 409 { &first.2 } else { &second.2 };
+    assert!(refused.contains("running right now") && refused.contains("nothing more was sent"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_lumen_retry_with_other_documents_than_the_case_recorded_sends_nothing() {
+    let world = World::start();
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(422), times: Some(1), ..Fault::default() },
+    );
+    let recorded: &[u8] = b"%PDF-1.4 the notice the case recorded";
+    let other: &[u8] = b"%PDF-1.4 another document entirely";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", recorded)]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 1);
+    let retry = format!("/cases/{id}/steps/lumen");
+
+    // The right count, the recorded name, other bytes; then the recorded bytes under another name.
+    for attached in [("notice.pdf", other), ("renamed.pdf", recorded)] {
+        let (status, _, page) = world.post_multipart(&retry, &[], &[attached]).await;
+        assert_eq!(status, 200, "{page}");
+        let row = step_row(&page, "lumen");
+        assert!(row.contains("Failed") && row.contains("not the documents the case recorded"), "{row}");
+        assert_eq!(
+            world.journal(PeerService::Lumen, "notices").len(),
+            1,
+            "nothing reached Lumen with {}",
+            attached.0
+        );
+    }
+    assert_eq!(lumen_got(&world, other), 0);
+
+    // The recorded document, attached again: sent.
+    let (status, _, page) = world.post_multipart(&retry, &[], &[("notice.pdf", recorded)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert_eq!(world.journal(PeerService::Lumen, "notices").len(), 2);
+    assert_eq!(lumen_got(&world, recorded), 1, "the retry carried the recorded document");
+}
+
+#[tokio::test]
+async fn held_documents_are_bound_to_their_staffer_and_another_cannot_see_replace_or_drop_them() {
+    // `outsider` holds a certificate of the test CA; here it is a second DMCA staffer.
+    let world = World::start_with_roster(&[("outsider", &["dmca"])]);
+    let other = "outsider";
+    world.fault(
+        PeerService::Lumen,
+        "notices",
+        Fault { status: Some(422), times: Some(1), ..Fault::default() },
+    );
+    // A's case whose Lumen step failed: its document stays held under the case.
+    let case_document: &[u8] = b"%PDF-1.4 held for the case's Lumen retry";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("case-notice.pdf", case_document)]).await;
+    assert_eq!(status, 200, "{page}");
+    let case = case_id(&url).to_owned();
+    assert!(step_row(&page, "lumen").contains("Failed"), "{}", step_row(&page, "lumen"));
+
+    // A's form with an error: its document is held under the form's key.
+    let form_document: &[u8] = b"%PDF-1.4 held while the form is corrected";
+    let mut incomplete = granted();
+    incomplete.retain(|(name, _)| *name != "sender_name");
+    let (status, _, page) =
+        world.post_multipart("/dmca/new", &incomplete, &[("form-notice.pdf", form_document)]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("form-notice.pdf"), "{page}");
+    let key = held_key(&page);
+
+    // B presents A's form key, then A's case ID, with a document of their own each time...
+    let intruder: &[u8] = b"%PDF-1.4 the other staffer's document";
+    for presented in [key.as_str(), case.as_str()] {
+        let mut fields = incomplete.clone();
+        fields.push(("held_documents", presented));
+        let (status, _, page) =
+            world.post_multipart_as(other, "/dmca/new", &fields, &[("intruder.pdf", intruder)]).await;
+        assert_eq!(status, 422, "{page}");
+        assert!(!page.contains("form-notice.pdf") && !page.contains("case-notice.pdf"), "B sees A's: {page}");
+    }
+    // ...and records a request of their own with A's key.
+    let (status, url, page) = world
+        .post_multipart_as(other, "/dmca/new", &[("decision", "denied"), ("held_documents", &key)], &[])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.starts_with("/cases/"), "{url}");
+
+    // A's form still holds A's document: the corrected request sends it, and only it.
+    let mut complete = granted();
+    complete.push(("held_documents", &key));
+    let (status, _, page) = world.post_multipart("/dmca/new", &complete, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert_eq!(lumen_got(&world, form_document), 1, "A's held document went to Lumen");
+    // A's case still holds its document: the retry sends it without attaching it again.
+    let (status, _, page) = world.post_multipart(&format!("/cases/{case}/steps/lumen"), &[], &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(step_row(&page, "lumen").contains("Done"), "{}", step_row(&page, "lumen"));
+    assert_eq!(lumen_got(&world, case_document), 1, "the retry carried A's held document");
+    assert_eq!(lumen_got(&world, intruder), 0, "B's document never went anywhere");
+    assert!(key.starts_with("form-") && key.len() > 32, "a form's key never has a case ID's form: {key}");
 }
