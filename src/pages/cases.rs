@@ -105,7 +105,7 @@ pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseSummary], view: &ListView<'_
         }
         p.pages {
             @if filter.page > 1 { a href={ "/cases?" (filter.query_for_page(filter.page - 1)) } { "Previous page" } " " }
-            @if view.more { a href={ "/cases?" (filter.query_for_page(filter.page + 1)) } { "Next page" } }
+            @if view.more { a href={ "/cases?" (filter.query_for_page(filter.page.saturating_add(1))) } { "Next page" } }
         }
     };
     page("Cases", Some(viewer), content)

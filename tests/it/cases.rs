@@ -170,3 +170,22 @@ async fn an_exporter_downloads_one_case_that_only_legal_counsel_can_open() {
     assert_eq!((&exports[0].actor, exports[0].case), (&Actor::Staff("exporter".into()), Some(case)));
     assert!(exports[0].details.contains(&counsel.recipient().to_string()));
 }
+
+#[tokio::test]
+async fn a_page_number_that_overflows_is_ignored_and_the_daemon_keeps_serving() {
+    let daemon = Daemon::start();
+    let store = store_of(&daemon);
+    let case = create(&store, CaseKind::Dmca, "sentinel-page");
+    for page in ["18446744073709551615", "18446744073709551616", "369367187582704337", "0", "-1", "x"] {
+        let (status, list) = get(&daemon, "dmca-agent", &format!("/cases?page={page}")).await;
+        assert_eq!(status, 200, "page={page}: {list}");
+        // A page number that cannot be shown is reported, not applied: the first page is shown.
+        assert!(list.contains("Not applied: page: "), "page={page}: {list}");
+        assert!(list.contains(&case.to_string()), "page={page}: {list}");
+    }
+    // A page past the end is simply empty.
+    let (status, list) = get(&daemon, "dmca-agent", "/cases?page=1000").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(!list.contains(&case.to_string()) && !list.contains("Not applied"), "{list}");
+    assert_eq!(get(&daemon, "dmca-agent", "/cases").await.0, 200);
+}
