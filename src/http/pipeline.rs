@@ -202,7 +202,13 @@ impl Pipeline {
         let mut receiver =
             Receiver::new(body.into_data_stream(), boundary, reservation, UploadLimits::default())
                 .map_err(upload_error)?;
-        let token = receiver.leading_field(CSRF_FIELD).await.map_err(upload_error)?;
+        // The token is tiny: it must arrive whole within its own deadline, not merely keep
+        // trickling under the stall limit.
+        let token =
+            tokio::time::timeout(limits::UPLOAD_LEADING_FIELD_TIMEOUT, receiver.leading_field(CSRF_FIELD))
+                .await
+                .map_err(|_| HttpError::RequestTimeout)?
+                .map_err(upload_error)?;
         self.state
             .csrf
             .verify(&staff.id, Some(token.as_str()), SystemTime::now())
