@@ -167,10 +167,20 @@ pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response
     let staff = context.viewer()?.staff.id.to_string();
     let key = context.param("notice").unwrap_or_default().to_owned();
     let prepared = prepare_notices(context, &case.takedown, case.lumen_url());
-    let notice = prepared.iter().find(|n| n.kind.key() == key).ok_or(HttpError::NotFound)?;
+    let index = notices::handles(&prepared).iter().position(|h| *h == key).ok_or(HttpError::NotFound)?;
+    let notice = &prepared[index];
+    // The handle is a position: the form also names the notice it was shown for (in the body,
+    // which is never logged), so a correction that reordered the users cannot redirect it.
+    if context.values("notice").first().is_some_and(|shown| *shown != notice.kind.key()) {
+        return Err(HttpError::Conflict(format!(
+            "{}: the notices changed since the page was shown; reload the case page",
+            notice.kind.kind_label()
+        )));
+    }
     let confirmed = context.values("confirm").iter().any(|v| v == "yes");
-    case.may_run(&format!("{NOTICE_PREFIX}{key}"), confirmed)
-        .map_err(|why| HttpError::Conflict(format!("{}: {why}", notice.kind.label())))?;
+    // Errors name the kind of notice, never the user: they reach the system log.
+    case.may_run(&format!("{NOTICE_PREFIX}{}", notice.kind.key()), confirmed)
+        .map_err(|why| HttpError::Conflict(format!("{}: {why}", notice.kind.kind_label())))?;
     let text = context.values("text").into_iter().next().unwrap_or_default().replace("\r\n", "\n");
     if text.trim().is_empty() {
         return Err(HttpError::BadRequest("the notice's text is empty; nothing was posted".into()));

@@ -59,6 +59,9 @@ impl Pipeline {
     pub async fn handle(&self, peer: &PeerConnection, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
+        // The log records the route's pattern, never the path: a path carries case IDs and may
+        // carry whatever someone typed.
+        let route = self.router.pattern(&path);
         // One snapshot of roster and CRLs for the whole request, even if SIGHUP swaps them.
         let live = self.state.live();
         // The server hands over only connections with a verified, non-empty chain.
@@ -80,10 +83,10 @@ impl Pipeline {
         }
         match refusal {
             Some(HttpError::Internal(detail) | HttpError::AuditUnavailable(detail)) => {
-                warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}")
+                warn!(remote = %peer.remote, %who, %method, route, status, "internal error: {detail}")
             }
-            Some(err) => info!(remote = %peer.remote, %who, %method, %path, status, "refused: {err}"),
-            None => info!(remote = %peer.remote, %who, %method, %path, status),
+            Some(err) => info!(remote = %peer.remote, %who, %method, route, status, "refused: {err}"),
+            None => info!(remote = %peer.remote, %who, %method, route, status),
         }
         response
     }
