@@ -10,6 +10,10 @@ use crate::cases::{CaseId, CaseKind, Change, Revision};
 /// How many lines one page shows.
 pub const PER_PAGE: usize = 50;
 
+/// The highest page number the list accepts (fifty million cases); a larger one is reported as
+/// not applied rather than multiplied into an overflow.
+pub const MAX_PAGE: usize = 1_000_000;
+
 /// One case in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseSummary {
@@ -128,7 +132,15 @@ impl Filter {
         });
         let from = day("from", &mut ignored);
         let to = day("to", &mut ignored);
-        let page = given("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+        let page = given("page")
+            .and_then(|text| match text.parse::<usize>() {
+                Ok(page) if (1..=MAX_PAGE).contains(&page) => Some(page),
+                _ => {
+                    ignored.push(format!("page: {text:?} is not a page number from 1 to {MAX_PAGE}"));
+                    None
+                }
+            })
+            .unwrap_or(1);
         let filter = Filter {
             kind,
             decision,
@@ -165,8 +177,11 @@ impl Filter {
         if !self.oldest_first {
             matching.reverse();
         }
-        let skip = (self.page.max(1) - 1) * PER_PAGE;
-        let more = matching.len() > skip + PER_PAGE;
+        // Checked: a page past the end (however far) is simply empty, never an overflow.
+        let Some(skip) = self.page.saturating_sub(1).checked_mul(PER_PAGE) else {
+            return (Vec::new(), false);
+        };
+        let more = matching.len().saturating_sub(skip) > PER_PAGE;
         (matching.into_iter().skip(skip).take(PER_PAGE).collect(), more)
     }
 
@@ -185,7 +200,8 @@ impl Filter {
         if let Some(staff) = &self.staff {
             query.append_pair("staff", staff);
         }
-        let date = |d: Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+        // The format the filter reads, so a printed date reads back as the same day.
+        let date = |d: Date| d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default();
         if let Some(from) = self.from {
             query.append_pair("from", &date(from));
         }
@@ -276,5 +292,18 @@ mod tests {
         let (with_kind, _) = filter(&[("kind", "dmca"), ("decision", "granted")]);
         assert_eq!(with_kind.query_for_page(2), "kind=dmca&decision=granted&page=2");
         assert!(filter(&[]).0.is_default() && !with_kind.is_default());
+    }
+
+    #[test]
+    fn a_page_number_that_would_overflow_is_not_applied_and_a_far_page_is_empty() {
+        for text in ["18446744073709551615", "18446744073709551616", "1000001", "0", "-1", "two"] {
+            let (parsed, ignored) = filter(&[("page", text)]);
+            assert_eq!(parsed.page, 1, "{text}");
+            assert_eq!(ignored.len(), 1, "{text}: {ignored:?}");
+        }
+        let far = Filter { page: usize::MAX, ..Filter::default() };
+        assert_eq!(far.select(summaries()), (Vec::new(), false));
+        let (last, _) = filter(&[("page", "1000000")]);
+        assert_eq!(last.select(summaries()), (Vec::new(), false));
     }
 }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::cases::CaseId;
 
 /// Who acted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "name")]
 pub enum Actor {
     /// A staff member, by login.

@@ -235,9 +235,18 @@ impl Config {
             let certificate = s.path("certificate", base, &mut problems);
             let private_key = s.secret("private_key", base, &mut problems);
             let staff_ca = s.path("staff_ca", base, &mut problems);
-            let crls = s
-                .strings("crls", &mut problems)
-                .map(|paths| paths.into_iter().map(|p| base.join(p)).collect());
+            let crls = s.strings("crls", &mut problems).and_then(|paths| {
+                // An empty list would switch revocation off without a word: a lost or revoked
+                // certificate would keep working.
+                if paths.is_empty() {
+                    problems.push(Problem::new(
+                        s.field("crls"),
+                        "is empty, which would turn revocation off; list the staff CA's CRL file(s)",
+                    ));
+                    return None;
+                }
+                Some(paths.into_iter().map(|p| base.join(p)).collect::<Vec<_>>())
+            });
             s.finish(&mut problems);
             Some(TlsSettings {
                 certificate: certificate?,

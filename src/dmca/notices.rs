@@ -54,6 +54,17 @@ impl NoticeKind {
         }
     }
 
+    /// What it is, naming nobody (`Foundation wiki DMCA page`, `User talk page message`): for
+    /// messages that may reach the system log.
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            NoticeKind::FoundationPage => "Foundation wiki DMCA page",
+            NoticeKind::CommonsNoticeboard => "Commons DMCA noticeboard",
+            NoticeKind::VillagePump => "Commons village pump",
+            NoticeKind::UserTalk(_) => "User talk page message",
+        }
+    }
+
     /// What staff read (`Foundation wiki DMCA page`, `Talk page of Example`).
     pub fn label(&self) -> String {
         match self {
@@ -141,6 +152,24 @@ pub fn prepare(t: &Takedown, settings: &NoticeSettings<'_>) -> Vec<WikiNotice> {
     notices
 }
 
+/// Each notice's handle in URLs and pages (and so in anything that quotes a path): the fixed
+/// key of a wiki page notice, or `user-talk-N` for the N-th talk-page message of `notices`. It
+/// names nobody; the stored step name ([`NoticeKind::key`]) does, and stays in the encrypted
+/// store.
+pub fn handles(notices: &[WikiNotice]) -> Vec<String> {
+    let mut talk = 0;
+    notices
+        .iter()
+        .map(|notice| match &notice.kind {
+            NoticeKind::UserTalk(_) => {
+                talk += 1;
+                format!("{USER_TALK_HANDLE_PREFIX}{talk}")
+            }
+            other => other.key(),
+        })
+        .collect()
+}
+
 /// Escapes text for running wikitext so that it shows literally: no template, link, external
 /// link, signature, HTML tag, entity, table, list or heading syntax, behaviour switch or magic
 /// link can come from it. Every character MediaWiki gives a meaning to, and whitespace at either
@@ -206,6 +235,7 @@ const FOUNDATION_KEY: &str = "foundation-page";
 const NOTICEBOARD_KEY: &str = "commons-noticeboard";
 const VILLAGE_PUMP_KEY: &str = "village-pump";
 const USER_TALK_KEY_PREFIX: &str = "user-talk:";
+const USER_TALK_HANDLE_PREFIX: &str = "user-talk-";
 
 const NOTICEBOARD_PAGE: &str = "Commons:Office actions/DMCA notices";
 const VILLAGE_PUMP_PAGE: &str = "Commons:Village pump";

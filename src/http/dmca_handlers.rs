@@ -174,16 +174,29 @@ pub(super) async fn run_step(context: &RequestContext<'_>) -> Result<Response<Fu
 /// own wiki grant. A CAPTCHA shows the case page again with the question and the text kept.
 pub(super) async fn post_notice(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let key = context.param("notice").unwrap_or_default().to_owned();
-    let step = format!("{NOTICE_PREFIX}{key}");
-    // Claimed before the case is read, as a step's retry is (see `run_step`).
-    let step_claim = claim(context, case_id(context)?, &step, "This notice")?;
     let (id, case) = dmca_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     let prepared = prepare_notices(context, &case.takedown, case.lumen_url());
-    let notice = prepared.iter().find(|n| n.kind.key() == key).ok_or(HttpError::NotFound)?;
+    let index = notices::handles(&prepared).iter().position(|h| *h == key).ok_or(HttpError::NotFound)?;
+    let notice = &prepared[index];
+    // The handle is a position: the form also names the notice it was shown for (in the body,
+    // which is never logged), so a correction that reordered the users cannot redirect it.
+    if context.values("notice").first().is_some_and(|shown| *shown != notice.kind.key()) {
+        return Err(HttpError::Conflict(format!(
+            "{}: the notices changed since the page was shown; reload the case page",
+            notice.kind.kind_label()
+        )));
+    }
+    // The handle names the step only through the case, so the step is claimed once it is known,
+    // and whether it may run is decided on a read taken under the claim (see `run_step`): a
+    // concurrent post of the same notice is refused, and one that finished meanwhile is seen.
+    let step = format!("{NOTICE_PREFIX}{}", notice.kind.key());
+    let step_claim = claim(context, id, &step, "This notice")?;
+    let (_, case) = dmca_case(context).await?;
     let confirmed = context.values("confirm").iter().any(|v| v == "yes");
+    // Errors name the kind of notice, never the user: they reach the system log.
     case.may_run(&step, confirmed)
-        .map_err(|why| HttpError::Conflict(format!("{}: {why}", notice.kind.label())))?;
+        .map_err(|why| HttpError::Conflict(format!("{}: {why}", notice.kind.kind_label())))?;
     let text = context.values("text").into_iter().next().unwrap_or_default().replace("\r\n", "\n");
     if text.trim().is_empty() {
         return Err(HttpError::BadRequest("the notice's text is empty; nothing was posted".into()));

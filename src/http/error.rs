@@ -130,6 +130,19 @@ impl HttpError {
         )
     }
 
+    /// A short code for an access denial's reason (`unrostered`, `missing-role`, …), by which
+    /// refusals are counted together in the audit log; `other` for anything else.
+    pub fn denial_code(&self) -> &'static str {
+        match self {
+            HttpError::CertificateRejected(_) => "certificate-rejected",
+            HttpError::CrossSite(_) => "cross-site",
+            HttpError::Csrf(_) => "csrf",
+            HttpError::MissingRole { .. } => "missing-role",
+            HttpError::Unrostered { .. } => "unrostered",
+            _ => "other",
+        }
+    }
+
     /// The status and text of the page for this error. Internal details are logged, not shown.
     pub fn page(&self) -> ErrorPage {
         let (status, title, paragraphs) = match self {

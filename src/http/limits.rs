@@ -34,6 +34,12 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// budget. (Each piece must also arrive within a minute: see `media::upload::UploadLimits`.)
 pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Time allowed for an upload's leading field (its CSRF token, a few hundred bytes) to arrive
+/// whole. A browser sends it with the headers; without this, a client trickling it one byte at
+/// a time under the per-piece stall limit would hold its share of the media budget for hours
+/// before the token is even checked.
+pub const UPLOAD_LEADING_FIELD_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Largest form body (URL-encoded text fields). A DMCA notice pasted in full is tens of
 /// kilobytes; 1 MiB leaves a wide margin. File uploads have their own, larger limits.
 pub const MAX_FORM_BODY_BYTES: usize = 1024 * 1024;

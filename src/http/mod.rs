@@ -19,6 +19,7 @@ pub mod limits;
 #[cfg(feature = "demo")]
 mod media_handlers;
 pub mod pipeline;
+pub mod refusals;
 pub mod router;
 pub mod server;
 pub mod wiki_handlers;

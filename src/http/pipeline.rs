@@ -13,18 +13,20 @@
 //! who asked for what and the status — never the body.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, Uri};
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use super::csrf::CsrfError;
 use super::error::HttpError;
 use super::handlers::{self, Form, RequestContext};
+use super::refusals::{self, RefusalKey, Refusals};
 use super::router::{self, Lookup, Router};
 use super::server::PeerConnection;
 use super::{headers, limits};
@@ -44,6 +46,7 @@ pub struct Pipeline {
     state: Arc<AppState>,
     router: Router,
     headers: headers::SecurityHeaders,
+    refusals: Refusals,
 }
 
 impl Pipeline {
@@ -52,13 +55,16 @@ impl Pipeline {
         // The route table is a constant checked by the router's unit tests.
         let router = Router::new().expect("the route table in http::router has conflicting paths");
         let headers = headers::SecurityHeaders::new(&state.config);
-        Self { state, router, headers }
+        Self { state, router, headers, refusals: Refusals::default() }
     }
 
     /// Produces the response to one request; errors become error pages here.
     pub async fn handle(&self, peer: &PeerConnection, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
+        // The log records the route's pattern, never the path: a path carries case IDs and may
+        // carry whatever someone typed.
+        let route = self.router.pattern(&path);
         // One snapshot of roster and CRLs for the whole request, even if SIGHUP swaps them.
         let live = self.state.live();
         // The server hands over only connections with a verified, non-empty chain.
@@ -76,21 +82,30 @@ impl Pipeline {
         };
         let status = response.status().as_u16();
         if let Some(err) = &refusal {
-            self.audit_refusal(&caller, &method, &path, err).await;
+            self.audit_refusal(&caller, &method, &path, route, err).await;
         }
         match refusal {
             Some(HttpError::Internal(detail) | HttpError::AuditUnavailable(detail)) => {
-                warn!(remote = %peer.remote, %who, %method, %path, status, "internal error: {detail}")
+                warn!(remote = %peer.remote, %who, %method, route, status, "internal error: {detail}")
             }
-            Some(err) => info!(remote = %peer.remote, %who, %method, %path, status, "refused: {err}"),
-            None => info!(remote = %peer.remote, %who, %method, %path, status),
+            Some(err) => info!(remote = %peer.remote, %who, %method, route, status, "refused: {err}"),
+            None => info!(remote = %peer.remote, %who, %method, route, status),
         }
         response
     }
 
-    /// Records a refused access in the audit log. The request is already refused, so a failed
-    /// append changes nothing for it; it is logged as an error for the operator.
-    async fn audit_refusal(&self, caller: &Caller, method: &Method, path: &str, err: &HttpError) {
+    /// Records a refused access in the audit log, coalesced per certificate, reason and route
+    /// (see [`Refusals`]): a loop of refusals cannot flood the writer staff need. The request is
+    /// already refused, so a failed append changes nothing for it; it is logged as an error for
+    /// the operator.
+    async fn audit_refusal(
+        &self,
+        caller: &Caller,
+        method: &Method,
+        path: &str,
+        route: &'static str,
+        err: &HttpError,
+    ) {
         if !err.is_access_denial() {
             return;
         }
@@ -98,15 +113,43 @@ impl Pipeline {
             Caller::Staff(staff) => Actor::Staff(staff.id.to_string()),
             Caller::Unrostered(fingerprint) => Actor::Unrostered(fingerprint.to_string()),
         };
-        let entry = AuditEntry::now(
-            actor,
-            Action::AccessDenied,
-            None,
-            Outcome::Refused,
-            format!("{method} {path}: {err}"),
-        );
-        if let Err(err) = self.state.store.audit_async(entry).await {
-            tracing::error!("cannot audit a refused request: {err}");
+        let key = RefusalKey { actor: actor.clone(), reason: err.denial_code(), route };
+        let decision = self.refusals.note(key, Instant::now(), OffsetDateTime::now_utc());
+        let mut entries = Vec::new();
+        for (closed, tally) in &decision.closed {
+            entries.push(AuditEntry::now(
+                closed.actor.clone(),
+                Action::AccessDenied,
+                None,
+                Outcome::Refused,
+                format!(
+                    "{} more refusal(s) ({} on {}) from {} to {}",
+                    tally.count,
+                    closed.reason,
+                    closed.route,
+                    rfc3339(tally.first),
+                    rfc3339(tally.last)
+                ),
+            ));
+        }
+        if decision.write {
+            let mut details = format!(
+                "{method} {}: {}",
+                refusals::quote(path, refusals::MAX_QUOTED_PATH),
+                refusals::quote(&err.to_string(), refusals::MAX_QUOTED_PATH)
+            );
+            if decision.unitemised > 0 {
+                details.push_str(&format!(
+                    " ({} other refusal(s) counted, not itemised, while too many were open)",
+                    decision.unitemised
+                ));
+            }
+            entries.push(AuditEntry::now(actor, Action::AccessDenied, None, Outcome::Refused, details));
+        }
+        for entry in entries {
+            if let Err(err) = self.state.store.audit_async(entry).await {
+                tracing::error!("cannot audit a refused request: {err}");
+            }
         }
     }
 
@@ -210,7 +253,13 @@ impl Pipeline {
         let mut receiver =
             Receiver::new(body.into_data_stream(), boundary, reservation, UploadLimits::default())
                 .map_err(upload_error)?;
-        let token = receiver.leading_field(CSRF_FIELD).await.map_err(upload_error)?;
+        // The token is tiny: it must arrive whole within its own deadline, not merely keep
+        // trickling under the stall limit.
+        let token =
+            tokio::time::timeout(limits::UPLOAD_LEADING_FIELD_TIMEOUT, receiver.leading_field(CSRF_FIELD))
+                .await
+                .map_err(|_| HttpError::RequestTimeout)?
+                .map_err(upload_error)?;
         self.state
             .csrf
             .verify(&staff.id, Some(token.as_str()), SystemTime::now())
@@ -335,4 +384,8 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpErro
             }
         })?;
     Ok(Form::parse(&collected.to_bytes()))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

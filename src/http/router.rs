@@ -314,6 +314,9 @@ pub enum Lookup {
     NotFound,
 }
 
+/// What [`Router::pattern`] gives for a path no route has.
+pub const NO_ROUTE: &str = "(no route)";
+
 /// Finds routes by path and method.
 pub struct Router {
     paths: matchit::Router<Vec<&'static Route>>,
@@ -338,6 +341,17 @@ impl Router {
             paths.insert(path, routes)?;
         }
         Ok(Self { paths })
+    }
+
+    /// The pattern of the route table entry `path` falls under (`/cases/{case}/notices/{notice}`),
+    /// or `(no route)`: what the system log records instead of the path, whose segments may
+    /// carry case data.
+    pub fn pattern(&self, path: &str) -> &'static str {
+        self.paths
+            .at(path)
+            .ok()
+            .and_then(|matched| matched.value.first())
+            .map_or(NO_ROUTE, |route| route.path)
     }
 
     /// Looks up a request.

@@ -15,8 +15,6 @@ pub struct ListView<'a> {
     pub filter: &'a Filter,
     /// Query values the filter could not use, said on the page.
     pub ignored: &'a [String],
-    /// How many cases the viewer's roles do not open (left out of the list).
-    pub hidden: usize,
     /// Whether there is a next page.
     pub more: bool,
     /// A case ID that was looked up and not found (or not readable).
@@ -100,12 +98,9 @@ pub fn render_list(viewer: &Viewer<'_>, rows: &[CaseSummary], view: &ListView<'_
                 }
             } }
         }
-        @if view.hidden > 0 {
-            p.hint { (view.hidden) " more case(s) belong to workflows your roles do not open." }
-        }
         p.pages {
             @if filter.page > 1 { a href={ "/cases?" (filter.query_for_page(filter.page - 1)) } { "Previous page" } " " }
-            @if view.more { a href={ "/cases?" (filter.query_for_page(filter.page + 1)) } { "Next page" } }
+            @if view.more { a href={ "/cases?" (filter.query_for_page(filter.page.saturating_add(1))) } { "Next page" } }
         }
     };
     page("Cases", Some(viewer), content)

@@ -9,7 +9,7 @@ use crate::cases::{CaseId, Change, Revision};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice, RawForm};
 use crate::dmca::lookup::{GlobalAccount, VersionFacts, WikiLookup};
 use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason, Takedown};
-use crate::dmca::notices::{NoticeKind, WikiNotice};
+use crate::dmca::notices::{self, NoticeKind, WikiNotice};
 use crate::dmca::steps::{DmcaCase, LUMEN, NOTICE_PREFIX, SALESFORCE, StepRecord, StepStatus};
 use crate::services::wiki::client::WikiConnection;
 
@@ -334,7 +334,7 @@ pub fn render_case_steps(view: &CaseView<'_>) -> Workflow {
                     }
                     None => p.hint { "No wiki is configured: copy each text and post it by hand." },
                 }
-                @for notice in view.notices { (notice_block(view, notice)) }
+                @for (notice, handle) in view.notices.iter().zip(notices::handles(view.notices)) { (notice_block(view, notice, &handle)) }
             }
         }
     };
@@ -462,9 +462,10 @@ fn step_row(view: &CaseView<'_>, step: &str, label: &str, takes_documents: bool)
     }
 }
 
-fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
-    let key = notice.kind.key();
-    let step = format!("{NOTICE_PREFIX}{key}");
+/// One notice: `key` is its handle (names nobody), used in its URL, element IDs and
+/// `data-notice`.
+fn notice_block(view: &CaseView<'_>, notice: &WikiNotice, key: &str) -> Markup {
+    let step = format!("{NOTICE_PREFIX}{}", notice.kind.key());
     let status = view.case.status(&step);
     let record = view.case.steps.get(&step);
     let (class, label) = status_label(status);
@@ -489,6 +490,7 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice) -> Markup {
             } @else {
                 form method="post" action={ "/cases/" (view.id) "/notices/" (key) } {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    input type="hidden" name="notice" value=(notice.kind.key());
                     @if let Some(title) = &notice.section_title { p { "New section: " span.text { (title) } } }
                     label.notice-text for=(text_id) { "Wikitext to post on " span.text { (notice.page) } }
                     textarea name="text" rows="20" id=(text_id) { (text) }

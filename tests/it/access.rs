@@ -127,3 +127,86 @@ async fn refused_access_is_in_the_audit_log_and_the_log_verifies_while_the_daemo
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     assert!(String::from_utf8_lossy(&verify.stdout).contains("entries 2"));
 }
+
+#[tokio::test]
+async fn a_flood_of_refusals_is_coalesced_while_staff_keep_recording() {
+    use takedown::audit::{Action, Actor, AuditEntry, Outcome};
+    use takedown::cases::CaseKind;
+
+    let daemon = Daemon::start();
+    // A case for the staffer to view: each view is a durable audit commit, like any recording.
+    let case = {
+        let keys = daemon.dir.0.join("keys");
+        let identity =
+            takedown::store::crypt::AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap())
+                .unwrap();
+        let index =
+            takedown::store::index::IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
+        let store = takedown::store::Store::open(
+            &daemon.dir.0.join("data"),
+            takedown::store::StoreKeys::new(identity, &[], index),
+            1000,
+        )
+        .unwrap();
+        store
+            .commit(|batch| {
+                let case =
+                    batch.create_case(CaseKind::Dmca, "test", serde_json::json!({ "notice": "flood" }))?;
+                batch.audit(&AuditEntry::now(
+                    Actor::System,
+                    Action::CreateCase,
+                    Some(case),
+                    Outcome::Done,
+                    "test",
+                ))?;
+                Ok(case)
+            })
+            .unwrap()
+    };
+    let before = crate::harness::audit_log(&daemon).len();
+
+    // An unrostered but CA-valid certificate loops refused GETs with long paths over many
+    // connections...
+    const TASKS: usize = 32;
+    const EACH: usize = 20;
+    let flood: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let client = daemon.client("outsider");
+            let url = daemon.url("/");
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let path = format!("{url}flood-{t}-{i}-{}", "x".repeat(8000));
+                    assert_eq!(client.get(path).send().await.unwrap().status(), 403);
+                }
+            })
+        })
+        .collect();
+    // ...while a staffer's recorded views keep going through.
+    let staff = daemon.client("dmca-agent");
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let status = staff.get(daemon.url(&format!("/cases/{case}"))).send().await.unwrap().status();
+        assert_eq!(status, 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    for task in flood {
+        task.await.unwrap();
+    }
+    let log = crate::harness::audit_log(&daemon);
+    let outsider = daemon.pki.people["outsider"].fingerprint().to_string();
+    let refused: Vec<&AuditEntry> =
+        log[before..].iter().filter(|e| e.actor == Actor::Unrostered(outsider.clone())).collect();
+    let views = log[before..].iter().filter(|e| e.action == Action::ViewCase).count();
+    eprintln!(
+        "{} refused requests wrote {} audit entries; the staffer's 10 views: slowest {slowest:?}",
+        TASKS * EACH,
+        refused.len()
+    );
+    assert_eq!(views, 10);
+    assert!((1..=2).contains(&refused.len()), "{} entries for {} refusals", refused.len(), TASKS * EACH);
+    for entry in &refused {
+        assert!(entry.details.len() <= 400, "an entry quotes {} bytes", entry.details.len());
+    }
+    assert!(slowest < std::time::Duration::from_secs(2), "a staffer's view took {slowest:?}");
+}

@@ -94,3 +94,19 @@ fn a_missing_config_file_is_a_config_error() {
     assert_eq!(code, 78);
     assert!(stderr.contains("file not found"), "{stderr}");
 }
+
+#[test]
+fn an_empty_crl_list_is_refused_naming_the_field() {
+    // `crls = []` would switch revocation off without a word: a lost certificate would keep
+    // working. Both the check and the daemon refuse it, naming the field.
+    let daemon = Daemon::start();
+    let config = daemon.dir.0.join("no-crls.toml");
+    std::fs::write(&config, config_text().replace("crls = [\"staff.crl\"]", "crls = []")).unwrap();
+    for command in ["check-config", "serve"] {
+        let (code, stdout, stderr) = run(&[command, "--config"], &config);
+        assert_eq!(code, 78, "{command}: {stderr}");
+        assert!(stderr.contains("error: tls.crls: "), "{command}: {stderr}");
+        assert!(stderr.contains("revocation"), "{command}: {stderr}");
+        assert!(!stdout.contains("ready"), "{command} started anyway: {stdout}");
+    }
+}

@@ -1034,3 +1034,41 @@ async fn held_documents_are_bound_to_their_staffer_and_another_cannot_see_replac
     assert_eq!(lumen_got(&world, intruder), 0, "B's document never went anywhere");
     assert!(key.starts_with("form-") && key.len() > 32, "a form's key never has a case ID's form: {key}");
 }
+
+#[tokio::test]
+async fn the_daemon_log_names_no_person_file_or_case_content() {
+    let world = World::start();
+    let notice_pdf: &[u8] = b"%PDF-1.4 the notice as received";
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", notice_pdf)]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    world.connect_wiki().await;
+    let page = world.page(&format!("/cases/{id}")).await;
+    let keys = notice_keys(&page);
+    let talk = keys.iter().find(|k| k.starts_with("user-talk")).expect("a talk-page notice").clone();
+    let text = notice_text(&page, &talk);
+    let (status, _, answer) =
+        world.post_form(&format!("/cases/{id}/notices/{talk}"), &[("text", &text)]).await;
+    assert_eq!(status, 200, "{answer}");
+    // Posted again: refused as a conflict, and the refusal is logged.
+    let (status, _, answer) =
+        world.post_form(&format!("/cases/{id}/notices/{talk}"), &[("text", "again")]).await;
+    assert_eq!(status, 409, "{answer}");
+    let log = world.daemon.wait_for_log("status=409");
+    for secret in [
+        "UploaderName",
+        "Another Uploader",
+        &hex::encode("UploaderName"),
+        &hex::encode("Another Uploader"),
+        "Lighthouse",
+        "Beach",
+        "notice.pdf",
+        "Acme",
+        "counsel@acme.example",
+    ] {
+        assert!(!log.contains(secret), "the daemon's log names {secret:?}:\n{log}");
+    }
+    // The log still says what happened: the route, by its pattern.
+    assert!(log.contains("/cases/{case}/notices/{notice}"), "{log}");
+}

@@ -249,3 +249,45 @@ async fn an_upload_must_start_with_its_csrf_token_and_name_its_length() {
         .unwrap();
     assert_eq!(response.status(), 411);
 }
+
+#[tokio::test]
+async fn a_leading_field_trickled_under_the_stall_limit_is_cut_off_by_its_deadline() {
+    let daemon = Daemon::start();
+    let client = daemon.client("cp-agent");
+    let token = form_token(&daemon, &client).await;
+    let body = multipart(&token, &[("a.bin", &random_bytes(100_000))]);
+    // The CSRF field, one byte every quarter second (far under the 60 s stall limit, about 40 s
+    // in all), while the upload holds its share of the media budget; then the rest at once.
+    let lead = body.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let lead = lead + body[lead..].windows(4).position(|w| w == b"\r\n--").unwrap() + 4;
+    let (first, rest) = body.split_at(lead);
+    let bytes: Vec<Bytes> =
+        first.iter().map(|b| Bytes::copy_from_slice(&[*b])).chain([Bytes::copy_from_slice(rest)]).collect();
+    let count = bytes.len();
+    let stream =
+        futures_util::stream::iter(bytes.into_iter().enumerate()).then(move |(i, chunk)| async move {
+            if i + 1 < count {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Ok::<_, std::io::Error>(chunk)
+        });
+    let started = std::time::Instant::now();
+    let request = client
+        .post(daemon.url("/test/media"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("content-length", body.len())
+        .header("sec-fetch-site", "same-origin")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let response = tokio::time::timeout(Duration::from_secs(20), request)
+        .await
+        .expect("no answer within 20 s: the leading field has no deadline")
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 408);
+    assert!(elapsed < Duration::from_secs(15), "cut off only after {elapsed:?}");
+    // Its share of the media budget is back, and the next upload goes through.
+    assert_eq!(media_in_use(&daemon, &client).await, 0);
+    let response = upload(&daemon, &client, multipart(&token, &[("b.bin", b"abc")])).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -1,0 +1,167 @@
+//! Refused requests in the audit log without letting them flood it: per certificate, reason and
+//! route, the first refusal of each minute is written as it happens and the rest are counted;
+//! the count (with the first and last time) is written with the next refusal after the minute
+//! closes, whoever makes it. Any CA-valid certificate can be refused in a loop, and each entry
+//! is a durable commit on the one writer that staff's recordings also need.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::audit::Actor;
+
+/// How long one window lasts: at most one entry per certificate, reason and route in it.
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// How much of a refused request's path an entry quotes, in characters.
+pub const MAX_QUOTED_PATH: usize = 200;
+
+/// Most windows open at once (distinct certificate, reason and route); refusals beyond them are
+/// only counted, and the count is said in the next entry written.
+const MAX_WINDOWS: usize = 4096;
+
+/// Whose refusal, why, and on which route (its pattern).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefusalKey {
+    /// The certificate's holder, or its fingerprint when it is not on the roster.
+    pub actor: Actor,
+    /// The reason's code ([`HttpError::denial_code`](super::error::HttpError::denial_code)).
+    pub reason: &'static str,
+    /// The route's pattern.
+    pub route: &'static str,
+}
+
+/// Refusals counted in a window after its first entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// How many.
+    pub count: u64,
+    /// When the first of them was refused.
+    pub first: OffsetDateTime,
+    /// When the last of them was refused.
+    pub last: OffsetDateTime,
+}
+
+/// What to write for one refusal.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// Write this refusal's own entry (the first of its window).
+    pub write: bool,
+    /// Closed windows whose counted refusals are to be written now, each under its key.
+    pub closed: Vec<(RefusalKey, Tally)>,
+    /// Refusals counted while every window was taken, to be said in the next entry written.
+    pub unitemised: u64,
+}
+
+struct Window {
+    opened: Instant,
+    tally: Option<Tally>,
+}
+
+#[derive(Default)]
+struct Windows {
+    open: HashMap<RefusalKey, Window>,
+    unitemised: u64,
+}
+
+/// The windows of recent refusals.
+#[derive(Default)]
+pub struct Refusals {
+    windows: Mutex<Windows>,
+}
+
+impl Refusals {
+    /// Notes a refusal under `key` at `now` (`at` in wall-clock time) and says what to write.
+    pub fn note(&self, key: RefusalKey, now: Instant, at: OffsetDateTime) -> Decision {
+        let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let windows = &mut *guard;
+        let mut decision = Decision::default();
+        // Close every window that has run its minute, this key's included.
+        let expired: Vec<RefusalKey> = windows
+            .open
+            .iter()
+            .filter(|(_, w)| now.saturating_duration_since(w.opened) >= WINDOW)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for closed in expired {
+            if let Some(Window { tally: Some(tally), .. }) = windows.open.remove(&closed) {
+                decision.closed.push((closed, tally));
+            }
+        }
+        let full = windows.open.len() >= MAX_WINDOWS;
+        match windows.open.get_mut(&key) {
+            Some(window) => {
+                let tally = window.tally.get_or_insert(Tally { count: 0, first: at, last: at });
+                tally.count = tally.count.saturating_add(1);
+                tally.last = at;
+            }
+            None if full => windows.unitemised = windows.unitemised.saturating_add(1),
+            None => {
+                windows.open.insert(key, Window { opened: now, tally: None });
+                decision.write = true;
+            }
+        }
+        if decision.write || !decision.closed.is_empty() {
+            decision.unitemised = std::mem::take(&mut windows.unitemised);
+        }
+        decision
+    }
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+pub fn quote(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(who: &str) -> RefusalKey {
+        RefusalKey { actor: Actor::Unrostered(who.to_owned()), reason: "unrostered", route: "(no route)" }
+    }
+
+    #[test]
+    fn one_entry_per_window_and_the_count_comes_with_the_next_refusal_after_it() {
+        let refusals = Refusals::default();
+        let start = Instant::now();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        assert!(refusals.note(key("a"), start, at).write);
+        for i in 1..=99 {
+            let decision = refusals.note(key("a"), start + Duration::from_millis(i), at);
+            assert_eq!(decision, Decision::default(), "refusal {i}");
+        }
+        // Another certificate has its own window.
+        assert!(refusals.note(key("b"), start, at).write);
+        // After the minute: a new entry, and the closed windows' counts (only `a` counted any).
+        let later = refusals.note(key("b"), start + WINDOW, at);
+        assert!(later.write);
+        assert_eq!(later.closed.len(), 1);
+        assert_eq!(later.closed[0].0, key("a"));
+        assert_eq!(later.closed[0].1.count, 99);
+    }
+
+    #[test]
+    fn beyond_the_open_windows_refusals_are_counted_and_said_later() {
+        let refusals = Refusals::default();
+        let start = Instant::now();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        for i in 0..MAX_WINDOWS {
+            assert!(refusals.note(key(&i.to_string()), start, at).write);
+        }
+        assert_eq!(refusals.note(key("late"), start, at), Decision::default());
+        let next = refusals.note(key("later"), start + WINDOW, at);
+        assert!(next.write && next.unitemised == 1, "{next:?}");
+    }
+
+    #[test]
+    fn quotes_are_cut_at_a_character_boundary() {
+        assert_eq!(quote("abc", 5), "abc");
+        assert_eq!(quote("ééééé", 2), "éé…");
+    }
+}
