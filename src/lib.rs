@@ -33,6 +33,7 @@
 //! | entry points shared by `fuzz/` and the corpus replay test | [`fuzzing`] |
 
 pub mod audit;
+pub mod audit_log;
 pub mod case_log;
 pub mod cases;
 pub mod child_protection;

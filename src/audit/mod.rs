@@ -57,6 +57,8 @@ pub enum Action {
     UploadMedia,
     /// The store's layout was upgraded (its entry commits what the upgrade found).
     UpgradeStore,
+    /// The audit log was viewed (`/audit`).
+    ViewAudit,
 }
 
 /// How it ended.

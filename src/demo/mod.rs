@@ -192,6 +192,11 @@ fn prepare_store_keys(dir: &Path) -> Result<(AgeRecipient, AgeRecipient), DemoEr
     if !keys.join("index-key").exists() {
         pki::write_private(&keys.join("index-key"), IndexKey::generate_file_text().as_bytes())?;
     }
+    if !keys.join("checkpoint-key").exists() {
+        let text = crate::audit::checkpoint::CheckpointKey::generate()
+            .map_err(|err| DemoError::Key { path: "keys/checkpoint-key".into(), message: err.to_string() })?;
+        pki::write_private(&keys.join("checkpoint-key"), text.as_bytes())?;
+    }
     let recipient = |name: &str| {
         let file = keys.join(name);
         AgeIdentity::parse(read(&file)?.as_bytes())
@@ -211,6 +216,7 @@ fn config_text(listen: SocketAddr, escrow: &AgeRecipient, counsel: &AgeRecipient
          access_contact = \"the demo administrator (add the fingerprint to roster.toml, then send SIGHUP)\"\n\n\
          [store]\ndata_dir = \"data\"\nidentity = {{ file = \"keys/store-identity\" }}\n\
          index_key = {{ file = \"keys/index-key\" }}\n\
+         checkpoint_key = {{ file = \"keys/checkpoint-key\" }}\n\
          # The demo's stand-in for legal's offline key: keys/legal-escrow-identity opens everything.\n\
          escrow_recipients = [\"{escrow}\"]\n\n\
          [export]\n\

@@ -15,7 +15,7 @@ use super::csrf::CsrfKey;
 use super::error::HttpError;
 use super::router::Page;
 use super::server::PeerConnection;
-use super::{case_handlers, child_protection_handlers, dmca_handlers, wiki_handlers};
+use super::{audit_handlers, case_handlers, child_protection_handlers, dmca_handlers, wiki_handlers};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::CaseId;
 use crate::media::MediaUpload;
@@ -161,6 +161,7 @@ pub async fn dispatch(page: Page, context: &RequestContext<'_>) -> Result<Respon
             };
             Ok(html(StatusCode::OK, pages::home::render(viewer, &home)))
         }
+        Page::AuditLog => audit_handlers::show(context).await,
         Page::Roster => {
             Ok(html(StatusCode::OK, pages::roster::render(context.viewer()?, &context.live.roster)))
         }

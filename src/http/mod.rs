@@ -8,6 +8,7 @@
 //! - [`router`]: the route table with each route's access rule.
 //! - [`error`], [`headers`], [`csrf`], [`limits`]: the pieces those share.
 
+mod audit_handlers;
 pub mod case_handlers;
 mod child_protection_handlers;
 pub mod csrf;

@@ -17,6 +17,8 @@ pub enum Page {
     Home,
     /// `/staff`: the roster, for auditors.
     Roster,
+    /// `/audit`: the audit log and the chain's state, for auditors (each view audited).
+    AuditLog,
     /// `/cases`: the cases the viewer's roles may read, newest first.
     Cases,
     /// `/cases/{case}`: one case, every revision (viewing it is audited).
@@ -262,6 +264,13 @@ pub const ROUTES: &[Route] = &[
         nav_label: Some("Staff roster"),
     },
     Route {
+        method: Method::GET,
+        path: "/audit",
+        page: Page::AuditLog,
+        access: Access::Role(Role::Auditor),
+        nav_label: Some("Audit log"),
+    },
+    Route {
         method: Method::POST,
         path: "/wiki/connect",
         page: Page::WikiConnect,
@@ -475,7 +484,7 @@ mod tests {
         let labels =
             |roles: &[Role]| -> Vec<&str> { navigation(&staff(roles)).into_iter().map(|(_, l)| l).collect() };
         assert_eq!(labels(&[Role::Dmca]), ["Home", "Cases", "New DMCA request"]);
-        assert_eq!(labels(&[Role::Auditor]), ["Home", "Cases", "Staff roster"]);
+        assert_eq!(labels(&[Role::Auditor]), ["Home", "Cases", "Staff roster", "Audit log"]);
     }
 
     #[test]

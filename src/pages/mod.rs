@@ -3,6 +3,7 @@
 //!
 //! maud escapes every interpolated value; nothing here uses `PreEscaped`.
 
+pub mod audit;
 pub mod bidi;
 pub mod cases;
 pub mod child_protection;

@@ -370,6 +370,48 @@ impl Store {
         decrypt_audit(&self.db, &self.path, &self.key, case)
     }
 
+    /// Up to `limit` audit entries before sequence number `before` (or the newest), newest
+    /// first, decrypted; and whether older entries remain. Reads only those records, so a page
+    /// of the log costs the same however long the log is.
+    pub fn audit_before(
+        &self,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<(Vec<(u64, AuditEntry)>, bool), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(AUDIT).at(p)?;
+        let mut records = Vec::new();
+        let mut rows = table.range(..before.unwrap_or(u64::MAX)).at(p)?.rev();
+        for row in rows.by_ref() {
+            let (seq, value) = row.at(p)?;
+            let seq = seq.value();
+            let record =
+                StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+            if let Some(ciphertext) = record.ciphertext {
+                records.push((seq, ciphertext));
+            }
+            if records.len() as u64 >= limit {
+                break;
+            }
+        }
+        let more = rows.next().is_some();
+        drop(table);
+        drop(tx);
+        let sealed: Vec<&[u8]> = records.iter().map(|(_, c)| c.as_slice()).collect();
+        let entries = open_many::<AuditEntry>(&self.key, &sealed)?;
+        Ok((records.iter().map(|(seq, _)| *seq).zip(entries).collect(), more))
+    }
+
+    /// The latest signed checkpoint's text, if the daemon keeps one.
+    pub fn checkpoint_text(&self) -> Result<Option<String>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let meta = tx.open_table(META).at(p)?;
+        let text = meta.get(CHECKPOINT).at(p)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
+        Ok(text)
+    }
+
     /// Re-encrypts every value under a new store key, and the keyring to `new_identity` (and
     /// `escrow`), in one transaction, and records the rotation in the audit log. Afterwards
     /// neither the old identity nor the old store key opens anything in the file. The

@@ -16,6 +16,7 @@ import { arrivalFlows, refusalFlows } from './flows/refusals.mjs';
 import { dmcaFlows } from './flows/dmca.mjs';
 import { childProtectionFlows } from './flows/cp.mjs';
 import { exportFlows } from './flows/export.mjs';
+import { auditFlows } from './flows/audit.mjs';
 
 const USAGE = `usage: node tests/browser/suite.mjs --binary PATH/takedown --out DIR
        [--listen ADDR (default 127.0.0.1:0)] [--keep (keep the scratch directory)]
@@ -93,6 +94,7 @@ const flows = [
   ['DMCA', dmcaFlows],
   ['Child protection', childProtectionFlows],
   ['Exporter', exportFlows],
+  ['Auditor', auditFlows],
   ['Refusals', refusalFlows],
 ];
 

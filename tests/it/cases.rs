@@ -217,3 +217,37 @@ async fn a_case_list_says_nothing_about_cases_the_viewer_may_not_open() {
     let (_, hidden) = get(&daemon, "dmca-agent", &format!("/cases?id={child}")).await;
     assert_eq!(hidden.replace(&child.to_string(), "ID"), unknown.replace(&nobody.to_string(), "ID"));
 }
+
+#[tokio::test]
+async fn the_auditor_reads_the_log_newest_first_filtered_and_verified_and_each_view_is_audited() {
+    let daemon = Daemon::start();
+    let store = store_of(&daemon);
+    let case = create(&store, CaseKind::Dmca, "AUDIT-PAGE-SECRET-notice-text");
+    drop(store);
+    // Something to see: a refused page, a case view.
+    assert_eq!(get(&daemon, "dmca-agent", "/staff").await.0, 403);
+    assert_eq!(get(&daemon, "dmca-agent", &format!("/cases/{case}")).await.0, 200);
+    for login in ["dmca-agent", "cp-agent", "approver", "exporter"] {
+        assert_eq!(get(&daemon, login, "/audit").await.0, 403, "{login} may not read the audit log");
+    }
+    let (status, page) = get(&daemon, "auditor", "/audit").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Entries, newest first") && page.contains("access-denied"), "{page}");
+    assert!(page.contains("view-case") && page.contains(&case.to_string()), "{page}");
+    assert!(!page.contains("AUDIT-PAGE-SECRET"), "no case content on the audit page");
+    // Newest first: the case view comes before the refusal of /staff that preceded it.
+    assert!(page.find("<td>view-case</td>").unwrap() < page.find("GET /staff").unwrap(), "{page}");
+    // Filters: by staff member and action, by case.
+    let (_, page) = get(&daemon, "auditor", "/audit?staff=dmca-agent&action=access-denied").await;
+    assert!(page.contains("access-denied") && !page.contains("<td>view-case</td>"), "{page}");
+    let (_, page) = get(&daemon, "auditor", &format!("/audit?case={case}")).await;
+    assert!(page.contains("<td>view-case</td>") && !page.contains("<td>access-denied</td>"), "{page}");
+    let (_, page) = get(&daemon, "auditor", "/audit?before=18446744073709551615&case=nonsense").await;
+    assert!(page.contains("Not applied: case"), "{page}");
+    // The whole chain verified on request, without any key.
+    let (_, page) = get(&daemon, "auditor", "/audit?verify=now").await;
+    assert!(page.contains("Intact"), "{page}");
+    // Every view of the log is itself in the log.
+    let views = audit_log(&daemon).into_iter().filter(|e| e.action == Action::ViewAudit).count();
+    assert_eq!(views, 5, "one entry per view of /audit");
+}
