@@ -50,6 +50,11 @@ pub enum ApprovalError {
     /// The preparer tried to approve their own report.
     #[error("you prepared this report, so another person with the approver role must decide on it")]
     OwnReport,
+    /// Someone other than the preparer tried to record an approval given outside the appliance.
+    #[error(
+        "only the person who prepared this report records an approval given outside the appliance; nothing was recorded"
+    )]
+    NotPreparer,
     /// It was already decided.
     #[error("this report was already decided; a new decision needs a new report")]
     AlreadyDecided,
@@ -87,10 +92,13 @@ impl Approval {
         }
     }
 
-    /// The preparer records an approval given outside the appliance, if `allowed`.
+    /// The preparer records an approval given outside the appliance, if `allowed`: `recorded_by`
+    /// must be `preparer`, since another staffer's word would make them the report's second
+    /// person without the appliance's approver ever deciding.
     pub fn record_out_of_band(
         &self,
         allowed: bool,
+        preparer: &str,
         recorded_by: &str,
         approver_name: &str,
     ) -> Result<Approval, ApprovalError> {
@@ -101,6 +109,9 @@ impl Approval {
             return Err(ApprovalError::OutOfBand(
                 "this appliance takes approvals only from an approver in the appliance",
             ));
+        }
+        if recorded_by != preparer {
+            return Err(ApprovalError::NotPreparer);
         }
         let name = approver_name.trim();
         if name.is_empty() {
@@ -132,17 +143,22 @@ mod tests {
     }
 
     #[test]
-    fn an_out_of_band_approval_needs_the_deployment_to_allow_it_and_a_name() {
+    fn an_out_of_band_approval_needs_the_deployment_to_allow_it_the_preparer_and_a_name() {
         let pending = Approval::Pending;
         assert!(matches!(
-            pending.record_out_of_band(false, "cp-agent", "Jo Counsel"),
+            pending.record_out_of_band(false, "cp-agent", "cp-agent", "Jo Counsel"),
             Err(ApprovalError::OutOfBand(_))
         ));
         assert!(matches!(
-            pending.record_out_of_band(true, "cp-agent", " "),
+            pending.record_out_of_band(true, "cp-agent", "cp-agent", " "),
             Err(ApprovalError::OutOfBand(_))
         ));
-        let recorded = pending.record_out_of_band(true, "cp-agent", " Jo Counsel ").unwrap();
+        assert_eq!(
+            pending.record_out_of_band(true, "cp-agent", "cp-lead", "Jo Counsel"),
+            Err(ApprovalError::NotPreparer),
+            "only the preparer records it"
+        );
+        let recorded = pending.record_out_of_band(true, "cp-agent", "cp-agent", " Jo Counsel ").unwrap();
         assert!(recorded.releases());
         assert_eq!(
             recorded,

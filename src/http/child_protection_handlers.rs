@@ -109,7 +109,7 @@ pub(super) async fn approve_out_of_band(
     let allowed = context.state.config.child_protection.out_of_band_approval;
     let decided = case
         .approval
-        .record_out_of_band(allowed, &staff, &name)
+        .record_out_of_band(allowed, &case.preparer, &staff, &name)
         .map_err(|err| HttpError::Conflict(err.to_string()))?;
     saga::record_approval(context.state, id, &staff, &decided).await?;
     see_other(&format!("/cases/{id}"))
@@ -440,6 +440,7 @@ pub(super) fn case_section(
         case: &case,
         may_prepare: viewer.staff.has_role(Role::ChildProtection),
         may_approve: viewer.staff.has_role(Role::Approver) && staff != case.preparer,
+        is_preparer: staff == case.preparer,
         out_of_band: context.state.config.child_protection.out_of_band_approval,
         environment_configured: context.state.services.ncmec(case.report.environment).is_some(),
         wiki: context.state.config.child_protection.suppress_on_wiki.then(|| WikiView {

@@ -151,6 +151,8 @@ pub struct CaseView<'a> {
     pub may_prepare: bool,
     /// The viewer approves reports (`approver`) and did not prepare this one.
     pub may_approve: bool,
+    /// The viewer prepared this report (only they record an approval given outside).
+    pub is_preparer: bool,
     /// The deployment takes approvals given outside the appliance.
     pub out_of_band: bool,
     /// The report's environment has an account here.
@@ -242,7 +244,7 @@ fn standing(view: &CaseView<'_>) -> (&'static str, String, Option<Markup>) {
         Approval::Pending => {
             let next = if view.may_approve {
                 html! { "approve the release to NCMEC, or decline it with a reason, below." }
-            } else if view.may_prepare && view.out_of_band {
+            } else if view.may_prepare && view.is_preparer && view.out_of_band {
                 html! { "another person with the approver role decides here, or you record below an approval given outside the appliance." }
             } else {
                 html! { "another person with the approver role (not the one who prepared it) approves or declines it." }
@@ -320,7 +322,7 @@ fn approval_forms(view: &CaseView<'_>) -> Markup {
                     p { button type="submit" name="decision" value="decline" { "Decline" } }
                 }
             }
-            @if view.may_prepare && view.out_of_band {
+            @if view.may_prepare && view.is_preparer && view.out_of_band {
                 form method="post" action={ "/cases/" (id) "/approval/out-of-band" } {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
                     div.field {

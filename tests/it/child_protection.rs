@@ -504,6 +504,30 @@ async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
 }
 
 #[tokio::test]
+async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
+    let world = World::start_with("\n[child_protection]\nout_of_band_approval = true\n");
+    let case = world.report("cp-agent", &["Outside.jpg"]).await;
+    // Another child-protection staffer may not say the report was approved elsewhere.
+    let (status, _, page) = world
+        .post("cp-lead", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Jo Counsel")])
+        .await;
+    assert_eq!(status, 409, "only the preparer records it: {page}");
+    assert!(page.contains("only the person who prepared this report"), "{page}");
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
+    assert!(page.contains("Waiting for approval"), "nothing was recorded: {page}");
+    assert!(!page.contains("Jo Counsel"), "{page}");
+    let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(!lead_page.contains("approval/out-of-band"), "the form is the preparer's only: {lead_page}");
+    assert!(page.contains("approval/out-of-band"), "the preparer has the form: {page}");
+    // The preparer records it, and the report is released.
+    let (status, _, page) = world
+        .post("cp-agent", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Jo Counsel")])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Approved outside the appliance by Jo Counsel (recorded by cp-agent)"), "{page}");
+}
+
+#[tokio::test]
 async fn an_image_whose_sha1_differs_from_the_wiki_is_held_back_until_the_staffer_confirms() {
     let world = World::start();
     let on_wiki = image();
