@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::approval::Approval;
+use super::approval::{Approval, Sha1Waiver, WaiverDecision};
 use super::journal::{
-    APPROVAL, CRM, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SentFile, Submission,
+    APPROVAL, CRM, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SHA1_WAIVER, SentFile, Submission,
     SubmissionState, WIKI, WIKI_DELETE, WIKI_SUPPRESS,
 };
 use super::model::ChildReport;
@@ -107,6 +107,34 @@ pub async fn record_approval(
         Approval::Declined { .. } => "declined the report's release to NCMEC".to_owned(),
         Approval::Pending => "reset the approval".to_owned(),
     };
+    let entry = AuditEntry::now(
+        Actor::Staff(staff.to_owned()),
+        Action::ReviseCase,
+        Some(case),
+        Outcome::Done,
+        details,
+    );
+    append(state, case, Change::Note, staff, payload, entry).await
+}
+
+/// Records an approver's decision on held images whose SHA-1 differs from the wiki's (audited,
+/// naming the approver and the sender, never a hash), before a confirmed upload is sent.
+pub async fn record_sha1_waiver(
+    state: &AppState,
+    case: CaseId,
+    staff: &str,
+    waiver: &Sha1Waiver,
+) -> Result<(), RecordError> {
+    let payload = serde_json::json!({ SHA1_WAIVER: waiver });
+    let verb = match waiver.decision {
+        WaiverDecision::Confirm => "confirmed sending",
+        WaiverDecision::Refuse => "refused sending",
+    };
+    let details = format!(
+        "{verb} images whose SHA-1 differs from the wiki's record (file {}), chosen by {}",
+        waiver.numbers(),
+        waiver.sender
+    );
     let entry = AuditEntry::now(
         Actor::Staff(staff.to_owned()),
         Action::ReviseCase,
