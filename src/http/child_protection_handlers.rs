@@ -441,8 +441,21 @@ pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Ful
         ));
     };
     let staff = context.viewer()?.staff.id.to_string();
-    let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
-    let answer = client.retract(&call, report_id).await;
+    // A report one of our cases opened is retracted as that case's step: journaled in it before
+    // the call and with NCMEC's answer after, so its page shows what became of it.
+    let owner = case_of_report(context, environment, report_id).await?;
+    let answer = match &owner {
+        Some((case, attempt, files)) => {
+            Driver::staff(context.state, *case, &staff)
+                .retract_answered(client, *attempt, report_id, "asked on the retraction page", files)
+                .await?
+                .1
+        }
+        None => {
+            let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
+            client.retract(&call, report_id).await
+        }
+    };
     let code = retraction_code(&answer);
     let meaning = match (code, &answer) {
         (None, Err(err)) => format!("no answer from NCMEC: {}", err.summary()),
@@ -458,8 +471,31 @@ pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Ful
             format!("retraction page: report {report_id} ({}): {meaning}", environment.key()),
         )
         .await?;
-    let result = RetractResult { report_id, environment, code, meaning };
+    let result = RetractResult { report_id, environment, code, meaning, case: owner.map(|(case, ..)| case) };
     Ok(html(StatusCode::OK, render_retract(context.viewer()?, &csrf, &available, &[], Some(&result))))
+}
+
+/// The case whose submission `attempt` opened report `report_id` in `environment` and holds it
+/// open or filed (found through the keyed index of reports), with that submission's files.
+async fn case_of_report(
+    context: &RequestContext<'_>,
+    environment: Environment,
+    report_id: u64,
+) -> Result<Option<(CaseId, u32, Vec<SentFile>)>, HttpError> {
+    on_store(context, move |store| {
+        for case in store.lookup(saga::NCMEC_REPORT, &saga::report_key(environment, report_id))? {
+            let Some(child) = ChildCase::from_revisions(&store.case(case)?) else { continue };
+            let found = child.submissions.into_iter().find(|s| {
+                s.environment == environment
+                    && matches!(s.state, SubmissionState::Open(id) | SubmissionState::Filed(id) if id == report_id)
+            });
+            if let Some(submission) = found {
+                return Ok(Some((case, submission.attempt, submission.files)));
+            }
+        }
+        Ok::<_, crate::store::StoreError>(None)
+    })
+    .await
 }
 
 /// The case part of a child-protection case page.

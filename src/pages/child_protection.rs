@@ -699,6 +699,8 @@ pub struct RetractResult {
     pub code: Option<i64>,
     /// What it means.
     pub meaning: String,
+    /// The case whose report it is, where the retraction was recorded.
+    pub case: Option<CaseId>,
 }
 
 /// The retraction page.
@@ -714,6 +716,9 @@ pub fn render_retract(
         @if let Some(result) = result {
             div.result role="status" data-code=(result.code.map(|c| c.to_string()).unwrap_or_default()) {
                 p { "Report " (result.report_id) " (" (result.environment.key()) "): " strong { (result.meaning) } @if let Some(code) = result.code { " (code " (code) ")" } }
+                @if let Some(case) = result.case {
+                    p { "Recorded in " a href={ "/cases/" (case) } { "case " (case) } ", whose report it is." }
+                }
             }
         }
         form method="post" action="/ncmec/retract" {

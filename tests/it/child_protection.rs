@@ -377,6 +377,49 @@ async fn a_failure_at_each_step_after_the_submit_retracts_the_report_at_once() {
     assert_every_xml_valid_and_escaped(&world);
 }
 
+#[tokio::test]
+async fn a_report_retracted_from_the_retraction_page_is_recorded_retracted_in_its_case() {
+    let world = World::start();
+    let case = world.report("cp-agent", &["Left open.jpg"]).await;
+    world.approve(&case).await;
+    // The finish fails and so does the retraction after it: the report stays open at NCMEC,
+    // and the case page sends the staffer to the retraction page.
+    world.fault("finish", Fault::status(503));
+    world.fault("retract", Fault::status(500));
+    let (status, page) = world.send(&case, &[&image()], false).await;
+    world.fault("finish", Fault::default());
+    world.fault("retract", Fault::default());
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "open", "{page}");
+    assert!(page.contains("href=\"/ncmec/retract\""), "{page}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    let (status, _, page) = world
+        .post("cp-agent", "/ncmec/retract", &[("environment", "test"), ("report_id", &report_id.to_string())])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("retracted: NCMEC cancelled the report"), "{page}");
+    assert!(page.contains(&format!("href=\"/cases/{case}\"")), "the page names the case: {page}");
+    assert_eq!(world.report_state(report_id), "retracted");
+    // The case's journal records it, so its page shows the report retracted.
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert!(page.contains("asked on the retraction page"), "{page}");
+    assert!(page.contains("Send to NCMEC again"), "{page}");
+    let entries = harness::audit_log(&world.daemon);
+    assert!(
+        entries.iter().any(|e| e.action == Action::Retract
+            && e.case.is_none()
+            && e.details.contains(&format!("retraction page: report {report_id}"))),
+        "the retraction page's own entry"
+    );
+    assert!(
+        entries.iter().any(|e| e.action == Action::Retract
+            && e.actor == Actor::Staff("cp-agent".into())
+            && e.case.is_some_and(|c| c.to_string() == case)),
+        "the case's entry, by the staffer"
+    );
+}
+
 /// Sends a two-image report whose `endpoint` call number `call` NCMEC carries out and then
 /// answers only after a minute; kills the daemon while it waits and starts it again. Returns
 /// the case and the report.
