@@ -1,7 +1,10 @@
 //! Images held back after a SHA-1 mismatch: when an image sent from a case page differs from
 //! the wiki's record of its file, the upload is not sent and not dropped either. It stays in
-//! the locked media buffer it arrived in, with the wiki comparison, for the staff member who
-//! sent it and that case only, so that confirming needs no second upload. Held for
+//! the locked media buffer it arrived in, with the wiki comparison, under the staff member who
+//! sent it and that case, until a second person confirms sending it (or refuses): a person with
+//! the approver role who neither prepared the report nor sent the images names it by its hold
+//! (a random token shown on their case page, so a confirmation is for exactly the upload they
+//! saw), and no second upload is needed. The sender can only discard it. Held for
 //! [`HOLD_FOR`], at most [`MAX_HELD`] uploads at once (each also holds its share of the media
 //! budget), then dropped and so wiped. Never written anywhere, never copied.
 
@@ -9,13 +12,14 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
 use super::journal::WikiHash;
 use crate::cases::CaseId;
 use crate::media::MediaUpload;
 
-/// How long held images wait for the staffer's confirmation.
+/// How long held images wait for an approver's confirmation.
 pub const HOLD_FOR: Duration = Duration::from_secs(15 * 60);
 
 /// How many uploads may be held at once, across all staff and cases.
@@ -34,12 +38,14 @@ pub struct HeldUpload {
 /// What the case page shows of held images: never their bytes or names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldView {
+    /// Who sent them.
+    pub sender: String,
+    /// The hold's token, by which an approver's confirmation names exactly this upload.
+    pub hold: String,
     /// When they are dropped unless sent.
     pub until: OffsetDateTime,
     /// For each of the report's files in order: our SHA-1 (hex) and the wiki's comparison.
     pub files: Vec<(String, WikiHash)>,
-    /// The last confirmation came without the box ticked.
-    pub must_tick: bool,
 }
 
 /// The holder is full: the upload was dropped.
@@ -51,9 +57,29 @@ pub struct HolderFull;
 
 struct Held {
     upload: HeldUpload,
+    hold: String,
     expires: Instant,
     until: OffsetDateTime,
-    must_tick: bool,
+}
+
+impl Held {
+    fn view(&self, sender: &str) -> HeldView {
+        let upload = &self.upload;
+        let files = upload
+            .chosen
+            .iter()
+            .zip(&upload.wiki)
+            .map(|(&index, wiki)| (hex::encode(upload.upload.files()[index].digests().sha1), wiki.clone()))
+            .collect();
+        HeldView { sender: sender.to_owned(), hold: self.hold.clone(), until: self.until, files }
+    }
+}
+
+/// A new hold token: 128 random bits in hex.
+fn new_hold() -> String {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new().fill(&mut bytes).expect("the system random number generator failed");
+    hex::encode(bytes)
 }
 
 /// The held uploads, by staff member and case.
@@ -75,8 +101,9 @@ impl HeldImages {
         Self { held: Mutex::new(HashMap::new()), hold_for, max }
     }
 
-    /// Holds `upload` for `staff` on `case`, replacing (and wiping) what they held there
-    /// before; returns when it will be dropped. Refused when [`MAX_HELD`] others are held.
+    /// Holds `upload` sent by `staff` on `case`, replacing (and wiping) what they held there
+    /// before (and so voiding its token); returns when it will be dropped. Refused when
+    /// [`MAX_HELD`] others are held.
     pub fn put(&self, staff: &str, case: CaseId, upload: HeldUpload) -> Result<OffsetDateTime, HolderFull> {
         self.put_at(Instant::now(), staff, case, upload)
     }
@@ -95,52 +122,59 @@ impl HeldImages {
             return Err(HolderFull);
         }
         let until = OffsetDateTime::now_utc() + self.hold_for;
-        held.insert(key, Held { upload, expires: now + self.hold_for, until, must_tick: false });
+        held.insert(key, Held { upload, hold: new_hold(), expires: now + self.hold_for, until });
         Ok(until)
     }
 
-    /// What `staff` holds on `case`, for the case page; the reminder to tick the box is shown
-    /// once.
+    /// What `staff` sent and holds on `case`, for their case page.
     pub fn view(&self, staff: &str, case: CaseId) -> Option<HeldView> {
         self.view_at(Instant::now(), staff, case)
     }
 
     fn view_at(&self, now: Instant, staff: &str, case: CaseId) -> Option<HeldView> {
-        let mut held = self.lock();
-        let entry = held.get_mut(&(staff.to_owned(), case)).filter(|h| h.expires > now)?;
-        let must_tick = std::mem::take(&mut entry.must_tick);
-        let upload = &entry.upload;
-        let files = upload
-            .chosen
+        let held = self.lock();
+        held.get(&(staff.to_owned(), case)).filter(|h| h.expires > now).map(|h| h.view(staff))
+    }
+
+    /// Everything held on `case`, whoever sent it, for an approver's case page (by sender).
+    pub fn on_case(&self, case: CaseId) -> Vec<HeldView> {
+        self.on_case_at(Instant::now(), case)
+    }
+
+    fn on_case_at(&self, now: Instant, case: CaseId) -> Vec<HeldView> {
+        let held = self.lock();
+        let mut views: Vec<HeldView> = held
             .iter()
-            .zip(&upload.wiki)
-            .map(|(&index, wiki)| (hex::encode(upload.upload.files()[index].digests().sha1), wiki.clone()))
+            .filter(|((_, on), h)| *on == case && h.expires > now)
+            .map(|((sender, _), h)| h.view(sender))
             .collect();
-        Some(HeldView { until: entry.until, files, must_tick })
+        views.sort_by(|a, b| a.sender.cmp(&b.sender));
+        views
     }
 
-    /// Marks what `staff` holds on `case` as confirmed without the box ticked (the case page
-    /// says so once); `false` if nothing is held.
-    pub fn remind(&self, staff: &str, case: CaseId) -> bool {
+    /// Who sent the upload held on `case` under `hold`, if it is still held.
+    pub fn sender_of(&self, case: CaseId, hold: &str) -> Option<String> {
         let now = Instant::now();
+        self.lock()
+            .iter()
+            .find(|((_, on), h)| *on == case && h.hold == hold && h.expires > now)
+            .map(|((sender, _), _)| sender.clone())
+    }
+
+    /// Takes the upload `sender` holds on `case`, to send it once an approver confirmed it, only
+    /// if it is still the one held under `hold` (not replaced since) and not expired.
+    pub fn take(&self, sender: &str, case: CaseId, hold: &str) -> Option<HeldUpload> {
+        self.take_at(Instant::now(), sender, case, hold)
+    }
+
+    fn take_at(&self, now: Instant, sender: &str, case: CaseId, hold: &str) -> Option<HeldUpload> {
         let mut held = self.lock();
-        match held.get_mut(&(staff.to_owned(), case)).filter(|h| h.expires > now) {
-            Some(entry) => {
-                entry.must_tick = true;
-                true
-            }
-            None => false,
+        let key = (sender.to_owned(), case);
+        if held.get(&key).is_none_or(|h| h.hold != hold) {
+            return None;
         }
-    }
-
-    /// Takes what `staff` holds on `case`, to send it; nothing if it expired.
-    pub fn take(&self, staff: &str, case: CaseId) -> Option<HeldUpload> {
-        self.take_at(Instant::now(), staff, case)
-    }
-
-    fn take_at(&self, now: Instant, staff: &str, case: CaseId) -> Option<HeldUpload> {
-        let held = self.lock().remove(&(staff.to_owned(), case))?;
-        (held.expires > now).then_some(held.upload)
+        let taken = held.remove(&key)?;
+        (taken.expires > now).then_some(taken.upload)
     }
 
     /// Drops (and so wipes) what `staff` holds on `case`; `false` if nothing was held.
@@ -206,25 +240,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn held_images_are_only_for_the_staffer_and_case_they_were_sent_from() {
+    async fn held_images_are_taken_only_by_their_hold_for_the_sender_and_case_they_were_sent_from() {
         let budget = MediaBudget::new(1 << 20);
         let holder = HeldImages::default();
         let (case, other_case) = (CaseId([1; 16]), CaseId([2; 16]));
         holder.put("cp-agent", case, held(&budget, b"image bytes").await).unwrap();
-        assert!(holder.view("cp-lead", case).is_none(), "another staffer sees nothing");
+        assert!(holder.view("cp-lead", case).is_none(), "another staffer holds nothing");
         assert!(holder.view("cp-agent", other_case).is_none(), "another case shows nothing");
-        assert!(holder.take("cp-lead", case).is_none() && holder.take("cp-agent", other_case).is_none());
-        assert!(!holder.remind("cp-lead", case) && !holder.discard("cp-lead", case));
-        let view = holder.view("cp-agent", case).expect("held for its staffer and case");
+        let view = holder.view("cp-agent", case).expect("held for its sender and case");
         // printf 'image bytes' | sha1sum
         assert_eq!(view.files[0].0, "fc85466519f6d1f94ac51c96b3a7e41b8f8a0207", "our SHA-1, hex");
-        assert!(!view.must_tick);
-        assert!(holder.remind("cp-agent", case));
-        assert!(holder.view("cp-agent", case).unwrap().must_tick, "the reminder is shown");
-        assert!(!holder.view("cp-agent", case).unwrap().must_tick, "once");
-        let taken = holder.take("cp-agent", case).expect("taken by its staffer");
-        assert_eq!(taken.upload.bytes(&taken.upload.files()[0]), b"image bytes");
-        assert!(holder.take("cp-agent", case).is_none(), "taken once");
+        assert_eq!(view.sender, "cp-agent");
+        assert_eq!(view.hold.len(), 32, "128 random bits");
+        assert_eq!(holder.on_case(case), vec![view.clone()], "an approver sees it by its sender");
+        assert!(holder.on_case(other_case).is_empty());
+        assert_eq!(holder.sender_of(case, &view.hold).as_deref(), Some("cp-agent"));
+        assert!(holder.sender_of(other_case, &view.hold).is_none() && holder.sender_of(case, "00").is_none());
+        assert!(holder.take("cp-lead", case, &view.hold).is_none(), "not under another sender");
+        assert!(holder.take("cp-agent", other_case, &view.hold).is_none(), "not on another case");
+        assert!(holder.take("cp-agent", case, "wrong").is_none(), "not without its hold");
+        assert!(!holder.discard("cp-lead", case));
+        // A new upload replaces the held one and voids the hold an approver saw.
+        holder.put("cp-agent", case, held(&budget, b"other bytes").await).unwrap();
+        assert!(holder.take("cp-agent", case, &view.hold).is_none(), "a replaced upload is not confirmed");
+        let hold = holder.view("cp-agent", case).unwrap().hold;
+        assert_ne!(hold, view.hold);
+        let taken = holder.take("cp-agent", case, &hold).expect("taken by its hold");
+        assert_eq!(taken.upload.bytes(&taken.upload.files()[0]), b"other bytes");
+        assert!(holder.take("cp-agent", case, &hold).is_none(), "taken once");
         assert!(holder.is_empty());
     }
 
@@ -240,7 +283,9 @@ mod tests {
         let late = start + HOLD_FOR + Duration::from_secs(1);
         assert!(holder.view_at(start + HOLD_FOR - Duration::from_secs(1), "cp-agent", case).is_some());
         assert!(holder.view_at(late, "cp-agent", case).is_none(), "not shown once expired");
-        assert!(holder.take_at(late, "cp-agent", case).is_none(), "not sent once expired");
+        assert!(holder.on_case_at(late, case).is_empty(), "not shown to an approver once expired");
+        let hold = holder.view_at(start, "cp-agent", case).unwrap().hold;
+        assert!(holder.take_at(late, "cp-agent", case, &hold).is_none(), "not sent once expired");
         holder.sweep_at(late);
         assert!(holder.is_empty(), "swept");
         assert_eq!(budget.in_use(), 0, "dropped, so their memory is returned (and wiped)");
@@ -259,7 +304,8 @@ mod tests {
         assert_eq!(holder.len(), 2);
         holder.put_at(start, "cp-agent", case(1), held(&budget, b"again").await).unwrap();
         assert_eq!(holder.len(), 2, "a new upload replaces the staffer's own on that case");
-        let again = holder.take_at(start, "cp-agent", case(1)).unwrap();
+        let hold = holder.view_at(start, "cp-agent", case(1)).unwrap().hold;
+        let again = holder.take_at(start, "cp-agent", case(1), &hold).unwrap();
         assert_eq!(again.upload.bytes(&again.upload.files()[0]), b"again");
         // Expired entries make room.
         let late = start + HOLD_FOR + Duration::from_secs(1);

@@ -23,6 +23,9 @@ use crate::dmca::steps::{StepRecord, StepStatus};
 pub const REPORT: &str = "child_report";
 /// The payload key of an approval decision.
 pub const APPROVAL: &str = "cp_approval";
+/// The payload key of an approver's decision on images whose SHA-1 differs from the wiki's
+/// ([`super::approval::Sha1Waiver`]).
+pub const SHA1_WAIVER: &str = "cp_sha1_waiver";
 /// The payload key of an NCMEC journal entry.
 pub const NCMEC: &str = "ncmec";
 /// The payload key of the CRM step.

@@ -11,12 +11,12 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::approval::Approval;
+use super::approval::{Approval, Sha1Waiver, WaiverDecision};
 use super::journal::{
-    APPROVAL, CRM, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SentFile, Submission,
+    APPROVAL, CRM, CallStatus, ChildCase, NcmecRecord, NcmecStep, REPORT, SHA1_WAIVER, SentFile, Submission,
     SubmissionState, WIKI, WIKI_DELETE, WIKI_SUPPRESS,
 };
-use super::model::ChildReport;
+use super::model::{ChildReport, Environment};
 use super::outbound::{file_details, ncmec_report, salesforce_fields};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change};
@@ -36,6 +36,16 @@ use crate::workflow::{RecordError, append, commit, create_case};
 
 /// The index of reported images: keyed HMAC of the SHA-1, to the cases that reported it.
 pub const REPORTED_SHA1: &str = "reported-sha1";
+/// The index of NCMEC reports: keyed HMAC of `<environment>:<report ID>`, to the case whose
+/// submission opened it (written in the transaction that journals the submit's answer), so a
+/// retraction from the retraction page is recorded in that case.
+pub const NCMEC_REPORT: &str = "ncmec-report";
+
+/// The value [`NCMEC_REPORT`] indexes a report under.
+pub fn report_key(environment: Environment, report_id: u64) -> Vec<u8> {
+    format!("{}:{report_id}", environment.key()).into_bytes()
+}
+
 /// How often the watchdog looks for reports left open (well inside NCMEC's one-hour idle
 /// expiry).
 pub const WATCHDOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
@@ -117,6 +127,34 @@ pub async fn record_approval(
     append(state, case, Change::Note, staff, payload, entry).await
 }
 
+/// Records an approver's decision on held images whose SHA-1 differs from the wiki's (audited,
+/// naming the approver and the sender, never a hash), before a confirmed upload is sent.
+pub async fn record_sha1_waiver(
+    state: &AppState,
+    case: CaseId,
+    staff: &str,
+    waiver: &Sha1Waiver,
+) -> Result<(), RecordError> {
+    let payload = serde_json::json!({ SHA1_WAIVER: waiver });
+    let verb = match waiver.decision {
+        WaiverDecision::Confirm => "confirmed sending",
+        WaiverDecision::Refuse => "refused sending",
+    };
+    let details = format!(
+        "{verb} images whose SHA-1 differs from the wiki's record (file {}), chosen by {}",
+        waiver.numbers(),
+        waiver.sender
+    );
+    let entry = AuditEntry::now(
+        Actor::Staff(staff.to_owned()),
+        Action::ReviseCase,
+        Some(case),
+        Outcome::Done,
+        details,
+    );
+    append(state, case, Change::Note, staff, payload, entry).await
+}
+
 /// Who drives a submission or a retraction.
 #[derive(Clone)]
 pub struct Driver<'a> {
@@ -163,7 +201,22 @@ impl<'a> Driver<'a> {
         );
         let entry = AuditEntry::now(self.actor.clone(), action, Some(self.case), outcome, details);
         let change = if record.step == NcmecStep::Retract { Change::Retraction } else { Change::Outcome };
-        append(self.state, self.case, change, &self.author, record.payload(), entry).await
+        // The answer that names a new report indexes it in the same transaction, so no report
+        // of a case is ever journaled without being found by its ID.
+        let opened = match (record.step, record.status, record.report_id) {
+            (NcmecStep::Submit, CallStatus::Done, Some(id)) => Some(report_key(record.environment, id)),
+            _ => None,
+        };
+        let (case, author, payload) = (self.case, self.author.clone(), record.payload());
+        commit(self.state, move |batch| {
+            batch.revise_case(case, change, &author, payload)?;
+            batch.audit(&entry)?;
+            if let Some(key) = &opened {
+                batch.index(NCMEC_REPORT, key, case)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Sends `report` with `images` (in the report's file order) as submission `attempt`.
@@ -356,6 +409,18 @@ impl<'a> Driver<'a> {
         why: &str,
         files: &[SentFile],
     ) -> Result<SubmissionState, RecordError> {
+        Ok(self.retract_answered(client, attempt, report_id, why, files).await?.0)
+    }
+
+    /// [`Driver::retract`], also returning NCMEC's answer (for the retraction page).
+    pub async fn retract_answered(
+        &self,
+        client: &NcmecClient,
+        attempt: u32,
+        report_id: u64,
+        why: &str,
+        files: &[SentFile],
+    ) -> Result<(SubmissionState, Result<ReportResponse, CallError<NcmecError>>), RecordError> {
         let mut record = NcmecRecord::new(
             attempt,
             client.environment(),
@@ -390,7 +455,7 @@ impl<'a> Driver<'a> {
         if let SubmissionState::Filed(_) = state {
             self.index_reported(files).await?;
         }
-        Ok(state)
+        Ok((state, answer))
     }
 
     /// Adds the files' SHA-1s to the keyed index of reported images.

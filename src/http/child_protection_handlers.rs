@@ -9,6 +9,7 @@ use super::case_handlers::{case_id, case_of_kind, on_store};
 use super::error::HttpError;
 use super::handlers::{RequestContext, html, see_other};
 use crate::cases::{CaseId, CaseKind, Revision};
+use crate::child_protection::approval::{self, DifferingFile, Sha1Waiver, WaiverDecision};
 use crate::child_protection::form::{RawFile, RawReport};
 use crate::child_protection::held::{self, HeldUpload};
 use crate::child_protection::journal::{ChildCase, PriorReport, SentFile, SubmissionState, WikiHash};
@@ -109,7 +110,7 @@ pub(super) async fn approve_out_of_band(
     let allowed = context.state.config.child_protection.out_of_band_approval;
     let decided = case
         .approval
-        .record_out_of_band(allowed, &staff, &name)
+        .record_out_of_band(allowed, &case.preparer, &staff, &name)
         .map_err(|err| HttpError::Conflict(err.to_string()))?;
     saga::record_approval(context.state, id, &staff, &decided).await?;
     see_other(&format!("/cases/{id}"))
@@ -117,8 +118,9 @@ pub(super) async fn approve_out_of_band(
 
 /// `POST /cases/{case}/ncmec`: the images of an approved report, in this request only: hashed,
 /// compared with the wiki, checked against earlier reports, then sent as the journaled saga. An
-/// image whose SHA-1 differs from the wiki's record (unless the staffer ticked that it may) holds
-/// the upload back for that staffer and case, and the case page says which and asks again.
+/// image whose SHA-1 differs from the wiki's record holds the upload back under that staffer and
+/// case: the sender cannot waive the difference; a person with the approver role who neither
+/// prepared the report nor sent the images confirms or refuses it on the case page.
 pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     // One submission per case at a time, claimed before the case is read: a second click is
     // refused, and one that comes after the first has finished sees its submission.
@@ -128,18 +130,17 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
     let (id, case) = child_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
     let client = ready_to_send(context, &case)?;
-    let accept_mismatch = context.values("accept_sha1_mismatch").iter().any(|v| v == "yes");
     let upload =
         context.take_upload().ok_or_else(|| HttpError::BadRequest("choose the images to send".into()))?;
     let chosen = choose_images(&upload, &case.report).map_err(HttpError::BadRequest)?;
     let wiki_hashes = compare_with_wiki(context, id, &case.report, &upload, &chosen).await;
-    if !accept_mismatch && wiki_hashes.iter().any(|h| matches!(h, WikiHash::Differs { .. })) {
+    if wiki_hashes.iter().any(|h| matches!(h, WikiHash::Differs { .. })) {
         let held = HeldUpload { upload, chosen, wiki: wiki_hashes };
         // Files by number: error messages reach the log, names of reported files must not.
         context.state.held_images.put(&staff, id, held).map_err(|full| {
             HttpError::Conflict(format!(
-                "an image's SHA-1 differs from the wiki's record, and the images could not be held for you to \
-                 confirm: {full}; send them again later with \"send even if an image's SHA-1 differs\" ticked"
+                "an image's SHA-1 differs from the wiki's record, and the images could not be held for an \
+                 approver to confirm: {full}; nothing was sent, send them again later"
             ))
         })?;
         return see_other(&format!("/cases/{id}#sha1-mismatch"));
@@ -147,40 +148,83 @@ pub(super) async fn send(context: &RequestContext<'_>) -> Result<Response<Full<B
     deliver(context, id, &case, client, &staff, HeldUpload { upload, chosen, wiki: wiki_hashes }).await
 }
 
-/// `POST /cases/{case}/ncmec/held`: sends the images the staffer's last upload held back after
-/// a SHA-1 mismatch (only with the box ticked), or discards them.
-pub(super) async fn send_held(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+fn nothing_held() -> HttpError {
+    HttpError::Conflict(format!(
+        "no such images are held on this case (they are dropped {} minutes after the upload, or when \
+         replaced, refused or discarded); nothing was sent",
+        held::HOLD_FOR.as_secs() / 60
+    ))
+}
+
+/// `POST /cases/{case}/ncmec/held`: the sender discards the images their last upload held back
+/// after a SHA-1 mismatch. Sending them is not theirs to decide: see [`decide_held`].
+pub(super) async fn discard_held(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
+    let (id, _) = child_case(context).await?;
+    let staff = context.viewer()?.staff.id.to_string();
+    if !context.values("action").iter().any(|a| a == "discard") {
+        return Err(HttpError::Conflict(
+            "an image's SHA-1 differs from the wiki's record, so an approver must confirm sending the held \
+             images: a person with the approver role who neither prepared the report nor sent them, on the \
+             case page; nothing was sent"
+                .into(),
+        ));
+    }
+    if !context.state.held_images.discard(&staff, id) {
+        return Err(nothing_held());
+    }
+    see_other(&format!("/cases/{id}"))
+}
+
+/// `POST /cases/{case}/ncmec/held/waiver`: an approver who neither prepared the report nor sent
+/// the images confirms sending the upload held under `hold` although an image's SHA-1 differs
+/// from the wiki's (recorded in the case and audited, then sent from the held images, without a
+/// second upload, as the journaled saga), or refuses it (recorded; the images are dropped).
+pub(super) async fn decide_held(context: &RequestContext<'_>) -> Result<Response<Full<Bytes>>, HttpError> {
     let _sending = context.state.in_flight.claim(case_id(context)?).ok_or_else(|| {
         HttpError::Conflict("this report is being sent right now; nothing more was sent".into())
     })?;
     let (id, case) = child_case(context).await?;
     let staff = context.viewer()?.staff.id.to_string();
-    let holder = &context.state.held_images;
-    let nothing_held = || {
-        HttpError::Conflict(format!(
-            "no images are held for you on this case (they are dropped {} minutes after the upload): choose \
-             them again on the case page",
-            held::HOLD_FOR.as_secs() / 60
-        ))
+    let decision = match context.values("decision").first().map(String::as_str) {
+        Some("confirm") => WaiverDecision::Confirm,
+        Some("refuse") => WaiverDecision::Refuse,
+        _ => return Err(HttpError::BadRequest("confirm or refuse sending the held images".into())),
     };
-    if context.values("action").iter().any(|a| a == "discard") {
-        holder.discard(&staff, id);
-        return see_other(&format!("/cases/{id}"));
-    }
-    if !context.values("accept_sha1_mismatch").iter().any(|v| v == "yes") {
-        return if holder.remind(&staff, id) {
-            see_other(&format!("/cases/{id}#sha1-mismatch"))
-        } else {
-            Err(nothing_held())
-        };
-    }
-    let held = holder.take(&staff, id).ok_or_else(nothing_held)?;
-    // Taken, so dropped (and wiped) on any refusal below.
-    let client = ready_to_send(context, &case)?;
+    let hold = context.values("hold").into_iter().next().unwrap_or_default();
+    let holder = &context.state.held_images;
+    let sender = holder.sender_of(id, &hold).ok_or_else(nothing_held)?;
+    approval::may_decide_sha1_waiver(&case.preparer, &sender, &staff)
+        .map_err(|err| HttpError::Conflict(err.to_string()))?;
+    let client = match decision {
+        WaiverDecision::Confirm => Some(ready_to_send(context, &case)?),
+        WaiverDecision::Refuse => None,
+    };
+    // Taken only if it is still the upload the approver saw; dropped (and wiped) on any refusal
+    // below.
+    let held = holder.take(&sender, id, &hold).ok_or_else(nothing_held)?;
     if held.chosen.len() != case.report.files.len() || held.wiki.len() != held.chosen.len() {
         return Err(HttpError::Internal("the held images do not match the report's files".into()));
     }
-    deliver(context, id, &case, client, &staff, held).await
+    let files = held
+        .chosen
+        .iter()
+        .zip(&held.wiki)
+        .enumerate()
+        .filter_map(|(file, (&index, wiki))| match wiki {
+            WikiHash::Differs { wiki } => Some(DifferingFile {
+                file,
+                sha1: hex::encode(held.upload.files()[index].digests().sha1),
+                wiki: wiki.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let waiver = Sha1Waiver { decision, by: staff.clone(), sender, files };
+    saga::record_sha1_waiver(context.state, id, &staff, &waiver).await?;
+    match client {
+        Some(client) => deliver(context, id, &case, client, &staff, held).await,
+        None => see_other(&format!("/cases/{id}")),
+    }
 }
 
 /// The NCMEC client for an approved report that no earlier submission blocks.
@@ -397,8 +441,21 @@ pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Ful
         ));
     };
     let staff = context.viewer()?.staff.id.to_string();
-    let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
-    let answer = client.retract(&call, report_id).await;
+    // A report one of our cases opened is retracted as that case's step: journaled in it before
+    // the call and with NCMEC's answer after, so its page shows what became of it.
+    let owner = case_of_report(context, environment, report_id).await?;
+    let answer = match &owner {
+        Some((case, attempt, files)) => {
+            Driver::staff(context.state, *case, &staff)
+                .retract_answered(client, *attempt, report_id, "asked on the retraction page", files)
+                .await?
+                .1
+        }
+        None => {
+            let call = CallContext { actor: crate::audit::Actor::Staff(staff), case: None };
+            client.retract(&call, report_id).await
+        }
+    };
     let code = retraction_code(&answer);
     let meaning = match (code, &answer) {
         (None, Err(err)) => format!("no answer from NCMEC: {}", err.summary()),
@@ -414,8 +471,31 @@ pub(super) async fn retract(context: &RequestContext<'_>) -> Result<Response<Ful
             format!("retraction page: report {report_id} ({}): {meaning}", environment.key()),
         )
         .await?;
-    let result = RetractResult { report_id, environment, code, meaning };
+    let result = RetractResult { report_id, environment, code, meaning, case: owner.map(|(case, ..)| case) };
     Ok(html(StatusCode::OK, render_retract(context.viewer()?, &csrf, &available, &[], Some(&result))))
+}
+
+/// The case whose submission `attempt` opened report `report_id` in `environment` and holds it
+/// open or filed (found through the keyed index of reports), with that submission's files.
+async fn case_of_report(
+    context: &RequestContext<'_>,
+    environment: Environment,
+    report_id: u64,
+) -> Result<Option<(CaseId, u32, Vec<SentFile>)>, HttpError> {
+    on_store(context, move |store| {
+        for case in store.lookup(saga::NCMEC_REPORT, &saga::report_key(environment, report_id))? {
+            let Some(child) = ChildCase::from_revisions(&store.case(case)?) else { continue };
+            let found = child.submissions.into_iter().find(|s| {
+                s.environment == environment
+                    && matches!(s.state, SubmissionState::Open(id) | SubmissionState::Filed(id) if id == report_id)
+            });
+            if let Some(submission) = found {
+                return Ok(Some((case, submission.attempt, submission.files)));
+            }
+        }
+        Ok::<_, crate::store::StoreError>(None)
+    })
+    .await
 }
 
 /// The case part of a child-protection case page.
@@ -429,17 +509,26 @@ pub(super) fn case_section(
     let staff = viewer.staff.id.to_string();
     let csrf = context.csrf_token().unwrap_or_default();
     // Held images of a case that can no longer be sent (filed or open since) are wiped now.
-    let held = if case.approval.releases() && case.blocking_submission().is_none() {
+    let sendable = case.approval.releases() && case.blocking_submission().is_none();
+    let held = if sendable {
         context.state.held_images.view(&staff, id)
     } else {
         context.state.held_images.discard(&staff, id);
         None
+    };
+    // What other staff hold for a second person's confirmation: shown only to an approver who
+    // did not prepare the report, and never their own.
+    let to_confirm = if sendable && viewer.staff.has_role(Role::Approver) && staff != case.preparer {
+        context.state.held_images.on_case(id).into_iter().filter(|h| h.sender != staff).collect()
+    } else {
+        Vec::new()
     };
     let view = CaseView {
         id,
         case: &case,
         may_prepare: viewer.staff.has_role(Role::ChildProtection),
         may_approve: viewer.staff.has_role(Role::Approver) && staff != case.preparer,
+        is_preparer: staff == case.preparer,
         out_of_band: context.state.config.child_protection.out_of_band_approval,
         environment_configured: context.state.services.ncmec(case.report.environment).is_some(),
         wiki: context.state.config.child_protection.suppress_on_wiki.then(|| WikiView {
@@ -451,6 +540,7 @@ pub(super) fn case_section(
                 .is_some_and(|wiki| matches!(wiki.connection(&staff), WikiConnection::Connected { .. })),
         }),
         held,
+        to_confirm,
         csrf_token: &csrf,
     };
     Some(render_case(&view))

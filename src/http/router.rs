@@ -53,9 +53,13 @@ pub enum Page {
     CpApproveOutOfBand,
     /// `POST /cases/{case}/ncmec`: sends an approved report with its images to NCMEC.
     CpSend,
-    /// `POST /cases/{case}/ncmec/held`: sends (or discards) the images held back after a SHA-1
-    /// mismatch, without a second upload.
-    CpSendHeld,
+    /// `POST /cases/{case}/ncmec/held`: the sender discards the images held back after a SHA-1
+    /// mismatch.
+    CpDiscardHeld,
+    /// `POST /cases/{case}/ncmec/held/waiver`: an approver who neither prepared the report nor
+    /// sent the images confirms sending the held images (sent then, without a second upload) or
+    /// refuses it.
+    CpDecideHeld,
     /// `POST /cases/{case}/wiki/{file}`: deletes a reported file on the wiki and suppresses its
     /// old versions (where the deployment allows it).
     CpSuppress,
@@ -231,8 +235,15 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: Method::POST,
         path: "/cases/{case}/ncmec/held",
-        page: Page::CpSendHeld,
+        page: Page::CpDiscardHeld,
         access: Access::Role(Role::ChildProtection),
+        nav_label: None,
+    },
+    Route {
+        method: Method::POST,
+        path: "/cases/{case}/ncmec/held/waiver",
+        page: Page::CpDecideHeld,
+        access: Access::Role(Role::Approver),
         nav_label: None,
     },
     Route {

@@ -5,15 +5,15 @@
 use maud::{Markup, html};
 
 use super::cases::{Workflow, timestamp};
-use super::dmca::{checkbox, field, label_of};
+use super::dmca::{field, label_of};
 use super::layout::{Viewer, page};
 use crate::cases::{CaseId, Revision};
-use crate::child_protection::approval::Approval;
+use crate::child_protection::approval::{Approval, Sha1Waiver, WaiverDecision};
 use crate::child_protection::form::RawReport;
 use crate::child_protection::held::HeldView;
 use crate::child_protection::journal::{
-    APPROVAL, CRM, CallStatus, ChildCase, NCMEC, NcmecRecord, NcmecStep, REPORT, Submission, SubmissionState,
-    WIKI, WIKI_DELETE, WIKI_SUPPRESS, WikiHash,
+    APPROVAL, CRM, CallStatus, ChildCase, NCMEC, NcmecRecord, NcmecStep, REPORT, SHA1_WAIVER, Submission,
+    SubmissionState, WIKI, WIKI_DELETE, WIKI_SUPPRESS, WikiHash,
 };
 use crate::child_protection::model::{ChildReport, Environment, Statement};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice};
@@ -151,6 +151,8 @@ pub struct CaseView<'a> {
     pub may_prepare: bool,
     /// The viewer approves reports (`approver`) and did not prepare this one.
     pub may_approve: bool,
+    /// The viewer prepared this report (only they record an approval given outside).
+    pub is_preparer: bool,
     /// The deployment takes approvals given outside the appliance.
     pub out_of_band: bool,
     /// The report's environment has an account here.
@@ -159,6 +161,9 @@ pub struct CaseView<'a> {
     pub wiki: Option<WikiView>,
     /// Images the viewer's last upload held back after a SHA-1 mismatch (theirs only).
     pub held: Option<HeldView>,
+    /// Images other staff sent that wait for this viewer's confirmation (an approver who did not
+    /// prepare the report; never their own).
+    pub to_confirm: Vec<HeldView>,
     /// The CSRF token for the forms.
     pub csrf_token: &'a str,
 }
@@ -183,6 +188,7 @@ pub fn render_case(view: &CaseView<'_>) -> Workflow {
             p class=(class) { (state) }
             @if let Some(next) = next { p.next { strong { "Next: " } (next) } }
             (approval_forms(view))
+            @if releasable(view) && !view.to_confirm.is_empty() { (waiver_section(view)) }
             @if sendable(view) {
                 @if let Some(held) = &view.held { (held_section(view, held)) }
                 (send_form(view))
@@ -225,10 +231,14 @@ pub fn render_case(view: &CaseView<'_>) -> Workflow {
     Workflow { lead, details }
 }
 
-/// Whether the viewer may send the report now: approved, nothing open, filed or unknown at
-/// NCMEC, and they prepare reports.
+/// Whether the report may be sent now: approved, nothing open, filed or unknown at NCMEC.
+fn releasable(view: &CaseView<'_>) -> bool {
+    view.case.approval.releases() && view.case.blocking_submission().is_none()
+}
+
+/// Whether the viewer may send the report now: it may be sent, and they prepare reports.
 fn sendable(view: &CaseView<'_>) -> bool {
-    view.case.approval.releases() && view.case.blocking_submission().is_none() && view.may_prepare
+    releasable(view) && view.may_prepare
 }
 
 /// Where the case stands in a sentence (with its style), and what comes next.
@@ -242,7 +252,7 @@ fn standing(view: &CaseView<'_>) -> (&'static str, String, Option<Markup>) {
         Approval::Pending => {
             let next = if view.may_approve {
                 html! { "approve the release to NCMEC, or decline it with a reason, below." }
-            } else if view.may_prepare && view.out_of_band {
+            } else if view.may_prepare && view.is_preparer && view.out_of_band {
                 html! { "another person with the approver role decides here, or you record below an approval given outside the appliance." }
             } else {
                 html! { "another person with the approver role (not the one who prepared it) approves or declines it." }
@@ -277,11 +287,17 @@ fn standing(view: &CaseView<'_>) -> (&'static str, String, Option<Markup>) {
                     Some(html! { "ask NCMEC whether it holds a report for this case before anything else is sent." }),
                 ),
             },
+            None if !view.to_confirm.is_empty() => (
+                "warning",
+                "Approved. Nothing was sent: an image's SHA-1 differs from the wiki's record, and the images are held for your confirmation."
+                    .to_owned(),
+                Some(html! { "check each differing image, then confirm sending the held images or refuse, below." }),
+            ),
             None if view.held.is_some() && view.may_prepare => (
                 "warning",
-                "Approved. Nothing was sent: an image's SHA-1 differs from the wiki's record, and your images are held."
+                "Approved. Nothing was sent: an image's SHA-1 differs from the wiki's record, and your images are held until an approver confirms."
                     .to_owned(),
-                Some(html! { "check the images, then send the held images or discard them, below." }),
+                Some(html! { "a person with the approver role who neither prepared the report nor sent the images confirms or refuses on this page; or discard the images, below." }),
             ),
             None => {
                 let next = view.may_prepare.then(|| {
@@ -320,7 +336,7 @@ fn approval_forms(view: &CaseView<'_>) -> Markup {
                     p { button type="submit" name="decision" value="decline" { "Decline" } }
                 }
             }
-            @if view.may_prepare && view.out_of_band {
+            @if view.may_prepare && view.is_preparer && view.out_of_band {
                 form method="post" action={ "/cases/" (id) "/approval/out-of-band" } {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
                     div.field {
@@ -334,47 +350,83 @@ fn approval_forms(view: &CaseView<'_>) -> Markup {
     }
 }
 
-/// The images the viewer's last upload held back: which differ, until when, and the choice.
-fn held_section(view: &CaseView<'_>, held: &HeldView) -> Markup {
-    let id = view.id;
-    let report = &view.case.report;
-    let differing: Vec<(usize, &str, &[String])> = held
-        .files
+/// The files of `held` whose SHA-1 differs from the wiki's: index, ours, the wiki's.
+fn differing(held: &HeldView) -> Vec<(usize, &str, &[String])> {
+    held.files
         .iter()
         .enumerate()
         .filter_map(|(i, (ours, wiki))| match wiki {
             WikiHash::Differs { wiki } => Some((i, ours.as_str(), wiki.as_slice())),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Each differing file by number and wiki name, with our SHA-1 and the wiki's.
+fn differing_files(view: &CaseView<'_>, held: &HeldView) -> Markup {
+    let report = &view.case.report;
+    html! {
+        @for (i, ours, wiki) in differing(held) {
+            div.scroll data-held-file=(i + 1) {
+                h4 { "File " (i + 1) ": " span.text { (report.files.get(i).map_or("", |f| f.wiki_name.as_str())) } }
+                dl.hashes {
+                    dt { "Our SHA-1" } dd { code.hash { (ours) } }
+                    dt { "The wiki's SHA-1" } dd { @for (n, sha1) in wiki.iter().enumerate() { @if n > 0 { br; } code.hash { (sha1) } } }
+                }
+            }
+        }
+    }
+}
+
+/// The images the viewer's last upload held back: which differ, until when, who decides, and
+/// the discard button.
+fn held_section(view: &CaseView<'_>, held: &HeldView) -> Markup {
+    let id = view.id;
     html! {
         section #sha1-mismatch .held aria-labelledby="sha1-mismatch-heading" {
             h3 #sha1-mismatch-heading { "Held back: an image's SHA-1 differs from the wiki's record" }
-            @if held.must_tick {
-                p.error role="alert" { "Tick \u{201c}Send even if an image's SHA-1 differs\u{201d} to send the held images: they are sent only with it." }
-            }
             p {
-                "The " (held.files.len()) " image(s) you chose were not sent. They are held in locked memory, for you only, until "
+                "The " (held.files.len()) " image(s) you chose were not sent. They are held in locked memory until "
                 strong.when { (timestamp(held.until)) } "; then they are wiped and must be chosen again."
             }
-            @for (i, ours, wiki) in &differing {
-                div.scroll data-held-file=(i + 1) {
-                    h4 { "File " (i + 1) ": " span.text { (report.files.get(*i).map_or("", |f| f.wiki_name.as_str())) } }
-                    dl.hashes {
-                        dt { "Our SHA-1" } dd { code.hash { (ours) } }
-                        dt { "The wiki's SHA-1" } dd { @for (n, sha1) in wiki.iter().enumerate() { @if n > 0 { br; } code.hash { (sha1) } } }
-                    }
-                }
-            }
-            p.hint { "Check that each is the right image: another version of the file, or a re-encoded copy, has another SHA-1." }
-            form method="post" action={ "/cases/" (id) "/ncmec/held" } {
-                input type="hidden" name="csrf_token" value=(view.csrf_token);
-                (checkbox("accept_sha1_mismatch", "Send even if an image's SHA-1 differs", false))
-                p { button type="submit" name="action" value="send" { "Send the held images to NCMEC" } }
+            (differing_files(view, held))
+            p {
+                "Sending them needs a second person: a person with the approver role who neither prepared this report nor sent the images "
+                "checks them on this case page and confirms or refuses. Once confirmed, they are sent to NCMEC from here, without a second upload."
             }
             form method="post" action={ "/cases/" (id) "/ncmec/held" } {
                 input type="hidden" name="csrf_token" value=(view.csrf_token);
                 p { button type="submit" name="action" value="discard" { "Discard the held images" } }
+            }
+        }
+    }
+}
+
+/// The images other staff hold for this approver's confirmation: who sent them, which differ,
+/// until when, and the choice.
+fn waiver_section(view: &CaseView<'_>) -> Markup {
+    let id = view.id;
+    let environment = view.case.report.environment.key();
+    html! {
+        section #sha1-waiver .held aria-labelledby="sha1-waiver-heading" {
+            h3 #sha1-waiver-heading { "For your confirmation: an image's SHA-1 differs from the wiki's record" }
+            p.hint { "Confirm only if each is the right image: another version of the file, or a re-encoded copy, has another SHA-1. Your decision is recorded in the case and the audit log, under your name." }
+            @for held in &view.to_confirm {
+                div.waiver data-sender=(held.sender) {
+                    p {
+                        (held.sender) " chose " (held.files.len()) " image(s) for this report. They are held in locked memory until "
+                        strong.when { (timestamp(held.until)) } "."
+                    }
+                    (differing_files(view, held))
+                    form method="post" action={ "/cases/" (id) "/ncmec/held/waiver" } {
+                        input type="hidden" name="csrf_token" value=(view.csrf_token);
+                        input type="hidden" name="hold" value=(held.hold);
+                        @if view.environment_configured {
+                            p { button type="submit" name="decision" value="confirm" { "Confirm: send the report and " (held.sender) "'s held images to NCMEC (" (environment) ")" } }
+                        }
+                        p { button type="submit" name="decision" value="refuse" { "Refuse: discard " (held.sender) "'s held images" } }
+                    }
+                }
             }
         }
     }
@@ -399,7 +451,7 @@ fn send_form(view: &CaseView<'_>) -> Markup {
                             input type="file" id={ "image_" (i) } name={ "image_" (i) };
                         }
                     }
-                    (checkbox("accept_sha1_mismatch", "Send even if an image's SHA-1 differs from the wiki's record (after checking it is the right image)", false))
+                    p.hint { "An image whose SHA-1 differs from the wiki's record is not sent: the images are held until a person with the approver role who neither prepared the report nor sent them confirms." }
                     p { button type="submit" { "Send the report and its images to NCMEC (" (report.environment.key()) ")" } }
                 }
             }
@@ -546,6 +598,22 @@ pub(super) fn describe(revision: &Revision) -> Option<Markup> {
             Approval::Pending => html! { "reset the approval" },
         });
     }
+    if let Some(value) = parse(SHA1_WAIVER) {
+        let waiver: Sha1Waiver = serde_json::from_value(value).ok()?;
+        let verb = match waiver.decision {
+            WaiverDecision::Confirm => "confirmed sending",
+            WaiverDecision::Refuse => "refused sending",
+        };
+        let (files, differs) = if waiver.files.len() == 1 {
+            ("file", "its SHA-1 differs")
+        } else {
+            ("files", "their SHA-1s differ")
+        };
+        return Some(html! {
+            (verb) " " (files) " " (waiver.numbers()) " although " (differs) " from the wiki's record (images chosen by "
+            (waiver.sender) ")"
+        });
+    }
     if let Some(value) = parse(NCMEC) {
         return Some(ncmec_sentence(&serde_json::from_value::<NcmecRecord>(value).ok()?));
     }
@@ -631,6 +699,8 @@ pub struct RetractResult {
     pub code: Option<i64>,
     /// What it means.
     pub meaning: String,
+    /// The case whose report it is, where the retraction was recorded.
+    pub case: Option<CaseId>,
 }
 
 /// The retraction page.
@@ -646,6 +716,9 @@ pub fn render_retract(
         @if let Some(result) = result {
             div.result role="status" data-code=(result.code.map(|c| c.to_string()).unwrap_or_default()) {
                 p { "Report " (result.report_id) " (" (result.environment.key()) "): " strong { (result.meaning) } @if let Some(code) = result.code { " (code " (code) ")" } }
+                @if let Some(case) = result.case {
+                    p { "Recorded in " a href={ "/cases/" (case) } { "case " (case) } ", whose report it is." }
+                }
             }
         }
         form method="post" action="/ncmec/retract" {

@@ -79,8 +79,19 @@ impl World {
 
     /// Sends `images` (one per report file, as `image_N`) to NCMEC from the case page.
     async fn send(&self, case: &str, images: &[&[u8]], accept_mismatch: bool) -> (u16, String) {
+        self.send_as("cp-agent", case, images, accept_mismatch).await
+    }
+
+    /// [`World::send`] as `login`.
+    async fn send_as(
+        &self,
+        login: &str,
+        case: &str,
+        images: &[&[u8]],
+        accept_mismatch: bool,
+    ) -> (u16, String) {
         let mut body = part(BOUNDARY, "csrf_token", None);
-        body.extend_from_slice(self.token("cp-agent").await.as_bytes());
+        body.extend_from_slice(self.token(login).await.as_bytes());
         if accept_mismatch {
             body.extend_from_slice(b"\r\n");
             body.extend(part(BOUNDARY, "accept_sha1_mismatch", None));
@@ -94,7 +105,7 @@ impl World {
         body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
         let response = self
             .daemon
-            .client("cp-agent")
+            .client(login)
             .post(self.daemon.url(&format!("/cases/{case}/ncmec")))
             .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
             .header("sec-fetch-site", "same-origin")
@@ -366,6 +377,49 @@ async fn a_failure_at_each_step_after_the_submit_retracts_the_report_at_once() {
     assert_every_xml_valid_and_escaped(&world);
 }
 
+#[tokio::test]
+async fn a_report_retracted_from_the_retraction_page_is_recorded_retracted_in_its_case() {
+    let world = World::start();
+    let case = world.report("cp-agent", &["Left open.jpg"]).await;
+    world.approve(&case).await;
+    // The finish fails and so does the retraction after it: the report stays open at NCMEC,
+    // and the case page sends the staffer to the retraction page.
+    world.fault("finish", Fault::status(503));
+    world.fault("retract", Fault::status(500));
+    let (status, page) = world.send(&case, &[&image()], false).await;
+    world.fault("finish", Fault::default());
+    world.fault("retract", Fault::default());
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "open", "{page}");
+    assert!(page.contains("href=\"/ncmec/retract\""), "{page}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    let (status, _, page) = world
+        .post("cp-agent", "/ncmec/retract", &[("environment", "test"), ("report_id", &report_id.to_string())])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("retracted: NCMEC cancelled the report"), "{page}");
+    assert!(page.contains(&format!("href=\"/cases/{case}\"")), "the page names the case: {page}");
+    assert_eq!(world.report_state(report_id), "retracted");
+    // The case's journal records it, so its page shows the report retracted.
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert!(page.contains("asked on the retraction page"), "{page}");
+    assert!(page.contains("Send to NCMEC again"), "{page}");
+    let entries = harness::audit_log(&world.daemon);
+    assert!(
+        entries.iter().any(|e| e.action == Action::Retract
+            && e.case.is_none()
+            && e.details.contains(&format!("retraction page: report {report_id}"))),
+        "the retraction page's own entry"
+    );
+    assert!(
+        entries.iter().any(|e| e.action == Action::Retract
+            && e.actor == Actor::Staff("cp-agent".into())
+            && e.case.is_some_and(|c| c.to_string() == case)),
+        "the case's entry, by the staffer"
+    );
+}
+
 /// Sends a two-image report whose `endpoint` call number `call` NCMEC carries out and then
 /// answers only after a minute; kills the daemon while it waits and starts it again. Returns
 /// the case and the report.
@@ -504,89 +558,139 @@ async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
 }
 
 #[tokio::test]
-async fn an_image_whose_sha1_differs_from_the_wiki_is_held_back_until_the_staffer_confirms() {
+async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
+    let world = World::start_with("\n[child_protection]\nout_of_band_approval = true\n");
+    let case = world.report("cp-agent", &["Outside.jpg"]).await;
+    // Another child-protection staffer may not say the report was approved elsewhere.
+    let (status, _, page) = world
+        .post("cp-lead", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Jo Counsel")])
+        .await;
+    assert_eq!(status, 409, "only the preparer records it: {page}");
+    assert!(page.contains("only the person who prepared this report"), "{page}");
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
+    assert!(page.contains("Waiting for approval"), "nothing was recorded: {page}");
+    assert!(!page.contains("Jo Counsel"), "{page}");
+    let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(!lead_page.contains("approval/out-of-band"), "the form is the preparer's only: {lead_page}");
+    assert!(page.contains("approval/out-of-band"), "the preparer has the form: {page}");
+    // The preparer records it, and the report is released.
+    let (status, _, page) = world
+        .post("cp-agent", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Jo Counsel")])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Approved outside the appliance by Jo Counsel (recorded by cp-agent)"), "{page}");
+}
+
+/// The part of `page` in the section whose id is `id`.
+fn section<'p>(page: &'p str, id: &str) -> Option<&'p str> {
+    page.split(&format!("id=\"{id}\"")).nth(1).and_then(|rest| rest.split("</section>").next())
+}
+
+/// The hold named by the approver's confirmation form on `page`.
+fn hold_of(page: &str) -> String {
+    page.split("name=\"hold\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no confirmation form: {page}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_image_whose_sha1_differs_from_the_wiki_is_sent_only_once_another_approver_confirms() {
     let world = World::start();
     let on_wiki = image();
     assert!(world.peers.peers.add_file(PeerService::Wiki, "Mismatch.jpg", "Cp uploader", &on_wiki));
-    let case = world.report("cp-agent", &["Mismatch.jpg"]).await;
+    // cp-lead (child-protection and approver) prepares, the approver approves, cp-agent sends.
+    let case = world.report("cp-lead", &["Mismatch.jpg"]).await;
     world.approve(&case).await;
     let other = image();
-    // The mismatch: nothing is sent, and the case page shows the held images to their staffer.
-    let (status, page) = world.send(&case, &[&other], false).await;
+    // The sender's own waiver, ticked with the upload, is none: the images are held.
+    let (status, page) = world.send(&case, &[&other], true).await;
     assert_eq!(status, 200, "back on the case page, not an error page: {page}");
-    assert!(world.journal("submit").is_empty(), "nothing was sent");
-    let held = page
-        .split("id=\"sha1-mismatch\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</section>").next())
-        .unwrap_or_else(|| panic!("the case page shows the held mismatch: {page}"));
+    assert!(world.journal("submit").is_empty(), "the sender alone cannot waive the mismatch");
+    let held =
+        section(&page, "sha1-mismatch").unwrap_or_else(|| panic!("the held mismatch is shown: {page}"));
     assert!(held.contains("File 1: ") && held.contains("Mismatch.jpg"), "by number and wiki name: {held}");
     assert!(held.contains(&sha1(&other)) && held.contains(&sha1(&on_wiki)), "both SHA-1s: {held}");
-    assert!(held.contains("held in locked memory, for you only, until"), "{held}");
-    assert!(held.contains(r#"name="accept_sha1_mismatch" value="yes""#), "{held}");
-    assert!(
-        held.contains("Send even if an image&#39;s SHA-1 differs")
-            || held.contains("Send even if an image's SHA-1 differs")
-    );
-    assert!(
-        held.contains("Send the held images to NCMEC") && held.contains("Discard the held images"),
-        "{held}"
-    );
-    // Another staffer with the same role sees nothing held, and cannot send what is held.
-    let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
-    assert!(!lead_page.contains("sha1-mismatch") && !lead_page.contains(&sha1(&other)), "{lead_page}");
-    let (status, _, refused) = world
-        .post(
-            "cp-lead",
-            &format!("/cases/{case}/ncmec/held"),
-            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
-        )
-        .await;
+    assert!(held.contains("held in locked memory until"), "{held}");
+    assert!(held.contains("a person with the approver role who neither prepared"), "{held}");
+    assert!(!held.contains("accept_sha1_mismatch"), "no box for the sender to tick: {held}");
+    assert!(held.contains("Discard the held images"), "{held}");
+    // Nor may the sender send the held images on their own word.
+    let sender_waiver = [("action", "send"), ("accept_sha1_mismatch", "yes")];
+    let (status, _, refused) =
+        world.post("cp-agent", &format!("/cases/{case}/ncmec/held"), &sender_waiver).await;
     assert_eq!(status, 409, "{refused}");
-    assert!(refused.contains("no images are held for you on this case"), "{refused}");
-    assert!(world.journal("submit").is_empty(), "another staffer's held images were not used");
-    // Confirmed without the tick: back on the case page, which says the box must be ticked.
-    let (status, url, page) =
-        world.post("cp-agent", &format!("/cases/{case}/ncmec/held"), &[("action", "send")]).await;
-    assert_eq!((status, url.as_str()), (200, format!("/cases/{case}").as_str()), "{page}");
-    assert!(page.contains("Tick \u{201c}Send even if an image"), "{page}");
-    assert!(world.journal("submit").is_empty(), "not without the tick");
-    // Confirmed with the tick: sent from the held images, without a second upload.
-    let (status, _, page) = world
-        .post(
-            "cp-agent",
-            &format!("/cases/{case}/ncmec/held"),
-            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
-        )
-        .await;
+    assert!(refused.contains("an approver must confirm"), "{refused}");
+    // The approver sees which file differs, both SHA-1s and who sent it.
+    let (_, approver_page) = world.get("approver", &format!("/cases/{case}")).await;
+    let waiver = section(&approver_page, "sha1-waiver")
+        .unwrap_or_else(|| panic!("the approver is asked to confirm: {approver_page}"));
+    assert!(waiver.contains("File 1: ") && waiver.contains("Mismatch.jpg"), "{waiver}");
+    assert!(waiver.contains(&sha1(&other)) && waiver.contains(&sha1(&on_wiki)), "both SHA-1s: {waiver}");
+    assert!(waiver.contains("cp-agent"), "the sender is named: {waiver}");
+    let hold = hold_of(waiver);
+    let confirm = [("hold", hold.as_str()), ("decision", "confirm")];
+    let waiver_path = format!("/cases/{case}/ncmec/held/waiver");
+    let (status, _, _) = world.post("cp-agent", &waiver_path, &confirm).await;
+    assert_eq!(status, 403, "the sender has no approver role");
+    // The preparer, an approver too, is not a second person for their own report.
+    let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(!lead_page.contains("ncmec/held/waiver"), "no confirmation form for the preparer: {lead_page}");
+    let (status, _, refused) = world.post("cp-lead", &waiver_path, &confirm).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("you prepared this report"), "{refused}");
+    assert!(world.journal("submit").is_empty(), "nothing reached NCMEC before the confirmation");
+    // Another approver confirms: the held images are sent, without a second upload.
+    let (status, _, page) = world.post("approver", &waiver_path, &confirm).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(submission_state(&page), "filed", "{page}");
     assert!(page.contains("data-wiki-hash=\"differs\""), "{page}");
-    assert!(page.contains(&sha1(&on_wiki)), "the wiki's SHA-1 is shown next to ours: {page}");
-    assert!(!page.contains("id=\"sha1-mismatch\""), "nothing is held any more: {page}");
-    let uploads = world.journal("upload");
-    assert_eq!(uploads.len(), 1, "the held image reached NCMEC");
+    assert!(section(&page, "sha1-waiver").is_none(), "nothing is held any more: {page}");
+    assert_eq!(world.journal("upload").len(), 1, "the held image reached NCMEC");
+    // The confirmation is a revision of the case, naming the approver, and audited.
+    assert!(
+        page.contains("Alex Rivera (approver): confirmed sending file 1 although its SHA-1 differs"),
+        "{page}"
+    );
+    let audited = harness::audit_log(&world.daemon).into_iter().any(|e| {
+        e.actor == Actor::Staff("approver".into())
+            && e.action == Action::ReviseCase
+            && e.details.contains("confirmed sending")
+    });
+    assert!(audited, "the confirmation is in the audit log");
 
-    // An upload with the box already ticked is sent at once, and a discarded hold sends nothing.
+    // A sender who is an approver cannot confirm their own images; an approver may refuse
+    // them, and the sender may discard them.
     let again = world.report("cp-agent", &["Mismatch.jpg"]).await;
     world.approve(&again).await;
-    let (status, page) = world.send(&again, &[&image()], false).await;
+    let (status, page) = world.send_as("cp-lead", &again, &[&image()], false).await;
     assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "{page}");
+    let (_, approver_page) = world.get("approver", &format!("/cases/{again}")).await;
+    let hold = hold_of(&approver_page);
+    let waiver_path = format!("/cases/{again}/ncmec/held/waiver");
+    let (status, _, refused) =
+        world.post("cp-lead", &waiver_path, &[("hold", hold.as_str()), ("decision", "confirm")]).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("you sent these images"), "{refused}");
     let (status, _, page) =
-        world.post("cp-agent", &format!("/cases/{again}/ncmec/held"), &[("action", "discard")]).await;
+        world.post("approver", &waiver_path, &[("hold", hold.as_str()), ("decision", "refuse")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("refused sending file 1"), "the refusal is recorded: {page}");
+    assert!(section(&page, "sha1-waiver").is_none(), "the refused images are dropped: {page}");
+    let (_, page) = world.get("cp-lead", &format!("/cases/{again}")).await;
+    assert!(!page.contains("id=\"sha1-mismatch\""), "{page}");
+    let (status, page) = world.send_as("cp-lead", &again, &[&image()], false).await;
+    assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "{page}");
+    let (_, approver_page) = world.get("approver", &format!("/cases/{again}")).await;
+    let hold = hold_of(&approver_page);
+    let (status, _, page) =
+        world.post("cp-lead", &format!("/cases/{again}/ncmec/held"), &[("action", "discard")]).await;
     assert!(status == 200 && !page.contains("id=\"sha1-mismatch\""), "discarded: {page}");
-    let (status, _, _) = world
-        .post(
-            "cp-agent",
-            &format!("/cases/{again}/ncmec/held"),
-            &[("action", "send"), ("accept_sha1_mismatch", "yes")],
-        )
-        .await;
-    assert_eq!(status, 409, "nothing left to send");
+    let (status, _, _) =
+        world.post("approver", &waiver_path, &[("hold", hold.as_str()), ("decision", "confirm")]).await;
+    assert_eq!(status, 409, "nothing left to confirm");
     assert_eq!(world.journal("submit").len(), 1);
-    let (status, page) = world.send(&again, &[&image()], true).await;
-    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
-    assert_eq!(world.journal("submit").len(), 2);
 }
 
 #[tokio::test]
@@ -599,7 +703,7 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     let mut second = sentinel.bytes().to_vec();
     second.extend(image());
     // The wiki's record of the first file differs, so the images are held first (in their
-    // locked buffer), then sent from there once confirmed.
+    // locked buffer), then sent from there once an approver confirms.
     assert!(world.peers.peers.add_file(PeerService::Wiki, "Sentinel one.jpg", "Cp uploader", &image()));
     let case = world.report("cp-agent", &["Sentinel one.jpg", "Sentinel two.jpg"]).await;
     world.approve(&case).await;
@@ -607,8 +711,11 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
     let (status, page) = world.send(&case, &[&first, &second], false).await;
     assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "held: {page}");
-    let confirm = [("action", "send"), ("accept_sha1_mismatch", "yes")];
-    let (status, _, page) = world.post("cp-agent", &format!("/cases/{case}/ncmec/held"), &confirm).await;
+    let (_, approver_page) = world.get("approver", &format!("/cases/{case}")).await;
+    let confirm = [("hold", hold_of(&approver_page)), ("decision", "confirm".to_owned())];
+    let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, page) =
+        world.post("approver", &format!("/cases/{case}/ncmec/held/waiver"), &confirm).await;
     assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
     let uploads = world.journal("upload");
     assert_eq!(uploads.len(), 2, "control: the images reached NCMEC");

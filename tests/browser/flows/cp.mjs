@@ -1,6 +1,7 @@
 // Child protection in Chromium: the cp-agent prepares a report, the approver approves it in
 // their own browser (by keyboard), the cp-agent chooses the images and sends them; a SHA-1
-// mismatch confirmed on the case page; the retraction page; the preparer's own approval.
+// mismatch held until the approver confirms it in their own browser; the retraction page; the
+// preparer's own approval.
 
 import { flow, expect, expectNavigation, excerpt, sha1, md5, sha256, freshImage, CheckError } from '../lib/harness.mjs';
 import { EXAMPLE_JPG, SHARED_EXAMPLE_JPG } from './dmca.mjs';
@@ -232,11 +233,12 @@ export async function childProtectionFlows(world) {
       state.mismatch = await prepareReport(world, page, [['Example.jpg', '2025-01-01T00:00', '192.0.2.45']], 'SHA-1 mismatch');
       await approveByClick(world, state.mismatch, 'SHA-1 mismatch');
     }],
-    ['sends an image whose SHA-1 differs from the wiki\'s: the case page shows the mismatch, images held, a tick box and a confirm button', async () => {
+    ['sends an image whose SHA-1 differs from the wiki\'s: the case page shows the mismatch, the images held for an approver, no box for the sender to tick', async () => {
       const page = await agent();
       state.mismatchImage = freshImage();
       state.ncmecBefore = world.journal('ncmec', 'submit').length;
       await world.goto(page, `/cases/${state.mismatch}`, 'cp-agent approved case for the mismatch');
+      expect(await page.getByLabel(/Send even if an image's SHA-1 differs/i).count() === 0, 'the sender is offered a box to waive the mismatch');
       await page.setInputFiles('#image_0', { name: 'not the same.jpg', mimeType: 'image/jpeg', buffer: state.mismatchImage });
       const response = await world.submit(page, page.getByRole('button', { name: /Send the report and its images to NCMEC/ }), 'cp-agent SHA-1 mismatch shown', { timeout: 60_000 });
       const text = await world.text(page);
@@ -247,21 +249,31 @@ export async function childProtectionFlows(world) {
       expect(!/Not done: the case is not in a state for it/.test(text), `an error page instead of the case: ${response?.status()} "${heading}": ${excerpt(text)}`);
       expect(/differs/i.test(text) && text.includes(sha1(state.mismatchImage)) && text.includes(sha1(EXAMPLE_JPG.current)),
         `the page does not show the mismatch with both SHA-1s (ours ${sha1(state.mismatchImage)}, the wiki's ${sha1(EXAMPLE_JPG.current)}): ${excerpt(text)}`);
-      const box = page.getByLabel(/Send even if an image's SHA-1 differs/i);
-      expect(await box.count() >= 1, 'no tick box "Send even if an image\'s SHA-1 differs"');
+      expect(/a person with the approver role who neither prepared this report nor sent the images/.test(text),
+        `the page does not say who decides: ${excerpt(text)}`);
+      expect(await page.getByRole('button', { name: 'Discard the held images' }).count() === 1, 'no button to discard the held images');
+      expect(await page.getByRole('button', { name: /Send the held images/ }).count() === 0, 'the sender is offered to send the held images alone');
     }, { timeout: 90_000 }],
-    ['ticks the box and confirms: sent without choosing the image again', async () => {
-      const page = await agent();
-      const box = page.getByLabel(/Send even if an image's SHA-1 differs/i).first();
-      const form = box.locator('xpath=ancestor::form');
-      const fileInputs = await form.locator('input[type="file"]').count();
-      await box.check();
+    ['the approver, in their own browser, sees which file differs and both SHA-1s, confirms: filed without a second upload', async () => {
+      const page = await world.page('approver');
+      await world.goto(page, `/cases/${state.mismatch}`, 'approver asked to confirm the SHA-1 mismatch');
+      const section = page.locator('#sha1-waiver');
+      expect(await section.count() === 1, `the approver is not asked to confirm: ${excerpt(await world.text(page))}`);
+      const text = await section.innerText();
+      expect(text.includes('File 1') && text.includes('Example.jpg') && text.includes('cp-agent'),
+        `the file, its wiki name or the sender is not named: ${excerpt(text)}`);
+      expect(text.includes(sha1(state.mismatchImage)) && text.includes(sha1(EXAMPLE_JPG.current)), `both SHA-1s are not shown: ${excerpt(text)}`);
+      expect(await section.getByRole('button', { name: /Refuse/ }).count() === 1, 'no button to refuse');
+      expect(await section.locator('input[type="file"]').count() === 0, 'the confirmation asks for the images again');
       const uploadsBefore = world.journal('ncmec', 'upload').length;
-      await world.submit(page, form.getByRole('button').last(), 'cp-agent SHA-1 mismatch confirmed and sent', { timeout: 90_000 });
-      const text = await world.text(page);
-      expect(/Report \d+ filed with NCMEC/.test(text), `not filed after the confirmation (the form had ${fileInputs} file field(s), left empty): ${excerpt(text)}`);
+      expect(world.journal('ncmec', 'submit').length === state.ncmecBefore, 'something reached NCMEC before the confirmation');
+      await world.submit(page, section.getByRole('button', { name: /^Confirm/ }), 'approver confirmed the SHA-1 mismatch: sent', { timeout: 90_000 });
+      const after = await world.text(page);
+      expect(/Report \d+ filed with NCMEC/.test(after), `not filed after the approver's confirmation: ${excerpt(after)}`);
       expect(await page.locator('[data-wiki-hash="differs"]').count() === 1, 'the sent image is not marked as differing from the wiki');
-      expect(text.includes(sha1(EXAMPLE_JPG.current)), "the wiki's SHA-1 is not shown next to ours");
+      expect(after.includes(sha1(EXAMPLE_JPG.current)), "the wiki's SHA-1 is not shown next to ours");
+      const history = (await page.locator('#history').textContent()) ?? '';
+      expect(/Alex Rivera \(approver\): confirmed sending file 1 although its SHA-1 differs/.test(history), `the confirmation is not in the history under the approver's name: ${excerpt(history)}`);
       const uploads = JSON.stringify(world.journal('ncmec', 'upload').slice(uploadsBefore));
       expect(uploads.includes(sha256(state.mismatchImage)), 'NCMEC did not receive the held image');
     }, { timeout: 120_000 }],
