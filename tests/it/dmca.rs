@@ -1158,3 +1158,47 @@ async fn no_wiki_credential_goes_to_a_typed_host_the_site_matrix_does_not_list()
 fn notice_block<'p>(page: &'p str, key: &str) -> &'p str {
     page.split(&format!("data-notice=\"{key}\"")).nth(1).unwrap().split("</section>").next().unwrap()
 }
+
+#[tokio::test]
+async fn an_edited_notice_is_posted_as_edited_and_the_case_keeps_and_shows_both_texts() {
+    let world = World::start();
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", b"%PDF edit")]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    world.connect_wiki().await;
+    let page = world.page(&format!("/cases/{id}")).await;
+    let keys = notice_keys(&page);
+    let talk = keys.iter().find(|k| k.starts_with("user-talk")).expect("a talk-page notice").clone();
+    let foundation = keys[0].clone();
+    assert_ne!(talk, foundation);
+    // The foundation page's notice as prepared (the browser sends CRLF line endings).
+    let prepared = notice_text(&page, &foundation);
+    let (status, _, answer) = world
+        .post_form(&format!("/cases/{id}/notices/{foundation}"), &[("text", &prepared.replace('\n', "\r\n"))])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    // The talk-page notice with a line the staffer added, in wikitext that is not escaped.
+    let prepared_talk = notice_text(&page, &talk);
+    let added = "A line the staffer added, with '''bold''' wikitext.";
+    let edited = format!("{prepared_talk}\n{added}");
+    let (status, _, answer) =
+        world.post_form(&format!("/cases/{id}/notices/{talk}"), &[("text", &edited)]).await;
+    assert_eq!(status, 200, "{answer}");
+    // The wiki got the edit as typed.
+    let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
+    assert!(wiki.contains("'''bold''' wikitext"), "the edited text was posted");
+
+    let page = world.page(&format!("/cases/{id}")).await;
+    let unedited = notice_block(&page, &foundation);
+    assert!(unedited.contains("Done") && unedited.contains("Posted as prepared"), "{unedited}");
+    assert!(!unedited.contains("data-edited"), "{unedited}");
+    let changed = notice_block(&page, &talk);
+    assert!(changed.contains("Done") && changed.contains("edited by the staffer"), "{changed}");
+    assert!(changed.contains("data-edited"), "the page says the notice was edited: {changed}");
+    let diff = changed.split("data-edited").nth(1).unwrap();
+    assert!(diff.contains("<ins>") && diff.contains("'''bold''' wikitext"), "what changed is shown: {diff}");
+    // The case keeps both texts: the prepared one and the one posted.
+    assert!(changed.contains("Text as prepared") && changed.contains("Text as posted"), "{changed}");
+    assert!(page.contains(", edited by the staffer") && page.contains(" as prepared"), "the history says so");
+}
