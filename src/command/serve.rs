@@ -77,10 +77,16 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
         Ok(egress) => Arc::new(egress),
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
-    let services = match Services::build(&config.services, credentials_dir.as_deref(), egress) {
+    let mut services = match Services::build(&config.services, credentials_dir.as_deref(), egress) {
         Ok(services) => services,
         Err(problems) => return super::report_problems(&config.source, &problems),
     };
+    // Besides the meta wiki and the site matrix's wikis, credentials may go to the wikis the
+    // DMCA notices name in the config, and nowhere else.
+    if let Some(wiki) = services.wiki.as_mut() {
+        wiki.trust_configured(&config.dmca.commons_api);
+        wiki.trust_configured(&config.dmca.foundation_api);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -17,12 +17,20 @@ use crate::egress::policy::{Policy, Service};
 use crate::pki::{self, Authority, Validity};
 
 /// The host names each simulated service answers to (all resolve to 127.0.0.1).
+/// [`UNLISTED_WIKI_HOST`] is under the wiki domain but not in the simulated site matrix: the
+/// tests type it as an "Other" project to show that no credential is sent to it.
 pub const HOSTS: [(PeerService, &[&str]); 4] = [
     (PeerService::Lumen, &["lumen.test"]),
     (PeerService::Ncmec, &["ncmec.test"]),
     (PeerService::Salesforce, &["login.salesforce.test", "example.my.salesforce.test"]),
-    (PeerService::Wiki, &["meta.wiki.test", "commons.wiki.test", "en.wiki.test", "foundation.wiki.test"]),
+    (
+        PeerService::Wiki,
+        &["meta.wiki.test", "commons.wiki.test", "en.wiki.test", "foundation.wiki.test", UNLISTED_WIKI_HOST],
+    ),
 ];
+
+/// A simulated wiki host that the site matrix does not list (see [`HOSTS`]).
+pub const UNLISTED_WIKI_HOST: &str = "unlisted.wiki.test";
 
 /// The Salesforce instance host the simulated token endpoint hands out.
 pub const SALESFORCE_INSTANCE: &str = "example.my.salesforce.test";

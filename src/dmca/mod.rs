@@ -7,10 +7,12 @@
 //! - [`sites`]: the wikis the form offers (the meta wiki's site matrix, cached a day).
 //! - [`outbound`]: the Lumen notice and the Salesforce Case fields (pure).
 //! - [`notices`]: the four wiki notices in escaped wikitext (pure).
+//! - [`edits`]: a staffer's edit of a prepared notice, line by line (pure).
 //! - [`steps`]: each step's record and the state folded from a case's revisions.
 //! - [`shelf`]: supporting documents held in locked memory between requests.
 //! - [`saga`]: runs the steps, recording each before and after its call.
 
+pub mod edits;
 pub mod form;
 pub mod lookup;
 pub mod model;

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
+use super::edits;
 use super::model::Takedown;
 use super::notices::WikiNotice;
 use super::outbound::{DocumentMismatch, Marks, in_recorded_order, lumen_notice, salesforce_fields};
@@ -282,7 +283,8 @@ impl<'a> Saga<'a> {
     }
 
     /// Posts `notice` with `text` (as reviewed) to `api` using the staff member's own wiki
-    /// grant.
+    /// grant. A text the staffer left as prepared ([`edits::is_unchanged`]) is posted exactly as
+    /// prepared; an edited one as typed, and its records keep the prepared text beside it.
     pub async fn post_notice(
         &self,
         claim: &StepClaim<'_>,
@@ -303,6 +305,15 @@ impl<'a> Saga<'a> {
                 .await?,
             ));
         };
+        let edited = !edits::is_unchanged(&notice.text, text);
+        let text = if edited { text } else { notice.text.as_str() };
+        let how = if edited { ", edited by the staffer" } else { " as prepared" };
+        let said = if edited { "edited by the staffer" } else { "as prepared" };
+        let keep_texts = |mut record: StepRecord| {
+            record.text = Some(text.to_owned());
+            record.prepared = edited.then(|| notice.text.clone());
+            record
+        };
         let mode = match &notice.section_title {
             Some(title) => EditMode::NewSection { title, text },
             None => EditMode::Append { text },
@@ -315,12 +326,15 @@ impl<'a> Saga<'a> {
             base_revision: None,
             create: CreatePolicy::Allow,
         };
-        self.record(&StepRecord::new(&step, StepStatus::Started, format!("posting to {}", notice.page)))
+        self.record(&StepRecord::new(&step, StepStatus::Started, format!("posting to {}{how}", notice.page)))
             .await?;
         let record = match client.edit(&self.context(), api, Acting::Staff(self.staff), &edit).await {
             Ok(EditOutcome::Saved(saved)) => {
-                let mut record =
-                    StepRecord::new(&step, StepStatus::Done, format!("posted to {}", saved.title));
+                let mut record = keep_texts(StepRecord::new(
+                    &step,
+                    StepStatus::Done,
+                    format!("posted to {}{how}", saved.title),
+                ));
                 record.revision = saved.new_rev;
                 record.link = saved.new_rev.map(|rev| {
                     let mut link = api.clone();
@@ -328,7 +342,6 @@ impl<'a> Saga<'a> {
                     link.set_query(Some(&format!("oldid={rev}")));
                     link.to_string()
                 });
-                record.text = Some(text.to_owned());
                 record
             }
             Ok(EditOutcome::Captcha(challenge)) => {
@@ -344,11 +357,15 @@ impl<'a> Saga<'a> {
             Err(err @ CallError::Build { .. }) | Err(err @ CallError::NotSent { .. }) => {
                 StepRecord::new(&step, StepStatus::Failed, err.summary())
             }
-            Err(err) if err.may_have_arrived() => StepRecord::new(
+            // It may have been saved: the case keeps what may be on the wiki.
+            Err(err) if err.may_have_arrived() => keep_texts(StepRecord::new(
                 &step,
                 StepStatus::Unknown,
-                format!("unknown — check the page's history before posting again: {}", err.summary()),
-            ),
+                format!(
+                    "unknown — check the page's history before posting again (text {said}): {}",
+                    err.summary()
+                ),
+            )),
             Err(err) => StepRecord::new(&step, StepStatus::Failed, err.summary()),
         };
         Ok(Posted::Recorded(self.finish(record).await?))

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use super::form::{ProjectChoice, project_choices};
 use crate::config::DmcaSettings;
 use crate::egress::client::CallContext;
-use crate::services::wiki::client::{Acting, WikiClient};
-use crate::services::wiki::wire::{build_sitematrix, parse_sitematrix};
+use crate::services::wiki::client::WikiClient;
 
 /// How long a fetched site matrix is used.
 pub const REFRESH_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
@@ -41,16 +40,7 @@ impl SiteDirectory {
         let Some(wiki) = wiki.filter(|_| !recently_failed) else {
             return cached.map(|(_, choices)| choices).unwrap_or_default();
         };
-        let api = wiki.meta_api().clone();
-        let fetched = wiki
-            .read(
-                &CallContext::system(),
-                &api,
-                Acting::Anonymous,
-                |auth| build_sitematrix(&api, auth, None),
-                parse_sitematrix,
-            )
-            .await;
+        let fetched = wiki.site_matrix(&CallContext::system()).await;
         match fetched {
             Ok(matrix) => {
                 let choices = project_choices(&matrix, settings);

@@ -58,6 +58,9 @@ pub struct StepRecord {
     /// The wikitext as posted (notices are editable; the case keeps what went out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The wikitext as prepared, kept only when the staffer's edit (`text`) differs from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<String>,
     /// The fields the service refused, in its own names (Lumen's 422): the correction form
     /// shows each next to the field it came from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -80,6 +83,7 @@ impl std::fmt::Debug for StepRecord {
             .field("status", &self.status)
             .field("link", &self.link.is_some())
             .field("revision", &self.revision)
+            .field("edited", &self.prepared.is_some())
             .field("refused_fields", &self.refused_fields)
             .finish_non_exhaustive()
     }
@@ -101,6 +105,7 @@ impl StepRecord {
             link: None,
             revision: None,
             text: None,
+            prepared: None,
             refused_fields: Vec::new(),
         }
     }

@@ -115,23 +115,7 @@ impl Pipeline {
         };
         let key = RefusalKey { actor: actor.clone(), reason: err.denial_code(), route };
         let decision = self.refusals.note(key, Instant::now(), OffsetDateTime::now_utc());
-        let mut entries = Vec::new();
-        for (closed, tally) in &decision.closed {
-            entries.push(AuditEntry::now(
-                closed.actor.clone(),
-                Action::AccessDenied,
-                None,
-                Outcome::Refused,
-                format!(
-                    "{} more refusal(s) ({} on {}) from {} to {}",
-                    tally.count,
-                    closed.reason,
-                    closed.route,
-                    rfc3339(tally.first),
-                    rfc3339(tally.last)
-                ),
-            ));
-        }
+        let mut entries = closed_windows(&decision);
         if decision.write {
             let mut details = format!(
                 "{method} {}: {}",
@@ -146,6 +130,30 @@ impl Pipeline {
             }
             entries.push(AuditEntry::now(actor, Action::AccessDenied, None, Outcome::Refused, details));
         }
+        self.write_refusals(entries).await;
+    }
+
+    /// Writes the counts of refusal windows whose minute has closed (every window's when `all`,
+    /// as the server stops), though no later refusal came to write them. The server calls it
+    /// every [`refusals::FLUSH_EVERY`] and once after the last connection has drained.
+    pub async fn flush_refusals(&self, all: bool) {
+        let decision = self.refusals.flush(Instant::now(), all);
+        let mut entries = closed_windows(&decision);
+        if decision.unitemised > 0 {
+            entries.push(AuditEntry::now(
+                Actor::System,
+                Action::AccessDenied,
+                None,
+                Outcome::Refused,
+                format!("{} refusal(s) counted, not itemised, while too many were open", decision.unitemised),
+            ));
+        }
+        self.write_refusals(entries).await;
+    }
+
+    /// Appends refusal entries; a failure is logged for the operator (the requests are refused
+    /// whatever becomes of their entries).
+    async fn write_refusals(&self, entries: Vec<AuditEntry>) {
         for entry in entries {
             if let Err(err) = self.state.store.audit_async(entry).await {
                 tracing::error!("cannot audit a refused request: {err}");
@@ -384,6 +392,30 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpErro
             }
         })?;
     Ok(Form::parse(&collected.to_bytes()))
+}
+
+/// One entry per closed refusal window: how many more refusals it counted, and when.
+fn closed_windows(decision: &refusals::Decision) -> Vec<AuditEntry> {
+    decision
+        .closed
+        .iter()
+        .map(|(closed, tally)| {
+            AuditEntry::now(
+                closed.actor.clone(),
+                Action::AccessDenied,
+                None,
+                Outcome::Refused,
+                format!(
+                    "{} more refusal(s) ({} on {}) from {} to {}",
+                    tally.count,
+                    closed.reason,
+                    closed.route,
+                    rfc3339(tally.first),
+                    rfc3339(tally.last)
+                ),
+            )
+        })
+        .collect()
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

@@ -1,8 +1,10 @@
 //! Refused requests in the audit log without letting them flood it: per certificate, reason and
 //! route, the first refusal of each minute is written as it happens and the rest are counted;
-//! the count (with the first and last time) is written with the next refusal after the minute
-//! closes, whoever makes it. Any CA-valid certificate can be refused in a loop, and each entry
-//! is a durable commit on the one writer that staff's recordings also need.
+//! the count (with the first and last time) is written once the minute closes: with the next
+//! refusal, whoever makes it, or by the server's timer ([`Refusals::flush`], every
+//! [`FLUSH_EVERY`]), and every count still open when the server stops. Any CA-valid certificate
+//! can be refused in a loop, and each entry is a durable commit on the one writer that staff's
+//! recordings also need.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -17,6 +19,10 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// How much of a refused request's path an entry quotes, in characters.
 pub const MAX_QUOTED_PATH: usize = 200;
+
+/// How often the server writes the counts of windows whose minute has closed, so that a count
+/// waits at most this long after its minute even when no refusal follows.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(15);
 
 /// Most windows open at once (distinct certificate, reason and route); refusals beyond them are
 /// only counted, and the count is said in the next entry written.
@@ -77,19 +83,8 @@ impl Refusals {
     pub fn note(&self, key: RefusalKey, now: Instant, at: OffsetDateTime) -> Decision {
         let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         let windows = &mut *guard;
-        let mut decision = Decision::default();
         // Close every window that has run its minute, this key's included.
-        let expired: Vec<RefusalKey> = windows
-            .open
-            .iter()
-            .filter(|(_, w)| now.saturating_duration_since(w.opened) >= WINDOW)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for closed in expired {
-            if let Some(Window { tally: Some(tally), .. }) = windows.open.remove(&closed) {
-                decision.closed.push((closed, tally));
-            }
-        }
+        let mut decision = Decision { closed: windows.close(now, false), ..Decision::default() };
         let full = windows.open.len() >= MAX_WINDOWS;
         match windows.open.get_mut(&key) {
             Some(window) => {
@@ -107,6 +102,37 @@ impl Refusals {
             decision.unitemised = std::mem::take(&mut windows.unitemised);
         }
         decision
+    }
+}
+
+impl Refusals {
+    /// Closes the windows whose minute has run by `now` (every window when `all`, as the server
+    /// stops) and says what to write: their counts, and the refusals counted while every window
+    /// was taken. Nothing is written for a window that counted nothing after its first entry.
+    pub fn flush(&self, now: Instant, all: bool) -> Decision {
+        let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let closed = guard.close(now, all);
+        Decision { write: false, closed, unitemised: std::mem::take(&mut guard.unitemised) }
+    }
+}
+
+impl Windows {
+    /// Removes the windows whose minute has run by `now` (every one when `all`), returning
+    /// those that counted refusals, with their counts.
+    fn close(&mut self, now: Instant, all: bool) -> Vec<(RefusalKey, Tally)> {
+        let expired: Vec<RefusalKey> = self
+            .open
+            .iter()
+            .filter(|(_, w)| all || now.saturating_duration_since(w.opened) >= WINDOW)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut closed = Vec::new();
+        for key in expired {
+            if let Some(Window { tally: Some(tally), .. }) = self.open.remove(&key) {
+                closed.push((key, tally));
+            }
+        }
+        closed
     }
 }
 
@@ -157,6 +183,47 @@ mod tests {
         assert_eq!(refusals.note(key("late"), start, at), Decision::default());
         let next = refusals.note(key("later"), start + WINDOW, at);
         assert!(next.write && next.unitemised == 1, "{next:?}");
+    }
+
+    #[test]
+    fn a_flush_writes_closed_windows_without_a_later_refusal_and_every_count_at_shutdown() {
+        let refusals = Refusals::default();
+        let start = Instant::now();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let counted = |count| Tally { count, first: at, last: at };
+        for who in ["a", "b"] {
+            assert!(refusals.note(key(who), start, at).write);
+            assert_eq!(refusals.note(key(who), start + Duration::from_millis(1), at), Decision::default());
+        }
+        // Within the minute the timer finds nothing to write.
+        assert_eq!(refusals.flush(start + WINDOW / 2, false), Decision::default());
+        // After it, no later refusal needed: both counts are written, once.
+        let mut flushed = refusals.flush(start + WINDOW, false);
+        flushed.closed.sort_by(|x, y| format!("{:?}", x.0).cmp(&format!("{:?}", y.0)));
+        assert_eq!(flushed.closed, [(key("a"), counted(1)), (key("b"), counted(1))]);
+        assert!(!flushed.write);
+        assert_eq!(refusals.flush(start + WINDOW * 2, false), Decision::default());
+        // At shutdown, a window still in its minute gives its count too.
+        let later = start + WINDOW * 3;
+        assert!(refusals.note(key("c"), later, at).write);
+        for i in 1..=5 {
+            refusals.note(key("c"), later + Duration::from_millis(i), at);
+        }
+        let last = refusals.flush(later + Duration::from_secs(1), true);
+        assert_eq!(last.closed, [(key("c"), counted(5))]);
+        assert_eq!(refusals.flush(later + Duration::from_secs(2), true), Decision::default());
+    }
+
+    #[test]
+    fn refusals_counted_while_every_window_was_taken_are_said_by_a_flush() {
+        let refusals = Refusals::default();
+        let start = Instant::now();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        for i in 0..MAX_WINDOWS {
+            assert!(refusals.note(key(&i.to_string()), start, at).write);
+        }
+        assert_eq!(refusals.note(key("late"), start, at), Decision::default());
+        assert_eq!(refusals.flush(start + WINDOW, false).unitemised, 1);
     }
 
     #[test]

@@ -36,8 +36,9 @@ pub struct PeerConnection {
     pub fingerprint: Fingerprint,
 }
 
-/// Serves `listener` until `shutdown` completes, then stops accepting and waits up to
-/// [`limits::DRAIN_TIMEOUT`] for requests in flight.
+/// Serves `listener` until `shutdown` completes, then stops accepting, waits up to
+/// [`limits::DRAIN_TIMEOUT`] for requests in flight, and writes the refusal counts still open.
+/// Meanwhile a timer writes each refusal window's count once its minute has closed.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
     let max_connections = state.config.server.max_connections;
     let slots = Arc::new(Semaphore::new(max_connections));
@@ -49,6 +50,16 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
         stop: stop_rx,
     });
     tokio::pin!(shutdown);
+    // Refusal counts are written once their minute closes even if no refusal follows.
+    let flusher = connections.clone();
+    let flush_timer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(super::refusals::FLUSH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            flusher.pipeline.flush_refusals(false).await;
+        }
+    });
 
     loop {
         let permit = tokio::select! {
@@ -82,6 +93,9 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
     if tokio::time::timeout(limits::DRAIN_TIMEOUT, slots.acquire_many(all_slots)).await.is_err() {
         warn!("connections still open after the drain timeout were cut off");
     }
+    // Every refusal counted so far is written before the process ends.
+    flush_timer.abort();
+    connections.pipeline.flush_refusals(true).await;
 }
 
 /// What every connection task shares.

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use super::cases::{Workflow, timestamp};
 use super::layout::{Viewer, page};
 use crate::cases::{CaseId, Change, Revision};
+use crate::dmca::edits::{self, Line};
 use crate::dmca::form::{FieldError, OTHER_PROJECT, ProjectChoice, RawForm};
 use crate::dmca::lookup::{GlobalAccount, VersionFacts, WikiLookup};
 use crate::dmca::model::{Decision, DocumentRecord, Statement, StrikeReason, Takedown};
@@ -486,6 +487,11 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice, key: &str) -> Markup {
                 }
             }
             @if status == Some(StepStatus::Done) {
+                @if let Some(prepared) = record.and_then(|r| r.prepared.as_deref()) {
+                    (edit_shown(prepared, &text))
+                } @else {
+                    p.hint { "Posted as prepared: every value typed into the request is escaped in it." }
+                }
                 details { summary { "Text as posted" } pre.text { (text) } }
             } @else {
                 form method="post" action={ "/cases/" (view.id) "/notices/" (key) } {
@@ -509,6 +515,27 @@ fn notice_block(view: &CaseView<'_>, notice: &WikiNotice, key: &str) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A posted notice the staffer edited: that it was edited, the lines that changed (removed
+/// lines marked `-`, added ones `+`, so the marks do not depend on colour), and the prepared
+/// text as the case keeps it.
+fn edit_shown(prepared: &str, posted: &str) -> Markup {
+    html! {
+        div.notice-edit data-edited {
+            p.warning { "Edited before posting: the staffer's own wikitext was posted as typed (not escaped). The lines that changed:" }
+            pre.text.diff {
+                @for line in edits::line_changes(prepared, posted) {
+                    @match line {
+                        Line::Kept(text) => { "  " (text) "\n" }
+                        Line::Removed(text) => { del { "- " (text) } "\n" }
+                        Line::Added(text) => { ins { "+ " (text) } "\n" }
+                    }
+                }
+            }
+            details { summary { "Text as prepared" } pre.text { (prepared) } }
         }
     }
 }

@@ -210,3 +210,27 @@ async fn a_flood_of_refusals_is_coalesced_while_staff_keep_recording() {
     }
     assert!(slowest < std::time::Duration::from_secs(2), "a staffer's view took {slowest:?}");
 }
+
+#[tokio::test]
+async fn refusals_counted_in_an_open_window_are_written_when_the_daemon_stops() {
+    use takedown::audit::{Action, Actor};
+
+    let mut daemon = Daemon::start();
+    // The first refusal of the minute is written at once; the next two are only counted, and no
+    // later refusal comes to write their count.
+    for _ in 0..3 {
+        assert_eq!(get(&daemon, "outsider", "/").await.0, 403);
+    }
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(std::time::Duration::from_secs(30)).expect("the daemon stops");
+    assert!(status.success(), "{status:?}");
+    let outsider = Actor::Unrostered(daemon.pki.people["outsider"].fingerprint().to_string());
+    let log = crate::harness::audit_log(&daemon);
+    let refused: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == Action::AccessDenied && e.actor == outsider)
+        .map(|e| e.details.as_str())
+        .collect();
+    assert_eq!(refused.len(), 2, "the first refusal and the count of the others: {refused:?}");
+    assert!(refused[1].starts_with("2 more refusal(s)"), "{refused:?}");
+}

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use takedown::demo::services::SimulatedServices;
+use takedown::demo::services::{SimulatedServices, UNLISTED_WIKI_HOST};
 use takedown_peers::{Fault, PeerService};
 
 use crate::harness::{self, Daemon, ScratchDir, TestPki};
@@ -1071,4 +1071,134 @@ async fn the_daemon_log_names_no_person_file_or_case_content() {
     }
     // The log still says what happened: the route, by its pattern.
     assert!(log.contains("/cases/{case}/notices/{notice}"), "{log}");
+}
+
+/// Every request the simulated wiki received for `host`.
+fn wiki_requests_to(world: &World, host: &str) -> Vec<serde_json::Value> {
+    world
+        .peers
+        .peers
+        .journal(PeerService::Wiki)
+        .into_iter()
+        .filter(|e| e["received"]["host"] == host)
+        .collect()
+}
+
+#[tokio::test]
+async fn no_wiki_credential_goes_to_a_typed_host_the_site_matrix_does_not_list() {
+    let world = World::start();
+    let port = world.peers.peers.address(PeerService::Wiki).port().to_string();
+    let typed = format!("{UNLISTED_WIKI_HOST}:{port}");
+    let other = |action: Option<&'static str>| {
+        let mut fields: Vec<(&str, &str)> = lookup_form(action);
+        fields.retain(|(name, _)| !matches!(*name, "project" | "affected_files"));
+        fields.extend([("project", "other"), ("affected_files", "Deleted example.jpg")]);
+        fields
+    };
+    // A lookup before the staffer connects would read the deletion archive as the bot, after it
+    // as the staffer: neither credential goes to the typed host.
+    let mut said = Vec::new();
+    for connect in [false, true] {
+        if connect {
+            world.connect_wiki().await;
+        }
+        let mut fields = other(Some("lookup"));
+        fields.push(("project_other", typed.as_str()));
+        let (status, _, page) = world.post_multipart("/dmca/new", &fields, &[]).await;
+        assert_eq!(status, 200, "{page}");
+        said.push(page);
+    }
+    // A case on that project: its talk-page notices are refused.
+    let mut fields = other(None);
+    fields.push(("project_other", typed.as_str()));
+    let (status, url, page) = world.post_multipart("/dmca/new", &fields, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    let talk: Vec<String> = notice_keys(&page).into_iter().filter(|k| k.starts_with("user-talk")).collect();
+    assert!(!talk.is_empty(), "{page}");
+    for key in &talk {
+        let page = world.page(&format!("/cases/{id}")).await;
+        let text = notice_text(&page, key);
+        let (status, _, answer) =
+            world.post_form(&format!("/cases/{id}/notices/{key}"), &[("text", &text)]).await;
+        assert_eq!(status, 200, "{answer}");
+        said.push(notice_block(&answer, key).to_owned());
+    }
+    let unlisted = wiki_requests_to(&world, UNLISTED_WIKI_HOST);
+    assert!(!unlisted.is_empty(), "public reads still go to the typed host, anonymously");
+    for request in &unlisted {
+        assert_eq!(
+            request["received"]["auth"], "anonymous",
+            "a credential went to the typed host: {request}"
+        );
+        assert_ne!(
+            request["received"]["action"], "login",
+            "the bot's password went to the typed host: {request}"
+        );
+        assert_ne!(request["endpoint"], "action=edit", "an edit reached the typed host: {request}");
+    }
+    // Each page says why: the archive was not read, the notice was not posted.
+    for page in &said {
+        assert!(page.contains("no wiki credential is sent"), "{page}");
+    }
+    for block in &said[2..] {
+        assert!(block.contains("Failed"), "{block}");
+    }
+    // A project from the site matrix still gets the staffer's own grant for the archive.
+    let (status, _, page) = world.post_multipart("/dmca/new", &lookup_form(Some("lookup")), &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(file_row(&page, "Deleted example.jpg").contains(r#"data-state="deleted""#), "{page}");
+    assert!(
+        wiki_requests_to(&world, "en.wiki.test").iter().any(|r| r["received"]["auth"] == "oauth"),
+        "the listed project was read with the staffer's grant"
+    );
+}
+
+/// The section of the notice `key` on a case page.
+fn notice_block<'p>(page: &'p str, key: &str) -> &'p str {
+    page.split(&format!("data-notice=\"{key}\"")).nth(1).unwrap().split("</section>").next().unwrap()
+}
+
+#[tokio::test]
+async fn an_edited_notice_is_posted_as_edited_and_the_case_keeps_and_shows_both_texts() {
+    let world = World::start();
+    let (status, url, page) =
+        world.post_multipart("/dmca/new", &granted(), &[("notice.pdf", b"%PDF edit")]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    world.connect_wiki().await;
+    let page = world.page(&format!("/cases/{id}")).await;
+    let keys = notice_keys(&page);
+    let talk = keys.iter().find(|k| k.starts_with("user-talk")).expect("a talk-page notice").clone();
+    let foundation = keys[0].clone();
+    assert_ne!(talk, foundation);
+    // The foundation page's notice as prepared (the browser sends CRLF line endings).
+    let prepared = notice_text(&page, &foundation);
+    let (status, _, answer) = world
+        .post_form(&format!("/cases/{id}/notices/{foundation}"), &[("text", &prepared.replace('\n', "\r\n"))])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    // The talk-page notice with a line the staffer added, in wikitext that is not escaped.
+    let prepared_talk = notice_text(&page, &talk);
+    let added = "A line the staffer added, with '''bold''' wikitext.";
+    let edited = format!("{prepared_talk}\n{added}");
+    let (status, _, answer) =
+        world.post_form(&format!("/cases/{id}/notices/{talk}"), &[("text", &edited)]).await;
+    assert_eq!(status, 200, "{answer}");
+    // The wiki got the edit as typed.
+    let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
+    assert!(wiki.contains("'''bold''' wikitext"), "the edited text was posted");
+
+    let page = world.page(&format!("/cases/{id}")).await;
+    let unedited = notice_block(&page, &foundation);
+    assert!(unedited.contains("Done") && unedited.contains("Posted as prepared"), "{unedited}");
+    assert!(!unedited.contains("data-edited"), "{unedited}");
+    let changed = notice_block(&page, &talk);
+    assert!(changed.contains("Done") && changed.contains("edited by the staffer"), "{changed}");
+    assert!(changed.contains("data-edited"), "the page says the notice was edited: {changed}");
+    let diff = changed.split("data-edited").nth(1).unwrap();
+    assert!(diff.contains("<ins>") && diff.contains("'''bold''' wikitext"), "what changed is shown: {diff}");
+    // The case keeps both texts: the prepared one and the one posted.
+    assert!(changed.contains("Text as prepared") && changed.contains("Text as posted"), "{changed}");
+    assert!(page.contains(", edited by the staffer") && page.contains(" as prepared"), "the history says so");
 }

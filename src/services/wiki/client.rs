@@ -10,12 +10,21 @@
 //!   session, and logs in again once when the wiki says the session is gone.
 //! - **Anonymous** calls read public data (the status check, the site matrix).
 //!
+//! **Which hosts get a credential.** A staff member's token, the bot's password and the bot's
+//! cookies go only to a wiki this client knows from its configuration (the meta wiki, and the
+//! wikis [`WikiClient::trust_configured`] names: Commons and the foundation wiki) or from the
+//! meta wiki's site matrix; never to a host someone typed (an "Other" project is any name under
+//! the wiki domains). A credentialed call to another host is refused here, before anything is
+//! sent, with [`CallError::Build`]: every workflow's credentialed call passes through
+//! [`WikiClient::call`], so no caller can forget the check. Anonymous calls go anywhere the
+//! egress policy allows.
+//!
 //! Writes fetch a CSRF token first and fetch a fresh one once on `badtoken`. Replication lag,
 //! throttling and a read-only wiki are waited out (the wiki's `Retry-After`, at most
 //! [`MAX_WAIT`], at most [`MAX_ATTEMPTS`] tries): the wiki refused those requests before acting,
 //! so repeating them duplicates nothing. An outage (HTTP 5xx) is repeated only for reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -45,6 +54,11 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_ATTEMPTS: u32 = 3;
 /// How long a started authorization may take before its callback is refused.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
+/// How long the site matrix's hosts are used before they are fetched again.
+const MATRIX_REFRESH: Duration = Duration::from_secs(24 * 60 * 60);
+/// After a fetch (or a failed one), how long before a host not in the matrix makes another.
+const MATRIX_RETRY: Duration = Duration::from_secs(60);
+
 /// What staff grant the appliance: editing and creating pages (a talk page may not exist yet),
 /// and deleting and suppressing as their own rights allow (a grant never adds a right).
 const SCOPES: [&str; 5] = ["basic", "editpage", "createeditmovepage", "delete", "oversight"];
@@ -110,6 +124,38 @@ pub enum WikiConnection {
     },
 }
 
+/// A wiki's host and port, as credentials are scoped: `("en.wikipedia.org", 443)`.
+type Authority = (String, u16);
+
+/// The host and port of `url`, lower case and without a trailing dot.
+fn authority(url: &Url) -> Option<Authority> {
+    let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+    Some((host, url.port_or_known_default()?))
+}
+
+/// The hosts of the site matrix's https wikis, and when they were fetched.
+#[derive(Default)]
+struct MatrixHosts {
+    hosts: HashSet<Authority>,
+    fetched: Option<Instant>,
+    tried: Option<Instant>,
+}
+
+impl MatrixHosts {
+    fn replace(&mut self, matrix: &SiteMatrix) {
+        self.hosts = matrix
+            .languages
+            .iter()
+            .flat_map(|language| language.sites.iter())
+            .chain(matrix.specials.iter())
+            .filter_map(|site| Url::parse(&site.url).ok())
+            .filter(|url| url.scheme() == "https")
+            .filter_map(|url| authority(&url))
+            .collect();
+        self.fetched = Some(Instant::now());
+    }
+}
+
 /// A staff member's grant, in memory only.
 struct Grant {
     username: Option<String>,
@@ -151,6 +197,10 @@ pub struct WikiClient {
     redirect: Url,
     bot: Option<(String, Zeroizing<String>)>,
     bot_sessions: tokio::sync::Mutex<HashMap<String, SessionCookies>>,
+    /// Hosts named in the configuration: credentials may go there.
+    configured: Vec<Authority>,
+    /// Hosts of the site matrix: credentials may go there too.
+    matrix: tokio::sync::Mutex<MatrixHosts>,
     grants: Mutex<HashMap<String, Grant>>,
     pending: Mutex<HashMap<String, Pending>>,
     random: SystemRandom,
@@ -164,6 +214,8 @@ impl WikiClient {
         channel: Channel,
     ) -> Result<Self, Problems> {
         let (client_secret, bot) = Self::read_secrets(settings, credentials_dir)?;
+        let configured =
+            [&settings.meta_api, &settings.meta_rest].into_iter().filter_map(authority).collect();
         Ok(Self {
             channel,
             meta_api: settings.meta_api.clone(),
@@ -173,6 +225,8 @@ impl WikiClient {
             redirect: settings.oauth_redirect.clone(),
             bot,
             bot_sessions: tokio::sync::Mutex::new(HashMap::new()),
+            configured,
+            matrix: tokio::sync::Mutex::new(MatrixHosts::default()),
             grants: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             random: SystemRandom::new(),
@@ -209,6 +263,78 @@ impl WikiClient {
     /// The meta wiki's api.php.
     pub fn meta_api(&self) -> &Url {
         &self.meta_api
+    }
+
+    /// Lets credentials go to the host of `api`, a wiki the configuration names (Commons, the
+    /// foundation wiki).
+    pub fn trust_configured(&mut self, api: &Url) {
+        if let Some(authority) = authority(api)
+            && !self.configured.contains(&authority)
+        {
+            self.configured.push(authority);
+        }
+    }
+
+    // === which hosts get credentials ===
+
+    /// The meta wiki's site matrix, read anonymously; its hosts become those credentials may
+    /// go to (see the module's documentation).
+    pub async fn site_matrix(&self, context: &CallContext) -> WikiResult<SiteMatrix> {
+        let matrix = self.fetch_site_matrix(context).await?;
+        let mut hosts = self.matrix.lock().await;
+        hosts.replace(&matrix);
+        hosts.tried = Some(Instant::now());
+        Ok(matrix)
+    }
+
+    async fn fetch_site_matrix(&self, context: &CallContext) -> WikiResult<SiteMatrix> {
+        let api = &self.meta_api;
+        // Anonymous: no host check (which would fetch the matrix again).
+        self.call_checked(
+            context,
+            api,
+            Acting::Anonymous,
+            true,
+            |auth: WikiAuth<'_>| build_sitematrix(api, auth, None),
+            parse_sitematrix,
+        )
+        .await
+    }
+
+    /// Whether a credential may be sent to `api`'s host: a configured wiki, or one the site
+    /// matrix lists (fetched when there is none yet, when it is a day old, or, at most once a
+    /// minute, when the host is not in it). Otherwise the call is refused, nothing sent.
+    async fn check_credential_host(&self, context: &CallContext, api: &Url) -> WikiResult<()> {
+        let refused = |detail: &str| {
+            Err(CallError::Build {
+                service: Service::Wiki,
+                detail: format!(
+                    "{detail}, and no wiki credential is sent to a host that was typed; choose the wiki from the list \
+                     if it is there, or post by hand"
+                ),
+            })
+        };
+        let Some(wanted) = authority(api) else { return refused("the wiki has no host name") };
+        if self.configured.contains(&wanted) {
+            return Ok(());
+        }
+        let mut hosts = self.matrix.lock().await;
+        let stale = hosts.fetched.is_none_or(|at| at.elapsed() >= MATRIX_REFRESH);
+        let may_try = hosts.tried.is_none_or(|at| at.elapsed() >= MATRIX_RETRY);
+        if (stale || !hosts.hosts.contains(&wanted)) && may_try {
+            hosts.tried = Some(Instant::now());
+            match self.fetch_site_matrix(context).await {
+                Ok(matrix) => hosts.replace(&matrix),
+                Err(err) => tracing::warn!("cannot fetch the site matrix: {}", err.summary()),
+            }
+        }
+        if hosts.hosts.contains(&wanted) {
+            Ok(())
+        } else if hosts.fetched.is_none() {
+            refused("the site matrix could not be read from the meta wiki to check this wiki")
+        } else {
+            refused("this wiki is neither in the meta wiki's site matrix nor named in the configuration")
+        }
     }
 
     // === staff OAuth ===
@@ -438,6 +564,22 @@ impl WikiClient {
         build: impl Fn(WikiAuth<'_>) -> Result<WireRequest, WikiError>,
         parse: impl Fn(&WireResponse) -> Result<T, WikiError>,
     ) -> WikiResult<T> {
+        if !matches!(acting, Acting::Anonymous) {
+            self.check_credential_host(context, api).await?;
+        }
+        self.call_checked(context, api, acting, idempotent, build, parse).await
+    }
+
+    /// [`WikiClient::call`] once the host may get `acting`'s credential.
+    async fn call_checked<T>(
+        &self,
+        context: &CallContext,
+        api: &Url,
+        acting: Acting<'_>,
+        idempotent: bool,
+        build: impl Fn(WikiAuth<'_>) -> Result<WireRequest, WikiError>,
+        parse: impl Fn(&WireResponse) -> Result<T, WikiError>,
+    ) -> WikiResult<T> {
         let mut renewed = false;
         let mut attempt = 0;
         loop {
@@ -512,9 +654,7 @@ impl WikiClient {
     /// again).
     pub async fn check(&self, context: &CallContext) -> WikiResult<SiteMatrix> {
         let api = &self.meta_api;
-        let matrix = self
-            .read(context, api, Acting::Anonymous, |auth| build_sitematrix(api, auth, None), parse_sitematrix)
-            .await?;
+        let matrix = self.site_matrix(context).await?;
         if self.bot.is_some() {
             self.read(context, api, Acting::Bot, |auth| build_csrf_token(api, auth), parse_csrf_token)
                 .await?;
