@@ -4,10 +4,12 @@
 //!    on the same disk (goal: at most 2x);
 //! 2. export of many small cases against the stock `age` CLI encrypting the same plaintext
 //!    (goal: at least 0.7x its throughput);
-//! 3. `audit verify` over many entries against `sha256sum` over the same bytes (goal: at least
-//!    0.5x its throughput).
+//! 3. `audit verify` over many entries and case revisions (each revision checked against the
+//!    entry that committed it) against `sha256sum` over the same bytes (goal: at least 0.5x its
+//!    throughput).
 //!
-//! Run: `cargo bench --bench store` (sizes: TAKEDOWN_BENCH_CASES, TAKEDOWN_BENCH_ENTRIES).
+//! Run: `cargo bench --bench store` (sizes: TAKEDOWN_BENCH_CASES, TAKEDOWN_BENCH_ENTRIES; one
+//! part: TAKEDOWN_BENCH_ONLY=commit|export|verify).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -30,9 +32,18 @@ fn main() {
     std::fs::create_dir_all(&root).expect("bench directory");
     let cases: usize = env_or("TAKEDOWN_BENCH_CASES", 100_000);
     let entries: u64 = env_or("TAKEDOWN_BENCH_ENTRIES", 1_000_000);
-    commit_latency(&root);
-    export_throughput(&root, cases);
-    verify_throughput(&root, entries);
+    // TAKEDOWN_BENCH_ONLY=commit|export|verify runs one part.
+    let only = std::env::var("TAKEDOWN_BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|only| only == part);
+    if runs("commit") {
+        commit_latency(&root);
+    }
+    if runs("export") {
+        export_throughput(&root, cases);
+    }
+    if runs("verify") {
+        verify_throughput(&root, entries, cases as u64);
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -157,8 +168,13 @@ fn export_throughput(root: &Path, cases: usize) {
     );
 }
 
-fn verify_throughput(root: &Path, entries: u64) {
+fn verify_throughput(root: &Path, entries: u64, cases: u64) {
     const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
+    const REVISIONS: TableDefinition<'_, ([u8; 16], u32), &[u8]> = TableDefinition::new("revisions");
+    const CASES: TableDefinition<'_, u64, [u8; 16]> = TableDefinition::new("cases");
+    // One case (its first revision, ~1 KB) every `stride` entries, committed by that entry, as
+    // the daemon writes them: verification checks every revision against its commitment too.
+    let stride = (entries / cases.max(1)).max(1);
     let dir = root.join("verify");
     drop(open_store(&dir));
     // Records with random stand-in ciphertexts of a typical entry's size, linked correctly:
@@ -174,20 +190,33 @@ fn verify_throughput(root: &Path, entries: u64) {
         let tx = db.begin_write().expect("tx");
         {
             let mut table = tx.open_table(AUDIT).expect("table");
+            let mut revisions_table = tx.open_table(REVISIONS).expect("revisions");
+            let mut cases_table = tx.open_table(CASES).expect("cases");
             for _ in 0..100_000.min(entries - seq) {
                 seq += 1;
                 let mut ciphertext = vec![0u8; 420];
                 ciphertext[..8].copy_from_slice(&seq.to_be_bytes());
-                let original_hash = chain::sha256(&ciphertext);
-                head = head.next(&original_hash);
-                let record = StoredRecord {
-                    original_hash,
-                    link: head,
+                let mut revisions = Vec::new();
+                if seq.is_multiple_of(stride) && seq / stride <= cases {
+                    let mut case = [0u8; 16];
+                    case[..8].copy_from_slice(&seq.to_be_bytes());
+                    let mut revision = vec![1u8; 1000];
+                    revision[..8].copy_from_slice(&seq.to_be_bytes());
+                    revisions.push(chain::RevisionCommit { case, number: 1, hash: chain::sha256(&revision) });
+                    revisions_table.insert((case, 1), revision.as_slice()).expect("revision");
+                    cases_table.insert(seq / stride, case).expect("case");
+                    flat.write_all(&revision).expect("flat");
+                }
+                let mut record = StoredRecord {
+                    original_hash: chain::sha256(&ciphertext),
+                    link: chain::GENESIS,
                     rewrap: None,
                     commitment: None,
-                    revisions: Vec::new(),
+                    revisions,
                     ciphertext: Some(ciphertext),
                 };
+                head = head.next(&record.chain_input());
+                record.link = head;
                 let bytes = record.encode();
                 flat.write_all(&bytes).expect("flat");
                 table.insert(seq, bytes.as_slice()).expect("insert");
@@ -212,7 +241,7 @@ fn verify_throughput(root: &Path, entries: u64) {
     let reference = started.elapsed();
     assert!(status.success());
     let megabytes = std::fs::metadata(dir.join("flat")).expect("flat").len() as f64 / 1e6;
-    println!("audit verify ({entries} entries, {megabytes:.0} MB of records):");
+    println!("audit verify ({entries} entries, {cases} cases' revisions, {megabytes:.0} MB of records and revisions):");
     println!(
         "  takedown audit verify {ours:?} vs sha256sum {reference:?} over the same bytes: {:.2}x its throughput (goal >= 0.5x)",
         reference.as_secs_f64() / ours.as_secs_f64()
