@@ -210,25 +210,12 @@ impl HeldImages {
 mod tests {
     use std::sync::Arc;
 
-    use bytes::Bytes;
-
     use super::*;
     use crate::media::MediaBudget;
-    use crate::media::upload::{Receiver, UploadLimits};
 
-    /// An upload of one image (`image_0`) received as the pipeline receives one.
+    /// An upload of one file in `image_0`, received as the pipeline receives one.
     async fn upload(budget: &Arc<MediaBudget>, image: &[u8]) -> MediaUpload {
-        let mut body = b"--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n".to_vec();
-        body.extend_from_slice(
-            b"--B\r\nContent-Disposition: form-data; name=\"image_0\"; filename=\"x.jpg\"\r\n\r\n",
-        );
-        body.extend_from_slice(image);
-        body.extend_from_slice(b"\r\n--B--\r\n");
-        let reservation = budget.reserve(body.len()).unwrap();
-        let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(body))]);
-        let mut receiver = Receiver::new(stream, "B", reservation, UploadLimits::default()).unwrap();
-        receiver.leading_field("csrf_token").await.unwrap();
-        receiver.finish().await.unwrap()
+        crate::media::upload::received_for_tests(budget, "image_0", "x.jpg", image).await
     }
 
     async fn held(budget: &Arc<MediaBudget>, image: &[u8]) -> HeldUpload {

@@ -322,6 +322,29 @@ fn multipart_error(err: multer::Error, announced: usize) -> UploadError {
     }
 }
 
+/// An upload of one file in form field `field`, received as the pipeline receives one (for the
+/// unit tests of whatever holds uploads).
+#[cfg(test)]
+pub(crate) async fn received_for_tests(
+    budget: &std::sync::Arc<super::MediaBudget>,
+    field: &str,
+    file_name: &str,
+    content: &[u8],
+) -> MediaUpload {
+    let mut body = b"--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n".to_vec();
+    body.extend_from_slice(
+        format!("--B\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--B--\r\n");
+    let reservation = budget.reserve(body.len()).unwrap();
+    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(body))]);
+    let mut receiver = Receiver::new(stream, "B", reservation, UploadLimits::default()).unwrap();
+    receiver.leading_field("csrf_token").await.unwrap();
+    receiver.finish().await.unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
