@@ -531,6 +531,45 @@ async fn a_signed_checkpoint_kept_elsewhere_detects_entries_cut_off_the_end() {
 }
 
 #[test]
+fn a_layout_2_store_opens_upgraded_with_every_case_and_a_verifying_chain() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v2");
+    let dir = ScratchDir::new("v2");
+    let data = dir.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(fixture.join(FILE_NAME), data.join(FILE_NAME)).unwrap();
+    let read = |name: &str| std::fs::read(fixture.join(name)).unwrap();
+    let keys = || {
+        let identity = AgeIdentity::parse(&read("store-identity")).unwrap();
+        StoreKeys::new(identity, &[], IndexKey::parse(&read("index-key")).unwrap())
+    };
+    // Keyless tools refuse the old layout, saying how to upgrade it.
+    match takedown::store::verify(&data, None) {
+        Err(err) => assert!(err.to_string().contains("upgrades the layout in place"), "{err}"),
+        Ok(verified) => panic!("a layout 2 store verified as {verified:?} before its upgrade"),
+    }
+    // Opened with its keys, it is upgraded in one transaction.
+    let store = Store::open(&data, keys(), 1000).unwrap();
+    let ids = store.case_ids().unwrap();
+    assert_eq!(ids.len(), 2, "the demo's two sample cases");
+    let mut revisions = 0;
+    for id in &ids {
+        let case = store.case(*id).unwrap();
+        assert!(!case.is_empty());
+        revisions += case.len();
+    }
+    let entries = store.audit_entries(None).unwrap();
+    let upgrade = entries.last().map(|(_, _, entry)| entry).unwrap();
+    assert_eq!((upgrade.action, upgrade.actor.clone()), (Action::UpgradeStore, Actor::System));
+    assert!(upgrade.details.contains(&format!("the {revisions} revision(s) found")), "{}", upgrade.details);
+    drop(store);
+    // The upgraded store verifies without keys, revisions included, and opens again unchanged.
+    let verified = takedown::store::verify(&data, None).unwrap();
+    assert_eq!(verified.entries as usize, entries.len());
+    let again = Store::open(&data, keys(), 1000).unwrap();
+    assert_eq!(again.audit_entries(None).unwrap().len(), entries.len(), "the upgrade runs once");
+}
+
+#[test]
 fn only_whole_transactions_survive_sigkill() {
     let fixture = Fixture::new("crash");
     drop(fixture.open());
