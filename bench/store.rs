@@ -241,7 +241,9 @@ fn verify_throughput(root: &Path, entries: u64, cases: u64) {
     let reference = started.elapsed();
     assert!(status.success());
     let megabytes = std::fs::metadata(dir.join("flat")).expect("flat").len() as f64 / 1e6;
-    println!("audit verify ({entries} entries, {cases} cases' revisions, {megabytes:.0} MB of records and revisions):");
+    println!(
+        "audit verify ({entries} entries, {cases} cases' revisions, {megabytes:.0} MB of records and revisions):"
+    );
     println!(
         "  takedown audit verify {ours:?} vs sha256sum {reference:?} over the same bytes: {:.2}x its throughput (goal >= 0.5x)",
         reference.as_secs_f64() / ours.as_secs_f64()
