@@ -254,18 +254,7 @@ impl Store {
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
         let checkpoint = {
-            let (entries, head) = {
-                let audit = tx.open_table(AUDIT).at(p)?;
-                match audit.last().at(p)? {
-                    None => (0, chain::GENESIS),
-                    Some((seq, value)) => {
-                        let seq = seq.value();
-                        let record = StoredRecord::decode(value.value())
-                            .map_err(|error| ChainError::BadRecord { seq, error })?;
-                        (seq, record.link)
-                    }
-                }
-            };
+            let (entries, head) = last_entry(&tx.open_table(AUDIT).at(p)?, p)?;
             let checkpoint = key.sign(entries, head, time::OffsetDateTime::now_utc());
             tx.open_table(META).at(p)?.insert(CHECKPOINT, checkpoint.to_text().as_bytes()).at(p)?;
             checkpoint
@@ -278,12 +267,7 @@ impl Store {
     pub fn head(&self) -> Result<(u64, Link), StoreError> {
         let p: &Path = &self.path;
         let tx = self.db.begin_read().at(p)?;
-        let table = tx.open_table(AUDIT).at(p)?;
-        let Some((seq, value)) = table.last().at(p)? else { return Ok((0, chain::GENESIS)) };
-        let seq = seq.value();
-        let record =
-            StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
-        Ok((seq, record.link))
+        last_entry(&tx.open_table(AUDIT).at(p)?, p)
     }
 
     /// Every case, oldest first.
@@ -405,11 +389,7 @@ impl Store {
 
     /// The latest signed checkpoint's text, if the daemon keeps one.
     pub fn checkpoint_text(&self) -> Result<Option<String>, StoreError> {
-        let p: &Path = &self.path;
-        let tx = self.db.begin_read().at(p)?;
-        let meta = tx.open_table(META).at(p)?;
-        let text = meta.get(CHECKPOINT).at(p)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
-        Ok(text)
+        read_checkpoint(&self.db, &self.path)
     }
 
     /// Re-encrypts every value under a new store key, and the keyring to `new_identity` (and
@@ -631,15 +611,8 @@ impl Batch<'_> {
         let mut audit = self.tx.open_table(AUDIT).at(p)?;
         // The previous link is read inside this transaction, so other processes appending to the
         // same file (the CLI while the daemon runs) extend the same chain.
-        let (seq, previous) = match audit.last().at(p)? {
-            None => (1, chain::GENESIS),
-            Some((seq, value)) => {
-                let seq = seq.value();
-                let record = StoredRecord::decode(value.value())
-                    .map_err(|error| ChainError::BadRecord { seq, error })?;
-                (seq + 1, record.link)
-            }
-        };
+        let (last, previous) = last_entry(&audit, p)?;
+        let seq = last + 1;
         let mut record = StoredRecord {
             original_hash: chain::sha256(&ciphertext),
             link: chain::GENESIS,
@@ -716,9 +689,21 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
 pub fn latest_checkpoint(data_dir: &Path) -> Result<Option<String>, StoreError> {
     let path = data_dir.join(FILE_NAME);
     let db = open_read_only(&path)?;
-    let tx = db.begin_read().at(&path)?;
-    let meta = tx.open_table(META).at(&path)?;
-    let text = meta.get(CHECKPOINT).at(&path)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    read_checkpoint(db.as_ref(), &path)
+}
+
+/// The audit table's last sequence number and link (0 and [`chain::GENESIS`] when empty).
+fn last_entry(audit: &impl ReadableTable<u64, &'static [u8]>, p: &Path) -> Result<(u64, Link), StoreError> {
+    let Some((seq, value)) = audit.last().at(p)? else { return Ok((0, chain::GENESIS)) };
+    let seq = seq.value();
+    let record = StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+    Ok((seq, record.link))
+}
+
+fn read_checkpoint(db: &dyn ReadableDatabase, p: &Path) -> Result<Option<String>, StoreError> {
+    let tx = db.begin_read().at(p)?;
+    let meta = tx.open_table(META).at(p)?;
+    let text = meta.get(CHECKPOINT).at(p)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
     Ok(text)
 }
 
