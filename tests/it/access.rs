@@ -130,39 +130,12 @@ async fn refused_access_is_in_the_audit_log_and_the_log_verifies_while_the_daemo
 
 #[tokio::test]
 async fn a_flood_of_refusals_is_coalesced_while_staff_keep_recording() {
-    use takedown::audit::{Action, Actor, AuditEntry, Outcome};
+    use takedown::audit::{Action, Actor, AuditEntry};
     use takedown::cases::CaseKind;
 
     let daemon = Daemon::start();
     // A case for the staffer to view: each view is a durable audit commit, like any recording.
-    let case = {
-        let keys = daemon.dir.0.join("keys");
-        let identity =
-            takedown::store::crypt::AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap())
-                .unwrap();
-        let index =
-            takedown::store::index::IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
-        let store = takedown::store::Store::open(
-            &daemon.dir.0.join("data"),
-            takedown::store::StoreKeys::new(identity, &[], index),
-            1000,
-        )
-        .unwrap();
-        store
-            .commit(|batch| {
-                let case =
-                    batch.create_case(CaseKind::Dmca, "test", serde_json::json!({ "notice": "flood" }))?;
-                batch.audit(&AuditEntry::now(
-                    Actor::System,
-                    Action::CreateCase,
-                    Some(case),
-                    Outcome::Done,
-                    "test",
-                ))?;
-                Ok(case)
-            })
-            .unwrap()
-    };
+    let case = crate::harness::create_case(&crate::harness::store_of(&daemon), CaseKind::Dmca, "flood");
     let before = crate::harness::audit_log(&daemon).len();
 
     // An unrostered but CA-valid certificate loops refused GETs with long paths over many

@@ -5,39 +5,16 @@
 use std::process::Command;
 
 use redb::{ReadableTable, TableDefinition};
-use takedown::audit::{Action, Actor, AuditEntry, Outcome};
+use takedown::audit::{Action, Actor, AuditEntry};
 use takedown::cases::{CaseId, CaseKind};
+use takedown::store::FILE_NAME;
 use takedown::store::crypt::AgeIdentity;
-use takedown::store::index::IndexKey;
-use takedown::store::{FILE_NAME, Store, StoreKeys};
 
-use crate::harness::{Daemon, LEGAL_RECIPIENT, ScratchDir, audit_log, csrf_token};
+use crate::harness::{
+    Daemon, LEGAL_RECIPIENT, ScratchDir, audit_log, create_case as create, csrf_token, store_of,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
-
-/// Opens the running daemon's store beside it (the store is multi-process).
-fn store_of(daemon: &Daemon) -> Store {
-    let keys = daemon.dir.0.join("keys");
-    let identity = AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap()).unwrap();
-    let index = IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
-    Store::open(&daemon.dir.0.join("data"), StoreKeys::new(identity, &[], index), 1000).unwrap()
-}
-
-fn create(store: &Store, kind: CaseKind, secret: &str) -> CaseId {
-    store
-        .commit(|batch| {
-            let case = batch.create_case(kind, "test", serde_json::json!({ "notice": secret }))?;
-            batch.audit(&AuditEntry::now(
-                Actor::System,
-                Action::CreateCase,
-                Some(case),
-                Outcome::Done,
-                "test",
-            ))?;
-            Ok(case)
-        })
-        .unwrap()
-}
 
 async fn get(daemon: &Daemon, login: &str, path: &str) -> (u16, String) {
     let response = daemon.client(login).get(daemon.url(path)).send().await.unwrap();

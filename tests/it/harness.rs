@@ -436,3 +436,40 @@ pub async fn connect_wiki(daemon: &Daemon, peers: &takedown::demo::services::Sim
     let response = daemon.client(login).get(callback).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
+
+/// Opens the running daemon's store beside it (the store is multi-process).
+pub fn store_of(daemon: &Daemon) -> takedown::store::Store {
+    let keys = daemon.dir.0.join("keys");
+    let identity =
+        takedown::store::crypt::AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap())
+            .unwrap();
+    let index =
+        takedown::store::index::IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
+    takedown::store::Store::open(
+        &daemon.dir.0.join("data"),
+        takedown::store::StoreKeys::new(identity, &[], index),
+        1000,
+    )
+    .unwrap()
+}
+
+/// A case of `kind` holding `secret` as its notice, created with its audit entry.
+pub fn create_case(
+    store: &takedown::store::Store,
+    kind: takedown::cases::CaseKind,
+    secret: &str,
+) -> takedown::cases::CaseId {
+    store
+        .commit(|batch| {
+            let case = batch.create_case(kind, "test", serde_json::json!({ "notice": secret }))?;
+            batch.audit(&takedown::audit::AuditEntry::now(
+                takedown::audit::Actor::System,
+                takedown::audit::Action::CreateCase,
+                Some(case),
+                takedown::audit::Outcome::Done,
+                "test",
+            ))?;
+            Ok(case)
+        })
+        .unwrap()
+}
