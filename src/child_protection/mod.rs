@@ -7,8 +7,9 @@
 //! - [`approval`]: who released a report (a second person, or a recorded out-of-band approval).
 //! - [`journal`]: the case's NCMEC journal, folded into submissions (open, filed, retracted).
 //! - [`outbound`]: the `<report>`, each `<fileDetails>` and the CRM fields (pure).
-//! - [`held`]: images held in locked memory after a SHA-1 mismatch, until the staffer
-//!   confirms or discards them (or they expire).
+//! - [`held`]: images held in locked memory after a SHA-1 mismatch, until an approver other
+//!   than the preparer and the sender confirms or refuses them, the sender discards them, or
+//!   they expire.
 //! - [`saga`]: sends a report step by step, journaling each call, retracting on failure; the
 //!   start-up sweep and the watchdog; deletion and suppression on the wiki.
 

@@ -56,11 +56,6 @@ impl MediaBudget {
         })
     }
 
-    /// The part of the budget DMCA documents may hold, in bytes (half of it).
-    pub fn documents_limit(&self) -> usize {
-        self.documents_limit
-    }
-
     /// The whole budget, in bytes.
     pub fn limit(&self) -> usize {
         self.limit

@@ -1200,5 +1200,10 @@ async fn an_edited_notice_is_posted_as_edited_and_the_case_keeps_and_shows_both_
     assert!(diff.contains("<ins>") && diff.contains("'''bold''' wikitext"), "what changed is shown: {diff}");
     // The case keeps both texts: the prepared one and the one posted.
     assert!(changed.contains("Text as prepared") && changed.contains("Text as posted"), "{changed}");
-    assert!(page.contains(", edited by the staffer") && page.contains(" as prepared"), "the history says so");
+    // The history's own lines (not the notice blocks above) say how each was posted.
+    let history = page.split("id=\"history\"").nth(1).expect("a history section");
+    assert!(
+        history.contains(", edited by the staffer") && history.contains(" as prepared"),
+        "the history says so: {history}"
+    );
 }

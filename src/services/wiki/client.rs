@@ -570,7 +570,9 @@ impl WikiClient {
         self.call_checked(context, api, acting, idempotent, build, parse).await
     }
 
-    /// [`WikiClient::call`] once the host may get `acting`'s credential.
+    /// [`WikiClient::call`] once the host may get `acting`'s credential. A function of its own
+    /// because the host check itself fetches the site matrix through it: one async function
+    /// cannot reach itself again without boxing.
     async fn call_checked<T>(
         &self,
         context: &CallContext,
