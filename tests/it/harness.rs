@@ -473,3 +473,14 @@ pub fn create_case(
         })
         .unwrap()
 }
+
+/// The rostered people whose certificates connect (all but `revoked` and `expired`), each with
+/// the names of their roles.
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+pub fn connecting_staff() -> Vec<(&'static str, &'static [&'static str])> {
+    ROSTERED
+        .iter()
+        .filter(|(login, _, _)| !matches!(*login, "revoked" | "expired"))
+        .map(|(login, _, roles)| (*login, *roles))
+        .collect()
+}
