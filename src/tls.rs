@@ -4,14 +4,19 @@
 //! Only TLS 1.3 is offered and a client certificate is required: a browser without a valid,
 //! unrevoked staff certificate never gets as far as HTTP. A stale CRL is refused rather than
 //! trusted (`enforce_revocation_expiration`), so a CA that stops publishing fails closed.
+//! A certificate refused as revoked is handed back with the handshake's failure
+//! ([`noting_revoked`]), so that the server audits the refusal under its holder.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::RootCertStore;
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::ClientCertVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use tokio_rustls::TlsAcceptor;
@@ -97,7 +102,7 @@ impl ServerTls {
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|err| Problem::new("tls", format!("TLS 1.3 unavailable: {err}")))?
-            .with_client_cert_verifier(verifier.clone())
+            .with_client_cert_verifier(Arc::new(NotingRevoked(verifier.clone())))
             .with_single_cert(material.server_chain, material.server_key)
             .map_err(|err| {
                 Problem::new(
@@ -114,6 +119,81 @@ impl ServerTls {
         let (end_entity, intermediates) =
             chain.split_first().ok_or(rustls::Error::NoCertificatesPresented)?;
         self.verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).map(|_| ())
+    }
+}
+
+tokio::task_local! {
+    /// The leaf certificate the handshake running in this task refused as revoked.
+    static REVOKED: RefCell<Option<CertificateDer<'static>>>;
+}
+
+/// Runs `handshake` (a TLS accept) and returns its outcome with the client's leaf certificate
+/// if the verifier refused it as revoked: a holder the staff CA knows, whose refusal is audited
+/// like any other (a certificate the CA never issued is only logged, as anyone could send one).
+pub async fn noting_revoked<F: Future>(handshake: F) -> (F::Output, Option<CertificateDer<'static>>) {
+    REVOKED
+        .scope(RefCell::new(None), async {
+            let outcome = handshake.await;
+            (outcome, REVOKED.with(|revoked| revoked.borrow_mut().take()))
+        })
+        .await
+}
+
+/// The staff verifier, noting for [`noting_revoked`] a leaf it refuses as revoked.
+#[derive(Debug)]
+struct NotingRevoked(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for NotingRevoked {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self.0.verify_client_cert(end_entity, intermediates, now);
+        if let Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) = &verified {
+            // Outside a handshake (none calls this one elsewhere) there is nowhere to note it.
+            let _ = REVOKED.try_with(|revoked| *revoked.borrow_mut() = Some(end_entity.clone().into_owned()));
+        }
+        verified
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.0.requires_raw_public_keys()
     }
 }
 

@@ -38,6 +38,9 @@ use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
 
+/// What refusals at the TLS handshake are counted under in place of a route's pattern.
+pub const HANDSHAKE: &str = "(handshake)";
+
 /// The name of the form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -106,6 +109,20 @@ impl Pipeline {
         route: &'static str,
         err: &HttpError,
     ) {
+        let request = format!("{method} {}", refusals::quote(path, refusals::MAX_QUOTED_PATH));
+        self.audit_denial(caller, route, request, err).await;
+    }
+
+    /// Records a handshake refused because the client's certificate (`leaf`) is revoked, under
+    /// its holder, coalesced like every refusal (see [`Pipeline::audit_refusal`]).
+    pub async fn audit_handshake_refusal(&self, leaf: &[u8], reason: &str) {
+        let caller = identify(&self.state.live().roster, leaf);
+        let err = HttpError::CertificateRejected(reason.to_owned());
+        self.audit_denial(&caller, HANDSHAKE, "TLS handshake".to_owned(), &err).await;
+    }
+
+    /// Audits the refusal of `request` (what was asked: `GET /path`, or the handshake) for `err`.
+    async fn audit_denial(&self, caller: &Caller, route: &'static str, request: String, err: &HttpError) {
         if !err.is_access_denial() {
             return;
         }
@@ -117,11 +134,8 @@ impl Pipeline {
         let decision = self.refusals.note(key, Instant::now(), OffsetDateTime::now_utc());
         let mut entries = closed_windows(&decision);
         if decision.write {
-            let mut details = format!(
-                "{method} {}: {}",
-                refusals::quote(path, refusals::MAX_QUOTED_PATH),
-                refusals::quote(&err.to_string(), refusals::MAX_QUOTED_PATH)
-            );
+            let mut details =
+                format!("{request}: {}", refusals::quote(&err.to_string(), refusals::MAX_QUOTED_PATH));
             if decision.unitemised > 0 {
                 details.push_str(&format!(
                     " ({} other refusal(s) counted, not itemised, while too many were open)",

@@ -117,9 +117,14 @@ impl ConnectionSettings {
         remote: SocketAddr,
         _slot: OwnedSemaphorePermit,
     ) {
-        let tls = match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        let handshake = tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+        let (accepted, revoked) = crate::tls::noting_revoked(handshake).await;
+        let tls = match accepted {
             Ok(Ok(tls)) => tls,
             Ok(Err(err)) => {
+                if let Some(leaf) = revoked {
+                    self.pipeline.audit_handshake_refusal(&leaf, &err.to_string()).await;
+                }
                 warn!(%remote, "TLS handshake refused: {err}");
                 return;
             }

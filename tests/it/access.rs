@@ -207,3 +207,38 @@ async fn refusals_counted_in_an_open_window_are_written_when_the_daemon_stops() 
     assert_eq!(refused.len(), 2, "the first refusal and the count of the others: {refused:?}");
     assert!(refused[1].starts_with("2 more refusal(s)"), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_certificate_revoked_while_its_connection_is_open_is_refused_and_the_refusal_audited() {
+    use takedown::audit::{Action, Actor, Outcome};
+
+    let mut daemon = Daemon::start();
+    let agent = daemon.client("dmca-agent");
+    assert_eq!(agent.get(daemon.url("/")).send().await.unwrap().status(), 200);
+    daemon.pki.revoke("dmca-agent");
+    let dir = daemon.dir.0.clone();
+    daemon.pki.write_crl(&dir);
+    daemon.signal("HUP");
+    let logs = daemon.wait_for_log("SIGHUP: reloaded");
+    assert!(logs.contains("SIGHUP: reloaded"), "{logs}");
+
+    // The same keep-alive connection, past its handshake: each request checks the certificate
+    // again, and its refusal is audited before the answer is sent.
+    let response = agent.get(daemon.url("/cases")).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!((status.as_u16(), body.contains("no longer accepted")), (403, true), "{body}");
+    let refused: Vec<_> = crate::harness::audit_log(&daemon)
+        .into_iter()
+        .filter(|e| e.actor == Actor::Staff("dmca-agent".into()))
+        .map(|e| (e.action, e.outcome, e.details))
+        .collect();
+    assert_eq!(
+        refused,
+        [(
+            Action::AccessDenied,
+            Outcome::Refused,
+            "GET /cases: client certificate no longer accepted: invalid peer certificate: Revoked".to_owned()
+        )]
+    );
+}

@@ -473,3 +473,32 @@ pub fn create_case(
         })
         .unwrap()
 }
+
+/// The rostered people whose certificates connect (all but `revoked` and `expired`), each with
+/// the names of their roles.
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+pub fn connecting_staff() -> Vec<(&'static str, &'static [&'static str])> {
+    ROSTERED
+        .iter()
+        .filter(|(login, _, _)| !matches!(*login, "revoked" | "expired"))
+        .map(|(login, _, roles)| (*login, *roles))
+        .collect()
+}
+
+/// Waits for the first audit entry of `daemon` that `matches` (an entry written after the
+/// client has already seen its answer, such as a refused handshake's), and fails the test if
+/// none comes within 10 s.
+pub fn wait_for_audit(
+    daemon: &Daemon,
+    matches: impl Fn(&takedown::audit::AuditEntry) -> bool,
+) -> takedown::audit::AuditEntry {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = audit_log(daemon);
+        if let Some(entry) = log.iter().find(|entry| matches(entry)) {
+            return entry.clone();
+        }
+        assert!(Instant::now() < deadline, "no such audit entry within 10 s; the log: {log:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

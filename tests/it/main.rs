@@ -35,6 +35,8 @@ mod media;
 #[cfg(feature = "demo")]
 mod mediawiki;
 mod pki;
+#[cfg(feature = "demo")]
+mod routes;
 mod sandbox;
 #[cfg(feature = "demo")]
 mod sentinel;

@@ -41,6 +41,18 @@ async fn an_expired_certificate_is_refused() {
 async fn a_revoked_certificate_is_refused_even_though_it_is_on_the_roster() {
     let daemon = Daemon::start();
     refused(&daemon, daemon.client("revoked"), "invalid peer certificate: Revoked").await;
+    // Refused access is audited, a revoked certificate's included (SECURITY.md section 3): the
+    // entry names its holder, though no request ever arrived.
+    let entry =
+        crate::harness::wait_for_audit(&daemon, |e| e.action == takedown::audit::Action::AccessDenied);
+    assert_eq!(
+        (entry.actor, entry.outcome, entry.details.as_str()),
+        (
+            takedown::audit::Actor::Staff("revoked".into()),
+            takedown::audit::Outcome::Refused,
+            "TLS handshake: client certificate no longer accepted: invalid peer certificate: Revoked"
+        )
+    );
 }
 
 #[tokio::test]
