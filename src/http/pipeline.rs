@@ -114,11 +114,19 @@ impl Pipeline {
     }
 
     /// Records a handshake refused because the client's certificate (`leaf`) is revoked, under
-    /// its holder, coalesced like every refusal (see [`Pipeline::audit_refusal`]).
+    /// its holder, coalesced like every refusal (see [`Pipeline::audit_refusal`]). The handshake
+    /// stops before the client proves it holds the certificate's key, and a certificate is not
+    /// secret, so the entry says the certificate was presented, not that its holder connected.
     pub async fn audit_handshake_refusal(&self, leaf: &[u8], reason: &str) {
         let caller = identify(&self.state.live().roster, leaf);
         let err = HttpError::CertificateRejected(reason.to_owned());
-        self.audit_denial(&caller, HANDSHAKE, "TLS handshake".to_owned(), &err).await;
+        self.audit_denial(
+            &caller,
+            HANDSHAKE,
+            "TLS handshake with this certificate (its key not proved)".to_owned(),
+            &err,
+        )
+        .await;
     }
 
     /// Audits the refusal of `request` (what was asked: `GET /path`, or the handshake) for `err`.

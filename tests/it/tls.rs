@@ -50,7 +50,7 @@ async fn a_revoked_certificate_is_refused_even_though_it_is_on_the_roster() {
         (
             takedown::audit::Actor::Staff("revoked".into()),
             takedown::audit::Outcome::Refused,
-            "TLS handshake: client certificate no longer accepted: invalid peer certificate: Revoked"
+            "TLS handshake with this certificate (its key not proved): client certificate no longer accepted: invalid peer certificate: Revoked"
         )
     );
 }
