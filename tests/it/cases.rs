@@ -108,7 +108,13 @@ async fn an_exporter_downloads_one_case_that_only_legal_counsel_can_open() {
             .send()
     };
     assert_eq!(export("exporter", String::new()).await.unwrap().status().as_u16(), 403, "no CSRF token");
-    assert_eq!(export("dmca-agent", "csrf_token=x".into()).await.unwrap().status().as_u16(), 403);
+    // A reader of the case without the exporter role, with a real token of their own: refused by
+    // the route's role, not by a malformed token.
+    let (_, own_page) = get(&daemon, "dmca-agent", "/dmca/new").await;
+    let refused = export("dmca-agent", format!("csrf_token={}", csrf_token(&own_page))).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("needs the exporter role"), "{refused}");
 
     let response = export("exporter", format!("csrf_token={token}")).await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
