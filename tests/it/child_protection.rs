@@ -582,6 +582,60 @@ async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
     assert!(page.contains("Approved outside the appliance by Jo Counsel (recorded by cp-agent)"), "{page}");
 }
 
+#[tokio::test]
+async fn two_concurrent_sends_of_an_approved_report_reach_ncmec_once_and_the_second_is_refused() {
+    let world = World::start();
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Twice.jpg", "Cp uploader", &picture));
+    let case = world.report("cp-agent", &["Twice.jpg"]).await;
+    world.approve(&case).await;
+    // The first send's wiki comparison (after its claim on the case, before anything is
+    // journaled or sent) is answered only after three seconds: the second send arrives while
+    // the first is in that window, where only the claim can stop it.
+    world.peers.peers.set_fault(
+        PeerService::Wiki,
+        "action=query",
+        Fault { times: Some(1), ..Fault::delay(Duration::from_secs(3)) },
+    );
+    let queries_before = wiki_queries(&world);
+    let first = {
+        let (picture, case) = (picture.clone(), case.clone());
+        let world = &world;
+        async move { world.send(&case, &[&picture], false).await }
+    };
+    let second = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while wiki_queries(&world) == queries_before {
+            assert!(std::time::Instant::now() < deadline, "the first send never compared with the wiki");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        world.send(&case, &[&picture], false).await
+    };
+    // Both are answered well within the sends' own timeout, or the daemon is stuck.
+    let both = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(first, second) }).await;
+    let ((status, page), (second_status, second_page)) = both
+        .unwrap_or_else(|_| panic!("neither send was answered within 30 s: the second one hung the daemon"));
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    assert_eq!(second_status, 409, "{second_page}");
+    assert!(
+        second_page.contains("report is being sent right now; nothing more was sent"),
+        "the second send is refused, saying why: {second_page}"
+    );
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "exactly one submission reached NCMEC: {submits:?}");
+    assert_eq!(world.journal("finish").len(), 1);
+    // Once the first is done, another send sees its filed report.
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("is already filed with NCMEC"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1);
+}
+
+/// How many `action=query` calls the simulated wiki has received.
+fn wiki_queries(world: &World) -> usize {
+    world.peers.peers.journal(PeerService::Wiki).iter().filter(|e| e["endpoint"] == "action=query").count()
+}
+
 /// The part of `page` in the section whose id is `id`.
 fn section<'p>(page: &'p str, id: &str) -> Option<&'p str> {
     page.split(&format!("id=\"{id}\"")).nth(1).and_then(|rest| rest.split("</section>").next())
