@@ -518,14 +518,82 @@ async fn a_finish_cut_short_by_a_crash_is_found_filed_at_the_next_start_and_its_
 #[tokio::test]
 async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
     let world = World::start();
+    let own = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Own.jpg", "Cp uploader", &own));
+    // cp-lead has both roles: they prepare the report, and may not be its second person.
     let case = world.report("cp-lead", &["Own.jpg"]).await;
-    let (status, _, page) =
-        world.post("cp-lead", &format!("/cases/{case}/approval"), &[("decision", "approve")]).await;
+    let approval = format!("/cases/{case}/approval");
+    let (status, _, page) = world.post("cp-lead", &approval, &[("decision", "approve")]).await;
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("another person with the approver role"), "{page}");
-    let (status, _, page) =
-        world.post("approver", &format!("/cases/{case}/approval"), &[("decision", "decline")]).await;
+    // The self-approval refusal is in the audit log, by whom and for which case.
+    let refused = harness::audit_log(&world.daemon).into_iter().any(|e| {
+        e.actor == Actor::Staff("cp-lead".into())
+            && e.outcome == takedown::audit::Outcome::Refused
+            && e.case.is_some_and(|c| c.to_string() == case)
+            && e.details.contains("another person with the approver role")
+    });
+    assert!(refused, "the self-approval refusal is audited");
+    // Staff without the approver role, each posting with a valid form token of their own.
+    for login in ["cp-agent", "dmca-agent", "auditor"] {
+        let (status, _, page) = world.post(login, &approval, &[("decision", "approve")]).await;
+        assert_eq!(status, 403, "{login}: {page}");
+    }
+    // None of that released it: the preparer's send (a valid token, the right images) is
+    // refused, and NCMEC received nothing.
+    let (_, page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(page.contains("Waiting for approval"), "{page}");
+    let (status, page) = world.send_as("cp-lead", &case, &[&own], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("report is not approved; nothing was sent"), "{page}");
+    assert!(world.journal("submit").is_empty(), "nothing reached NCMEC before the approval");
+    // Another approver releases it: the same send now files the report.
+    world.approve(&case).await;
+    let (status, page) = world.send_as("cp-lead", &case, &[&own], false).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1);
+    assert_eq!(world.report_state(submits[0]["received"]["report_id"].as_u64().unwrap()), "finished");
+
+    // A decline needs a reason, and is final.
+    let declined = world.report("cp-lead", &["Own.jpg"]).await;
+    let approval = format!("/cases/{declined}/approval");
+    let (status, _, page) = world.post("approver", &approval, &[("decision", "decline")]).await;
     assert_eq!(status, 409, "a decline needs a reason: {page}");
+    let (status, _, page) =
+        world.post("approver", &approval, &[("decision", "decline"), ("reason", "not CSAM")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Declined by approver: not CSAM"), "{page}");
+    // The deployment does not take approvals given outside the appliance.
+    let (status, _, _) = world
+        .post("cp-lead", &format!("/cases/{declined}/approval/out-of-band"), &[("approver_name", "Someone")])
+        .await;
+    assert_eq!(status, 409);
+    for login in ["dmca-agent", "auditor"] {
+        let (status, _) = world.get(login, "/cp/new").await;
+        assert_eq!(status, 403, "{login}");
+    }
+    let (status, _) = world.get("dmca-agent", &format!("/cases/{declined}")).await;
+    assert_eq!(status, 403);
+    let (_, list) = world.get("dmca-agent", "/cases").await;
+    assert!(!list.contains(&declined), "the list hides it");
+    // Each refusal is in the audit log, by whom and for which page.
+    let denied: Vec<String> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::AccessDenied && e.actor == Actor::Staff("dmca-agent".into()))
+        .map(|e| e.details)
+        .collect();
+    assert!(denied.iter().any(|d| d.contains("/cp/new")), "{denied:?}");
+    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{declined}"))), "{denied:?}");
+    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{case}/approval"))), "{denied:?}");
+}
+
+#[tokio::test]
+async fn a_declined_report_cannot_be_sent_and_nothing_reaches_ncmec() {
+    let world = World::start();
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Declined.jpg", "Cp uploader", &picture));
+    let case = world.report("cp-agent", &["Declined.jpg"]).await;
     let (status, _, page) = world
         .post(
             "approver",
@@ -534,28 +602,15 @@ async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
         )
         .await;
     assert_eq!(status, 200, "{page}");
+    // The sender posts the images with a valid form token: refused, nothing sent.
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("report is not approved; nothing was sent"), "{page}");
+    let ncmec = world.peers.peers.journal(PeerService::Ncmec);
+    assert!(ncmec.iter().all(|e| e["endpoint"] == "status"), "NCMEC got more than status checks: {ncmec:?}");
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
     assert!(page.contains("Declined by approver: not CSAM"), "{page}");
-    // The deployment does not take approvals given outside the appliance.
-    let (status, _, _) = world
-        .post("cp-lead", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Someone")])
-        .await;
-    assert_eq!(status, 409);
-    for login in ["dmca-agent", "auditor"] {
-        let (status, _) = world.get(login, "/cp/new").await;
-        assert_eq!(status, 403, "{login}");
-    }
-    let (status, _) = world.get("dmca-agent", &format!("/cases/{case}")).await;
-    assert_eq!(status, 403);
-    let (_, list) = world.get("dmca-agent", "/cases").await;
-    assert!(!list.contains(&case), "the list hides it");
-    // Each refusal is in the audit log, by whom and for which page.
-    let denied: Vec<String> = harness::audit_log(&world.daemon)
-        .into_iter()
-        .filter(|e| e.action == Action::AccessDenied && e.actor == Actor::Staff("dmca-agent".into()))
-        .map(|e| e.details)
-        .collect();
-    assert!(denied.iter().any(|d| d.contains("/cp/new")), "{denied:?}");
-    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{case}"))), "{denied:?}");
+    assert!(!page.contains("data-state=\""), "no submission is recorded: {page}");
 }
 
 #[tokio::test]
