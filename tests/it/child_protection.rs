@@ -195,6 +195,11 @@ fn sha1(bytes: &[u8]) -> String {
     hex::encode(sha1::Sha1::digest(bytes))
 }
 
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// The submission section's state (`filed`, `retracted`, `open`, …), the last one on the page.
 fn submission_state(page: &str) -> &str {
     page.rsplit("data-state=\"").next().and_then(|rest| rest.split('"').next()).unwrap_or_default()
@@ -455,10 +460,9 @@ async fn kill_while_ncmec_answers(
             .send(),
     );
     // The held call is journaled by the peer once carried out, before its answer.
-    for _ in 0..200 {
-        if world.journal(endpoint).len() > calls_before + call as usize - 1 {
-            break;
-        }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while world.journal(endpoint).len() < calls_before + call as usize {
+        assert!(std::time::Instant::now() < deadline, "NCMEC never received {endpoint} call {call}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let report_id = world.journal("submit").last().expect("the report was opened")["received"]["report_id"]
@@ -470,17 +474,17 @@ async fn kill_while_ncmec_answers(
     (case, report_id)
 }
 
-/// The case page once the start-up sweep has settled its open report.
+/// The case page once the start-up sweep has settled its open report (fails if it never does).
 async fn page_once_settled(world: &World, case: &str) -> String {
-    let mut page = String::new();
-    for _ in 0..200 {
-        page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
         if submission_state(&page) != "open" {
-            break;
+            return page;
         }
+        assert!(std::time::Instant::now() < deadline, "the open report was never settled: {page}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    page
 }
 
 #[tokio::test]
@@ -614,8 +618,10 @@ async fn a_declined_report_cannot_be_sent_and_nothing_reaches_ncmec() {
 }
 
 #[tokio::test]
-async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
+async fn only_the_preparer_records_an_approval_given_outside_the_appliance_and_it_releases_the_report() {
     let world = World::start_with("\n[child_protection]\nout_of_band_approval = true\n");
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Outside.jpg", "Cp uploader", &picture));
     let case = world.report("cp-agent", &["Outside.jpg"]).await;
     // Another child-protection staffer may not say the report was approved elsewhere.
     let (status, _, page) = world
@@ -626,6 +632,8 @@ async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
     let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
     assert!(page.contains("Waiting for approval"), "nothing was recorded: {page}");
     assert!(!page.contains("Jo Counsel"), "{page}");
+    let (status, refused) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "not released by the refused record: {refused}");
     let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
     assert!(!lead_page.contains("approval/out-of-band"), "the form is the preparer's only: {lead_page}");
     assert!(page.contains("approval/out-of-band"), "the preparer has the form: {page}");
@@ -635,6 +643,12 @@ async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Approved outside the appliance by Jo Counsel (recorded by cp-agent)"), "{page}");
+    assert!(world.journal("submit").is_empty(), "nothing was sent before");
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "the report reached NCMEC once");
+    assert_eq!(world.report_state(submits[0]["received"]["report_id"].as_u64().unwrap()), "finished");
 }
 
 #[tokio::test]
@@ -689,6 +703,68 @@ async fn two_concurrent_sends_of_an_approved_report_reach_ncmec_once_and_the_sec
 /// How many `action=query` calls the simulated wiki has received.
 fn wiki_queries(world: &World) -> usize {
     world.peers.peers.journal(PeerService::Wiki).iter().filter(|e| e["endpoint"] == "action=query").count()
+}
+
+#[tokio::test]
+async fn a_submit_whose_answer_never_came_blocks_another_submission_even_after_a_restart() {
+    let mut world = World::start();
+    let picture = image();
+    let case = world.report("cp-agent", &["Unanswered.jpg"]).await;
+    world.approve(&case).await;
+    // NCMEC opens the report, then the connection drops before its answer: the report may exist
+    // at NCMEC under an ID the appliance never learnt.
+    world.fault("submit", Fault { drop_connection: true, times: Some(1), ..Fault::default() });
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "submit-unknown", "{page}");
+    assert!(page.contains("ask NCMEC before sending again"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "one submit, not repeated: {submits:?}");
+    assert_eq!(submits[0]["processed"], true, "control: NCMEC did open a report");
+    // A second send (NCMEC answers again now) is refused before anything goes out...
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("ask NCMEC first; nothing was sent"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1, "no duplicate report");
+    // ...and still after a restart: the block is folded from the store alone.
+    world.daemon.kill_and_restart();
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("ask NCMEC first; nothing was sent"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1, "no duplicate report");
+}
+
+#[tokio::test]
+async fn a_retraction_that_failed_is_retried_at_the_next_start_and_recorded_in_the_case() {
+    let mut world = World::start();
+    let case = world.report("cp-agent", &["Unfinished.jpg"]).await;
+    world.approve(&case).await;
+    // The finish fails, so the report is retracted at once; that first retraction fails too.
+    world.fault("finish", Fault::status(503));
+    world.fault("retract", Fault { times: Some(1), ..Fault::status(500) });
+    let (status, page) = world.send(&case, &[&image()], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "open", "{page}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    assert_eq!(world.report_state(report_id), "open", "the report is left open at NCMEC");
+    assert_eq!(world.journal("retract").len(), 1);
+    // The appliance retries it on its own (the sweep the watchdog runs every five minutes, run
+    // at start-up too): the report is retracted at NCMEC and the case records it.
+    world.daemon.kill_and_restart();
+    let page = page_once_settled(&world, &case).await;
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert_eq!(world.report_state(report_id), "retracted");
+    let retractions = world.journal("retract");
+    assert_eq!(retractions.len(), 2, "the failed retraction and its retry: {retractions:?}");
+    assert_eq!(retractions[1]["processed"], true);
+    assert_eq!(retractions[1]["received"]["report_id"], report_id);
+    let outcomes: Vec<takedown::audit::Outcome> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::Retract && e.case.is_some_and(|c| c.to_string() == case))
+        .map(|e| e.outcome)
+        .collect();
+    assert!(outcomes.contains(&takedown::audit::Outcome::Failed), "the failure is audited: {outcomes:?}");
+    assert_eq!(outcomes.last(), Some(&takedown::audit::Outcome::Done), "the retry is audited: {outcomes:?}");
 }
 
 /// The part of `page` in the section whose id is `id`.
@@ -757,7 +833,15 @@ async fn an_image_whose_sha1_differs_from_the_wiki_is_sent_only_once_another_app
     assert_eq!(submission_state(&page), "filed", "{page}");
     assert!(page.contains("data-wiki-hash=\"differs\""), "{page}");
     assert!(section(&page, "sha1-waiver").is_none(), "nothing is held any more: {page}");
-    assert_eq!(world.journal("upload").len(), 1, "the held image reached NCMEC");
+    // Control: the confirmed send filed the report, with the held image as it was uploaded.
+    let uploads = world.journal("upload");
+    assert_eq!(uploads.len(), 1, "the held image reached NCMEC");
+    let sent = &uploads[0]["received"]["file"];
+    assert_eq!(sent["bytes"], other.len(), "{sent}");
+    assert_eq!(sent["sha256"], sha256(&other), "the held image itself was sent: {sent}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    assert_eq!(world.report_state(report_id), "finished", "NCMEC holds the report filed");
+    assert!(page.contains(&format!("Report {report_id} filed with NCMEC")), "{page}");
     // The confirmation is a revision of the case, naming the approver, and audited.
     assert!(
         page.contains("Alex Rivera (approver): confirmed sending file 1 although its SHA-1 differs"),
