@@ -65,7 +65,13 @@ impl InFlight {
     /// Claims `case`, unless a submission of it is running.
     pub fn claim(&self, case: CaseId) -> Option<Claim<'_>> {
         let mut cases = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cases.insert(case).then_some(Claim { set: self, case })
+        // The claim is made only once the case is inserted: a claim made and dropped here (as
+        // an eager `then_some` would) locks the set again while this guard holds it, hanging
+        // the thread, and would release the running submission's claim besides.
+        if !cases.insert(case) {
+            return None;
+        }
+        Some(Claim { set: self, case })
     }
 
     fn contains(&self, case: CaseId) -> bool {

@@ -91,10 +91,18 @@ pub(super) async fn approve(context: &RequestContext<'_>) -> Result<Response<Ful
     let staff = context.viewer()?.staff.id.to_string();
     let decline = context.values("decision").iter().any(|d| d == "decline");
     let reason = context.values("reason").into_iter().next().unwrap_or_default();
-    let decided = case
-        .approval
-        .decide(&case.preparer, &staff, decline.then_some(reason.as_str()))
-        .map_err(|err| HttpError::Conflict(err.to_string()))?;
+    let decided = match case.approval.decide(&case.preparer, &staff, decline.then_some(reason.as_str())) {
+        Ok(decided) => decided,
+        Err(err) => {
+            // A refused decision (above all an approver's try at their own report) is audited
+            // under their name, as SECURITY.md promises.
+            let details = format!("approval refused: {err}");
+            context
+                .audit(crate::audit::Action::ReviseCase, Some(id), crate::audit::Outcome::Refused, details)
+                .await?;
+            return Err(HttpError::Conflict(err.to_string()));
+        }
+    };
     saga::record_approval(context.state, id, &staff, &decided).await?;
     see_other(&format!("/cases/{id}"))
 }

@@ -195,6 +195,11 @@ fn sha1(bytes: &[u8]) -> String {
     hex::encode(sha1::Sha1::digest(bytes))
 }
 
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// The submission section's state (`filed`, `retracted`, `open`, …), the last one on the page.
 fn submission_state(page: &str) -> &str {
     page.rsplit("data-state=\"").next().and_then(|rest| rest.split('"').next()).unwrap_or_default()
@@ -455,10 +460,9 @@ async fn kill_while_ncmec_answers(
             .send(),
     );
     // The held call is journaled by the peer once carried out, before its answer.
-    for _ in 0..200 {
-        if world.journal(endpoint).len() > calls_before + call as usize - 1 {
-            break;
-        }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while world.journal(endpoint).len() < calls_before + call as usize {
+        assert!(std::time::Instant::now() < deadline, "NCMEC never received {endpoint} call {call}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let report_id = world.journal("submit").last().expect("the report was opened")["received"]["report_id"]
@@ -470,17 +474,17 @@ async fn kill_while_ncmec_answers(
     (case, report_id)
 }
 
-/// The case page once the start-up sweep has settled its open report.
+/// The case page once the start-up sweep has settled its open report (fails if it never does).
 async fn page_once_settled(world: &World, case: &str) -> String {
-    let mut page = String::new();
-    for _ in 0..200 {
-        page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = world.get("cp-agent", &format!("/cases/{case}")).await.1;
         if submission_state(&page) != "open" {
-            break;
+            return page;
         }
+        assert!(std::time::Instant::now() < deadline, "the open report was never settled: {page}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    page
 }
 
 #[tokio::test]
@@ -518,14 +522,82 @@ async fn a_finish_cut_short_by_a_crash_is_found_filed_at_the_next_start_and_its_
 #[tokio::test]
 async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
     let world = World::start();
+    let own = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Own.jpg", "Cp uploader", &own));
+    // cp-lead has both roles: they prepare the report, and may not be its second person.
     let case = world.report("cp-lead", &["Own.jpg"]).await;
-    let (status, _, page) =
-        world.post("cp-lead", &format!("/cases/{case}/approval"), &[("decision", "approve")]).await;
+    let approval = format!("/cases/{case}/approval");
+    let (status, _, page) = world.post("cp-lead", &approval, &[("decision", "approve")]).await;
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("another person with the approver role"), "{page}");
-    let (status, _, page) =
-        world.post("approver", &format!("/cases/{case}/approval"), &[("decision", "decline")]).await;
+    // The self-approval refusal is in the audit log, by whom and for which case.
+    let refused = harness::audit_log(&world.daemon).into_iter().any(|e| {
+        e.actor == Actor::Staff("cp-lead".into())
+            && e.outcome == takedown::audit::Outcome::Refused
+            && e.case.is_some_and(|c| c.to_string() == case)
+            && e.details.contains("another person with the approver role")
+    });
+    assert!(refused, "the self-approval refusal is audited");
+    // Staff without the approver role, each posting with a valid form token of their own.
+    for login in ["cp-agent", "dmca-agent", "auditor"] {
+        let (status, _, page) = world.post(login, &approval, &[("decision", "approve")]).await;
+        assert_eq!(status, 403, "{login}: {page}");
+    }
+    // None of that released it: the preparer's send (a valid token, the right images) is
+    // refused, and NCMEC received nothing.
+    let (_, page) = world.get("cp-lead", &format!("/cases/{case}")).await;
+    assert!(page.contains("Waiting for approval"), "{page}");
+    let (status, page) = world.send_as("cp-lead", &case, &[&own], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("report is not approved; nothing was sent"), "{page}");
+    assert!(world.journal("submit").is_empty(), "nothing reached NCMEC before the approval");
+    // Another approver releases it: the same send now files the report.
+    world.approve(&case).await;
+    let (status, page) = world.send_as("cp-lead", &case, &[&own], false).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1);
+    assert_eq!(world.report_state(submits[0]["received"]["report_id"].as_u64().unwrap()), "finished");
+
+    // A decline needs a reason, and is final.
+    let declined = world.report("cp-lead", &["Own.jpg"]).await;
+    let approval = format!("/cases/{declined}/approval");
+    let (status, _, page) = world.post("approver", &approval, &[("decision", "decline")]).await;
     assert_eq!(status, 409, "a decline needs a reason: {page}");
+    let (status, _, page) =
+        world.post("approver", &approval, &[("decision", "decline"), ("reason", "not CSAM")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Declined by approver: not CSAM"), "{page}");
+    // The deployment does not take approvals given outside the appliance.
+    let (status, _, _) = world
+        .post("cp-lead", &format!("/cases/{declined}/approval/out-of-band"), &[("approver_name", "Someone")])
+        .await;
+    assert_eq!(status, 409);
+    for login in ["dmca-agent", "auditor"] {
+        let (status, _) = world.get(login, "/cp/new").await;
+        assert_eq!(status, 403, "{login}");
+    }
+    let (status, _) = world.get("dmca-agent", &format!("/cases/{declined}")).await;
+    assert_eq!(status, 403);
+    let (_, list) = world.get("dmca-agent", "/cases").await;
+    assert!(!list.contains(&declined), "the list hides it");
+    // Each refusal is in the audit log, by whom and for which page.
+    let denied: Vec<String> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::AccessDenied && e.actor == Actor::Staff("dmca-agent".into()))
+        .map(|e| e.details)
+        .collect();
+    assert!(denied.iter().any(|d| d.contains("/cp/new")), "{denied:?}");
+    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{declined}"))), "{denied:?}");
+    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{case}/approval"))), "{denied:?}");
+}
+
+#[tokio::test]
+async fn a_declined_report_cannot_be_sent_and_nothing_reaches_ncmec() {
+    let world = World::start();
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Declined.jpg", "Cp uploader", &picture));
+    let case = world.report("cp-agent", &["Declined.jpg"]).await;
     let (status, _, page) = world
         .post(
             "approver",
@@ -534,33 +606,22 @@ async fn only_another_approver_releases_a_report_and_other_roles_are_refused() {
         )
         .await;
     assert_eq!(status, 200, "{page}");
+    // The sender posts the images with a valid form token: refused, nothing sent.
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("report is not approved; nothing was sent"), "{page}");
+    let ncmec = world.peers.peers.journal(PeerService::Ncmec);
+    assert!(ncmec.iter().all(|e| e["endpoint"] == "status"), "NCMEC got more than status checks: {ncmec:?}");
+    let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
     assert!(page.contains("Declined by approver: not CSAM"), "{page}");
-    // The deployment does not take approvals given outside the appliance.
-    let (status, _, _) = world
-        .post("cp-lead", &format!("/cases/{case}/approval/out-of-band"), &[("approver_name", "Someone")])
-        .await;
-    assert_eq!(status, 409);
-    for login in ["dmca-agent", "auditor"] {
-        let (status, _) = world.get(login, "/cp/new").await;
-        assert_eq!(status, 403, "{login}");
-    }
-    let (status, _) = world.get("dmca-agent", &format!("/cases/{case}")).await;
-    assert_eq!(status, 403);
-    let (_, list) = world.get("dmca-agent", "/cases").await;
-    assert!(!list.contains(&case), "the list hides it");
-    // Each refusal is in the audit log, by whom and for which page.
-    let denied: Vec<String> = harness::audit_log(&world.daemon)
-        .into_iter()
-        .filter(|e| e.action == Action::AccessDenied && e.actor == Actor::Staff("dmca-agent".into()))
-        .map(|e| e.details)
-        .collect();
-    assert!(denied.iter().any(|d| d.contains("/cp/new")), "{denied:?}");
-    assert!(denied.iter().any(|d| d.contains(&format!("/cases/{case}"))), "{denied:?}");
+    assert!(!page.contains("data-state=\""), "no submission is recorded: {page}");
 }
 
 #[tokio::test]
-async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
+async fn only_the_preparer_records_an_approval_given_outside_the_appliance_and_it_releases_the_report() {
     let world = World::start_with("\n[child_protection]\nout_of_band_approval = true\n");
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Outside.jpg", "Cp uploader", &picture));
     let case = world.report("cp-agent", &["Outside.jpg"]).await;
     // Another child-protection staffer may not say the report was approved elsewhere.
     let (status, _, page) = world
@@ -571,6 +632,8 @@ async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
     let (_, page) = world.get("cp-agent", &format!("/cases/{case}")).await;
     assert!(page.contains("Waiting for approval"), "nothing was recorded: {page}");
     assert!(!page.contains("Jo Counsel"), "{page}");
+    let (status, refused) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "not released by the refused record: {refused}");
     let (_, lead_page) = world.get("cp-lead", &format!("/cases/{case}")).await;
     assert!(!lead_page.contains("approval/out-of-band"), "the form is the preparer's only: {lead_page}");
     assert!(page.contains("approval/out-of-band"), "the preparer has the form: {page}");
@@ -580,6 +643,128 @@ async fn only_the_preparer_records_an_approval_given_outside_the_appliance() {
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Approved outside the appliance by Jo Counsel (recorded by cp-agent)"), "{page}");
+    assert!(world.journal("submit").is_empty(), "nothing was sent before");
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "the report reached NCMEC once");
+    assert_eq!(world.report_state(submits[0]["received"]["report_id"].as_u64().unwrap()), "finished");
+}
+
+#[tokio::test]
+async fn two_concurrent_sends_of_an_approved_report_reach_ncmec_once_and_the_second_is_refused() {
+    let world = World::start();
+    let picture = image();
+    assert!(world.peers.peers.add_file(PeerService::Wiki, "Twice.jpg", "Cp uploader", &picture));
+    let case = world.report("cp-agent", &["Twice.jpg"]).await;
+    world.approve(&case).await;
+    // The first send's wiki comparison (after its claim on the case, before anything is
+    // journaled or sent) is answered only after three seconds: the second send arrives while
+    // the first is in that window, where only the claim can stop it.
+    world.peers.peers.set_fault(
+        PeerService::Wiki,
+        "action=query",
+        Fault { times: Some(1), ..Fault::delay(Duration::from_secs(3)) },
+    );
+    let queries_before = wiki_queries(&world);
+    let first = {
+        let (picture, case) = (picture.clone(), case.clone());
+        let world = &world;
+        async move { world.send(&case, &[&picture], false).await }
+    };
+    let second = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while wiki_queries(&world) == queries_before {
+            assert!(std::time::Instant::now() < deadline, "the first send never compared with the wiki");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        world.send(&case, &[&picture], false).await
+    };
+    // Both are answered well within the sends' own timeout, or the daemon is stuck.
+    let both = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(first, second) }).await;
+    let ((status, page), (second_status, second_page)) = both
+        .unwrap_or_else(|_| panic!("neither send was answered within 30 s: the second one hung the daemon"));
+    assert_eq!((status, submission_state(&page)), (200, "filed"), "{page}");
+    assert_eq!(second_status, 409, "{second_page}");
+    assert!(
+        second_page.contains("report is being sent right now; nothing more was sent"),
+        "the second send is refused, saying why: {second_page}"
+    );
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "exactly one submission reached NCMEC: {submits:?}");
+    assert_eq!(world.journal("finish").len(), 1);
+    // Once the first is done, another send sees its filed report.
+    let (status, page) = world.send(&case, &[&picture], false).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("is already filed with NCMEC"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1);
+}
+
+/// How many `action=query` calls the simulated wiki has received.
+fn wiki_queries(world: &World) -> usize {
+    world.peers.peers.journal(PeerService::Wiki).iter().filter(|e| e["endpoint"] == "action=query").count()
+}
+
+#[tokio::test]
+async fn a_submit_whose_answer_never_came_blocks_another_submission_even_after_a_restart() {
+    let mut world = World::start();
+    let picture = image();
+    let case = world.report("cp-agent", &["Unanswered.jpg"]).await;
+    world.approve(&case).await;
+    // NCMEC opens the report, then the connection drops before its answer: the report may exist
+    // at NCMEC under an ID the appliance never learnt.
+    world.fault("submit", Fault { drop_connection: true, times: Some(1), ..Fault::default() });
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "submit-unknown", "{page}");
+    assert!(page.contains("ask NCMEC before sending again"), "{page}");
+    let submits = world.journal("submit");
+    assert_eq!(submits.len(), 1, "one submit, not repeated: {submits:?}");
+    assert_eq!(submits[0]["processed"], true, "control: NCMEC did open a report");
+    // A second send (NCMEC answers again now) is refused before anything goes out...
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("ask NCMEC first; nothing was sent"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1, "no duplicate report");
+    // ...and still after a restart: the block is folded from the store alone.
+    world.daemon.kill_and_restart();
+    let (status, page) = world.send(&case, &[&picture], true).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("ask NCMEC first; nothing was sent"), "{page}");
+    assert_eq!(world.journal("submit").len(), 1, "no duplicate report");
+}
+
+#[tokio::test]
+async fn a_retraction_that_failed_is_retried_at_the_next_start_and_recorded_in_the_case() {
+    let mut world = World::start();
+    let case = world.report("cp-agent", &["Unfinished.jpg"]).await;
+    world.approve(&case).await;
+    // The finish fails, so the report is retracted at once; that first retraction fails too.
+    world.fault("finish", Fault::status(503));
+    world.fault("retract", Fault { times: Some(1), ..Fault::status(500) });
+    let (status, page) = world.send(&case, &[&image()], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "open", "{page}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    assert_eq!(world.report_state(report_id), "open", "the report is left open at NCMEC");
+    assert_eq!(world.journal("retract").len(), 1);
+    // The appliance retries it on its own (the sweep the watchdog runs every five minutes, run
+    // at start-up too): the report is retracted at NCMEC and the case records it.
+    world.daemon.kill_and_restart();
+    let page = page_once_settled(&world, &case).await;
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert_eq!(world.report_state(report_id), "retracted");
+    let retractions = world.journal("retract");
+    assert_eq!(retractions.len(), 2, "the failed retraction and its retry: {retractions:?}");
+    assert_eq!(retractions[1]["processed"], true);
+    assert_eq!(retractions[1]["received"]["report_id"], report_id);
+    let outcomes: Vec<takedown::audit::Outcome> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::Retract && e.case.is_some_and(|c| c.to_string() == case))
+        .map(|e| e.outcome)
+        .collect();
+    assert!(outcomes.contains(&takedown::audit::Outcome::Failed), "the failure is audited: {outcomes:?}");
+    assert_eq!(outcomes.last(), Some(&takedown::audit::Outcome::Done), "the retry is audited: {outcomes:?}");
 }
 
 /// The part of `page` in the section whose id is `id`.
@@ -648,7 +833,15 @@ async fn an_image_whose_sha1_differs_from_the_wiki_is_sent_only_once_another_app
     assert_eq!(submission_state(&page), "filed", "{page}");
     assert!(page.contains("data-wiki-hash=\"differs\""), "{page}");
     assert!(section(&page, "sha1-waiver").is_none(), "nothing is held any more: {page}");
-    assert_eq!(world.journal("upload").len(), 1, "the held image reached NCMEC");
+    // Control: the confirmed send filed the report, with the held image as it was uploaded.
+    let uploads = world.journal("upload");
+    assert_eq!(uploads.len(), 1, "the held image reached NCMEC");
+    let sent = &uploads[0]["received"]["file"];
+    assert_eq!(sent["bytes"], other.len(), "{sent}");
+    assert_eq!(sent["sha256"], sha256(&other), "the held image itself was sent: {sent}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    assert_eq!(world.report_state(report_id), "finished", "NCMEC holds the report filed");
+    assert!(page.contains(&format!("Report {report_id} filed with NCMEC")), "{page}");
     // The confirmation is a revision of the case, naming the approver, and audited.
     assert!(
         page.contains("Alex Rivera (approver): confirmed sending file 1 although its SHA-1 differs"),
@@ -712,6 +905,11 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
     let (status, page) = world.send(&case, &[&first, &second], false).await;
     assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "held: {page}");
+    // Control: while the images are held, the media check sees them — their buffer's mapping
+    // and their share of the budget — so it would see a buffer kept after the flow as well.
+    let (mappings, reserved) = crate::sentinel::media_held(&world.daemon).await;
+    assert_eq!(mappings.len(), 1, "the held upload's one buffer: {mappings:#?}");
+    assert!(reserved >= first.len() + second.len(), "the held upload's share: {reserved} bytes");
     let (_, approver_page) = world.get("approver", &format!("/cases/{case}")).await;
     let confirm = [("hold", hold_of(&approver_page)), ("decision", "confirm".to_owned())];
     let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -721,15 +919,10 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     let uploads = world.journal("upload");
     assert_eq!(uploads.len(), 2, "control: the images reached NCMEC");
     crate::sentinel::wait_for_sockets(world.daemon.pid(), sockets_idle).await;
-    // The data directory holds the store; the control is text the daemon's heap must hold.
-    let roots = [world.daemon.dir.0.as_path(), std::path::Path::new("/tmp")];
-    crate::sentinel::assert_nowhere(
-        world.daemon.pid(),
-        &roots,
-        &sentinel,
-        started,
-        b"takedown-tests@example.org",
-    );
+    // Nothing under the test's directory (the data directory holds the store), nothing in
+    // readable memory (the control is text the daemon's heap must hold), and no media left in
+    // secret memory or the budget.
+    crate::sentinel::assert_nowhere(&world.daemon, &sentinel, started, b"takedown-tests@example.org").await;
 }
 
 #[tokio::test]

@@ -1,12 +1,17 @@
 //! The sentinel harness: random bytes sent through the daemon that must afterwards be found
-//! nowhere — not in any file under the data directory, the working directory or `/tmp`, and
-//! not in the daemon's memory (read through `/proc/PID/mem`, which needs root: the daemon is not
-//! dumpable). Reused by every workflow that receives media.
+//! nowhere — not in any file under the test's own scratch directory (which holds the data
+//! directory, the only place the daemon's Landlock profile lets it write), and not in the
+//! daemon's memory (read through `/proc/PID/mem`, which needs root: the daemon is not
+//! dumpable). Secret memory cannot be read that way, so the media the daemon still holds is
+//! counted instead: its secret (or locked) media mappings and the media budget's reservations
+//! ([`assert_no_media_held`]). Reused by every workflow that receives media.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::harness::Daemon;
 
 /// Random bytes no one else could produce.
 pub struct Sentinel(Vec<u8>);
@@ -162,13 +167,84 @@ pub fn contexts(pid: u32, needle: &[u8]) -> Vec<String> {
     found
 }
 
-/// Asserts that `sentinel` is in no file under `roots` changed since `since` and nowhere in the
-/// readable memory of process `pid`; a control (`control`, text the process must hold) proves
-/// the memory scan reads what it should.
-pub fn assert_nowhere(pid: u32, roots: &[&Path], sentinel: &Sentinel, since: SystemTime, control: &[u8]) {
-    let on_disk = files_containing(sentinel.bytes(), roots, since);
+/// Asserts that `sentinel` is in no file under the daemon's scratch directory changed since
+/// `since`, nowhere in the daemon's readable memory, and that it holds no media any more
+/// ([`assert_no_media_held`]: what hides in secret memory is counted, since it cannot be read).
+/// A control (`control`, text the daemon must hold) proves the memory scan reads what it should.
+pub async fn assert_nowhere(daemon: &Daemon, sentinel: &Sentinel, since: SystemTime, control: &[u8]) {
+    let pid = daemon.pid();
+    // The scratch directory is all the daemon may write: its Landlock profile allows only the
+    // data directory inside it, and the daemon refuses to start unless that is enforced.
+    assert!(
+        !daemon.logs().contains("not fully enforced"),
+        "the daemon may write elsewhere: {}",
+        daemon.logs()
+    );
+    let on_disk = files_containing(sentinel.bytes(), &[daemon.dir.0.as_path()], since);
     assert!(on_disk.is_empty(), "on disk: {on_disk:?}");
     let scan = memory_containing(pid, sentinel.bytes());
     assert!(scan.hits.is_empty(), "in memory: {:?} {:?}", scan.hits, contexts(pid, sentinel.bytes()));
     assert!(!memory_containing(pid, control).hits.is_empty(), "the memory scan found nothing it should");
+    assert_no_media_held(daemon).await;
+}
+
+/// The mappings of process `pid` that hold media: secret memory (`memfd_secret`, named
+/// `/secretmem` in `/proc/PID/maps`), and the locked fallback used where the kernel has no
+/// secret memory (anonymous, locked, and marked don't-dump and don't-fork, as
+/// `MediaBuffer::with_capacity` makes it; nothing else in the daemon is marked both).
+pub fn media_mappings(pid: u32) -> Vec<String> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut found = Vec::new();
+    let mut mapping: Option<&str> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            mapping = Some(line);
+            if line.contains("secretmem") {
+                found.push(line.to_owned());
+            }
+        } else if let (Some(flags), Some(head)) = (line.strip_prefix("VmFlags:"), mapping) {
+            let flags: Vec<&str> = flags.split_whitespace().collect();
+            let anonymous = head.split_whitespace().nth(5).is_none();
+            if anonymous && ["lo", "dd", "dc"].iter().all(|f| flags.contains(f)) {
+                found.push(format!("{head} (locked fallback)"));
+            }
+        }
+    }
+    found
+}
+
+/// Bytes of the media budget the daemon has reserved now, as its (demo build's) test upload
+/// page shows them.
+pub async fn media_budget_in_use(daemon: &Daemon) -> usize {
+    let client = daemon.client("cp-agent");
+    let page = client.get(daemon.url("/test/media")).send().await.unwrap().text().await.unwrap();
+    let at = page.find("id=\"media-in-use\">").unwrap_or_else(|| panic!("no amount in use: {page}")) + 18;
+    page[at..].split('<').next().unwrap().parse().unwrap()
+}
+
+/// What media the daemon holds now: its media mappings and reserved budget.
+pub async fn media_held(daemon: &Daemon) -> (Vec<String>, usize) {
+    (media_mappings(daemon.pid()), media_budget_in_use(daemon).await)
+}
+
+/// Asserts that the daemon holds no media: no secret (or locked) media mapping is left and the
+/// media budget has nothing reserved. A buffer kept alive past its request — a document left on
+/// the shelf, a leaked locked copy of an image — hides from `/proc/PID/mem` in secret memory,
+/// but not from these counts. Polled for a few seconds, since the last reference to a sent
+/// body may go just after the response; fails if anything is still held then.
+pub async fn assert_no_media_held(daemon: &Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (mappings, reserved) = media_held(daemon).await;
+        if mappings.is_empty() && reserved == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "media outlived its request: {} media mapping(s) {mappings:#?}, {reserved} bytes of the budget reserved",
+            mappings.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
