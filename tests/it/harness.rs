@@ -410,6 +410,25 @@ impl Drop for Daemon {
     }
 }
 
+/// How many sockets process `pid` holds once the count has stopped changing: the same over ten
+/// samples 50 ms apart. A baseline taken this way does not count connections that are still
+/// closing (the start-up status checks' own, say), as one taken after a fixed sleep might on a
+/// loaded machine. Fails the test if the count does not settle within 15 s.
+#[cfg(feature = "demo")]
+pub async fn settled_socket_count(pid: u32) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut count = crate::sentinel::socket_count(pid);
+    let mut unchanged = 0;
+    while unchanged < 10 {
+        assert!(Instant::now() < deadline, "the daemon's socket count did not settle (last {count})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = crate::sentinel::socket_count(pid);
+        unchanged = if now == count { unchanged + 1 } else { 0 };
+        count = now;
+    }
+    count
+}
+
 /// Every audit entry of `daemon`'s store, read with its store identity (while it runs).
 pub fn audit_log(daemon: &Daemon) -> Vec<takedown::audit::AuditEntry> {
     let identity = takedown::store::crypt::AgeIdentity::parse(
