@@ -267,7 +267,12 @@ async fn the_257th_connection_waits_until_one_of_256_closes() {
 
 #[tokio::test]
 async fn a_connection_that_never_sends_a_request_is_closed_when_idle() {
-    let daemon = Daemon::start_with(|c| c.replace("[server]\n", "[server]\nidle_timeout_seconds = 1\n"));
+    // A header timeout far longer than the idle one, so that only the idle timeout can close
+    // the HTTP/1.1 connection (HTTP/2 has no header timeout).
+    let daemon = Daemon::start_with(|c| {
+        c.replace("header_read_timeout_seconds = 1\n", "header_read_timeout_seconds = 30\n")
+            .replace("[server]\n", "[server]\nidle_timeout_seconds = 1\n")
+    });
     for alpn in [&b"http/1.1"[..], b"h2"] {
         let started = Instant::now();
         let mut tls = connect(daemon.address, &daemon, "dmca-agent", alpn).await;
@@ -278,7 +283,10 @@ async fn a_connection_that_never_sends_a_request_is_closed_when_idle() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_its_last_request() {
-    let daemon = Daemon::start_with(|c| c.replace("[server]\n", "[server]\nidle_timeout_seconds = 1\n"));
+    let daemon = Daemon::start_with(|c| {
+        c.replace("header_read_timeout_seconds = 1\n", "header_read_timeout_seconds = 30\n")
+            .replace("[server]\n", "[server]\nidle_timeout_seconds = 1\n")
+    });
     let mut tls = connect(daemon.address, &daemon, "dmca-agent", b"http/1.1").await;
     tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     let started = Instant::now();
