@@ -63,7 +63,6 @@ impl TestPki {
     pub fn new() -> Self {
         let authority = Authority::create("Takedown test staff CA", Validity::days_from_now(30)).unwrap();
         let mut people = BTreeMap::new();
-        let foreign_ca = Authority::create("Someone else's CA", Validity::days_from_now(30)).unwrap();
         for (login, name, _) in ROSTERED.iter().chain(&[("outsider", "Olive Stranger", &[][..])]) {
             let email = format!("{login}@test.invalid");
             let subject = StaffSubject { login, display_name: name, email: &email };
@@ -78,6 +77,7 @@ impl TestPki {
             };
             people.insert(*login, authority.issue_staff(subject, validity).unwrap());
         }
+        let foreign_ca = Authority::create("Someone else's CA", Validity::days_from_now(30)).unwrap();
         let foreign = foreign_ca
             .issue_staff(
                 StaffSubject { login: "foreign", display_name: "F", email: "f@x.invalid" },

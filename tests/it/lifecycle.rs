@@ -69,6 +69,9 @@ async fn sighup_with_a_new_crl_revokes_open_connections_and_new_handshakes() {
         daemon.client("dmca-agent").get(daemon.url("/")).send().await.is_err(),
         "new handshake must fail"
     );
+    // ...and for the revocation, not for any other reason.
+    let refusal = refusal_of(&daemon, "dmca-agent").await;
+    assert_eq!(refusal, rustls::Error::AlertReceived(AlertDescription::CertificateRevoked), "{refusal}");
     assert_eq!(daemon.client("auditor").get(daemon.url("/")).send().await.unwrap().status(), 200);
     let _ = daemon.wait_exit(Duration::ZERO);
 }

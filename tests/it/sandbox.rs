@@ -81,7 +81,8 @@ fn serve_profile_probe() {
     assert_refused("reading /etc/passwd", std::fs::read("/etc/passwd"));
     assert_refused("listing /", std::fs::read_dir("/"));
     assert_refused("writing beside the config", std::fs::write(dir.join("planted"), b"x"));
-    assert_refused("writing /tmp", std::fs::write(std::env::temp_dir().join("takedown-probe"), b"x"));
+    let probe = std::env::temp_dir().join(format!("takedown-probe-{}", std::process::id()));
+    assert_refused("writing /tmp", std::fs::write(probe, b"x"));
     // Ports: listening only on server.listen's. Landlock decides before the kernel looks for a
     // conflicting socket, so "in use" also means the sandbox let the bind through: the port was
     // free when picked, but another test may have taken it since.
