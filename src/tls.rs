@@ -54,7 +54,8 @@ impl TlsMaterial {
             })
             .map_err(|message| problems.push(Problem::new("tls.private_key", message)))
             .ok();
-        let staff_roots = certificates("tls.staff_ca", &settings.staff_ca, problems).and_then(|certs| {
+        let staff_ca = certificates("tls.staff_ca", &settings.staff_ca, problems);
+        let staff_roots = staff_ca.clone().and_then(|certs| {
             let mut roots = RootCertStore::empty();
             for cert in certs {
                 if let Err(err) = roots.add(cert) {
@@ -67,7 +68,11 @@ impl TlsMaterial {
         });
         let mut crls = Vec::new();
         for (i, path) in settings.crls.iter().enumerate() {
-            match read_crl(path) {
+            let signed = |crl: CertificateRevocationListDer<'static>| match &staff_ca {
+                Some(staff_ca) => signed_by_staff_ca(path, &crl, staff_ca).map(|()| crl),
+                None => Ok(crl), // the staff CA's own problem is reported
+            };
+            match read_crl(path).and_then(signed) {
                 Ok(crl) => crls.push(crl),
                 Err(message) => problems.push(Problem::new(format!("tls.crls[{i}]"), message)),
             }
@@ -230,6 +235,36 @@ fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, String
             .map_err(|err| format!("{} is not a PEM X509 CRL: {err}", path.display()))
     } else {
         Ok(CertificateRevocationListDer::from(bytes))
+    }
+}
+
+/// Checks that `crl` was issued and signed by one of the staff CA certificates. rustls would
+/// accept a CRL from anyone and then, finding no CRL it can trust for a staff certificate,
+/// refuse every handshake; refused here instead, a wrong file on SIGHUP leaves the previous CRLs
+/// in force and names the file.
+fn signed_by_staff_ca(
+    path: &Path,
+    crl: &CertificateRevocationListDer<'_>,
+    staff_ca: &[CertificateDer<'static>],
+) -> Result<(), String> {
+    use x509_parser::prelude::FromDer;
+
+    let (_, parsed) = x509_parser::revocation_list::CertificateRevocationList::from_der(crl)
+        .map_err(|err| format!("{} is not an X.509 CRL: {err}", path.display()))?;
+    let signed = staff_ca.iter().any(|ca| {
+        x509_parser::certificate::X509Certificate::from_der(ca).is_ok_and(|(_, ca)| {
+            ca.subject().as_raw() == parsed.issuer().as_raw()
+                && parsed.verify_signature(ca.public_key()).is_ok()
+        })
+    });
+    if signed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not signed by the staff CA (tls.staff_ca); it names {} as its issuer",
+            path.display(),
+            parsed.issuer()
+        ))
     }
 }
 

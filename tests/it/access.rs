@@ -75,10 +75,26 @@ async fn every_response_carries_the_security_headers() {
         let (status, headers, _) = get(&daemon, login, path).await;
         assert_eq!(status, expected, "{login} {path}");
         let csp = headers["content-security-policy"].to_str().unwrap();
-        for directive in ["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"] {
+        // Every directive SECURITY.md names, each exactly, and no other (no test daemon
+        // configures a wiki, so forms may go back to this origin only).
+        let expected = [
+            "default-src 'none'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ];
+        for directive in expected {
             assert!(csp.contains(directive), "{csp}");
         }
+        let mut directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+        directives.sort_unstable();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        assert_eq!(directives, expected, "the policy allows more than SECURITY.md says: {csp}");
         assert!(!csp.contains("script-src"), "no script source may be allowed: {csp}");
+        assert_eq!(headers["x-frame-options"], "DENY");
         assert!(headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["referrer-policy"], "same-origin");

@@ -110,3 +110,46 @@ fn an_empty_crl_list_is_refused_naming_the_field() {
         assert!(!stdout.contains("ready"), "{command} started anyway: {stdout}");
     }
 }
+
+#[test]
+fn a_crl_not_signed_by_the_staff_ca_stops_check_config_and_serve() {
+    // rustls would load any CRL and then refuse every staff certificate, finding none it can
+    // trust for them; the daemon refuses the file instead and says which one and why.
+    let (dir, _pki) = Daemon::prepare(|config| config);
+    let now = time::OffsetDateTime::now_utc();
+    let foreign =
+        takedown::pki::Authority::create("Someone else's CA", takedown::pki::Validity::days_from_now(30))
+            .unwrap();
+    let crl = foreign
+        .revocation_list(&[], now - time::Duration::minutes(1), now + time::Duration::days(1), 2)
+        .unwrap();
+    std::fs::write(dir.0.join("staff.crl"), crl).unwrap();
+    for command in ["check-config", "serve"] {
+        // `serve` would run until stopped if it accepted the file: given 20 s to exit.
+        let mut child = Command::new(BINARY)
+            .args([command, "--config"])
+            .arg(dir.0.join("takedown.toml"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let output = child.wait_with_output().unwrap();
+                panic!("{command} accepted the CRL and ran: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(output.status.code(), Some(78), "{command}: {stderr}");
+        assert!(
+            stderr.contains("error: tls.crls[0]: ") && stderr.contains("is not signed by the staff CA"),
+            "{command}: {stderr}"
+        );
+        assert!(!stdout.contains("ready"), "{command} started anyway: {stdout}");
+    }
+}

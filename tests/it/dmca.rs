@@ -639,8 +639,7 @@ async fn supporting_documents_leave_no_trace_on_disk_or_in_memory_once_sent() {
     // The start-up status checks open connections of their own: the baseline is taken once
     // they are done (the home page shows all three services checked).
     world.wait_for_status_checks().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let sockets_idle = harness::settled_socket_count(world.daemon.pid()).await;
     let (status, url, page) =
         world.post_multipart("/dmca/new", &granted(), &[("sentinel.pdf", &document)]).await;
     assert_eq!(status, 200, "{page}");

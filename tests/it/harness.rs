@@ -91,19 +91,32 @@ impl TestPki {
 
     /// Writes CA, server certificate, CRL and roster into `dir`.
     pub fn write(&mut self, dir: &Path) {
-        let server =
-            self.authority.issue_server(&["localhost", "127.0.0.1"], Validity::days_from_now(30)).unwrap();
-        pki::write_public(&dir.join("server.crt"), server.certificate_pem.as_bytes()).unwrap();
-        pki::write_private(&dir.join("server.key"), server.key_pem.as_bytes()).unwrap();
+        self.write_server_certificate(dir);
         pki::write_public(&dir.join("ca.crt"), self.authority.certificate_pem().as_bytes()).unwrap();
         self.write_crl(dir);
         std::fs::write(dir.join("roster.toml"), self.roster(&[])).unwrap();
         write_store_keys(dir);
     }
 
-    /// Re-signs the CRL (with any newly revoked serials).
+    /// Issues a new server certificate and key into `dir`; returns the certificate (DER).
+    pub fn write_server_certificate(&self, dir: &Path) -> Vec<u8> {
+        let server =
+            self.authority.issue_server(&["localhost", "127.0.0.1"], Validity::days_from_now(30)).unwrap();
+        pki::write_public(&dir.join("server.crt"), server.certificate_pem.as_bytes()).unwrap();
+        pki::write_private(&dir.join("server.key"), server.key_pem.as_bytes()).unwrap();
+        server.certificate_der
+    }
+
+    /// Re-signs the CRL (with any newly revoked serials), current for a day.
     pub fn write_crl(&mut self, dir: &Path) {
+        self.write_crl_until(dir, OffsetDateTime::now_utc() + time::Duration::days(1));
+    }
+
+    /// Re-signs the CRL with `next_update` as its `nextUpdate` (in the past: a stale CRL, as a
+    /// CA that stopped publishing leaves behind).
+    pub fn write_crl_until(&mut self, dir: &Path, next_update: OffsetDateTime) {
         let now = OffsetDateTime::now_utc();
+        let this_update = (now - time::Duration::minutes(1)).min(next_update - time::Duration::days(1));
         self.crl_number += 1;
         let crl = self
             .authority
@@ -117,8 +130,8 @@ impl TestPki {
                         reason: Some(pki::RevokeReason::Superseded),
                     })
                     .collect::<Vec<_>>(),
-                now - time::Duration::minutes(1),
-                now + time::Duration::days(1),
+                this_update,
+                next_update,
                 self.crl_number,
             )
             .unwrap();
@@ -172,6 +185,79 @@ impl TestPki {
     }
 }
 
+/// A raw TLS client's settings: trusts only the test CA, presents `login`'s certificate (none for
+/// `None`), offers only `versions` and asks for the ALPN protocol `alpn`.
+pub fn tls_client_config(
+    pki: &TestPki,
+    login: Option<&str>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[u8],
+) -> rustls::ClientConfig {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(pki.authority.certificate_pem().as_bytes()).unwrap()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(takedown::tls::provider())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match login {
+        Some(login) => {
+            let person = &pki.people[login];
+            builder
+                .with_client_auth_cert(
+                    vec![CertificateDer::from_pem_slice(person.certificate_pem.as_bytes()).unwrap()],
+                    PrivateKeyDer::from_pem_slice(person.key_pem.as_bytes()).unwrap(),
+                )
+                .unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![alpn.to_vec()];
+    config
+}
+
+/// A TLS connection to `address` with `config`; the error is the handshake's, as the client saw
+/// it. (With TLS 1.3 the server judges the client's certificate after the client has finished:
+/// a refusal then arrives as an alert on the first read.)
+pub async fn tls_connect(
+    address: SocketAddr,
+    config: rustls::ClientConfig,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address).await?;
+    connector.connect(rustls_pki_types::ServerName::try_from("localhost").unwrap(), tcp).await
+}
+
+/// The TLS error of an `io::Error` from a TLS stream, if that is what it is.
+pub fn tls_error(err: &std::io::Error) -> Option<&rustls::Error> {
+    err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// Sends a request on a raw connection with `config` and returns the TLS error that refuses it,
+/// from the handshake or from the first read after it; fails the test if the request is
+/// answered or the connection is closed without one.
+pub async fn tls_refusal(address: SocketAddr, config: rustls::ClientConfig) -> rustls::Error {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut tls = match tls_connect(address, config).await {
+        Ok(tls) => tls,
+        Err(err) => return tls_error(&err).unwrap_or_else(|| panic!("not a TLS error: {err}")).clone(),
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(20), async {
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await?;
+        let mut buffer = Vec::new();
+        tls.read_to_end(&mut buffer).await.map(|_| buffer)
+    })
+    .await
+    .expect("the server neither answered nor refused within 20 s");
+    match outcome {
+        Ok(answer) => panic!("not refused; the server answered {:?}", String::from_utf8_lossy(&answer)),
+        Err(err) => tls_error(&err).unwrap_or_else(|| panic!("not a TLS error: {err}")).clone(),
+    }
+}
+
 /// Writes a store identity (`keys/store-identity`) and index key (`keys/index-key`) into `dir`.
 pub fn write_store_keys(dir: &Path) {
     std::fs::create_dir_all(dir.join("keys")).unwrap();
@@ -221,7 +307,6 @@ impl Daemon {
     }
 
     /// Starts `takedown serve` in `dir`, whose `takedown.toml` and PKI files are written.
-    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
     pub fn start_in(dir: ScratchDir, pki: TestPki) -> Self {
         let (child, address, logs) = spawn_until_ready(&["serve", "--config"], &dir.0.join("takedown.toml"));
         Self { pki, address, child, logs, dir }
@@ -280,13 +365,20 @@ impl Daemon {
         self.logs.lock().unwrap().clone()
     }
 
-    /// Waits until the log contains `needle` (logging is asynchronous to the client's view).
+    /// Waits until the log contains `needle` (logging is asynchronous to the client's view) and
+    /// returns the whole log. Fails the test, showing the log's tail, if `needle` does not appear
+    /// within 10 s: a caller never goes on as if the awaited event had happened.
     pub fn wait_for_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let logs = self.logs();
-            if logs.contains(needle) || Instant::now() > deadline {
+            if logs.contains(needle) {
                 return logs;
+            }
+            if Instant::now() > deadline {
+                let tail: Vec<&str> = logs.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!("no {needle:?} in the daemon's log within 10 s; its last lines:\n{}", tail.join("\n"));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -316,6 +408,25 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How many sockets process `pid` holds once the count has stopped changing: the same over ten
+/// samples 50 ms apart. A baseline taken this way does not count connections that are still
+/// closing (the start-up status checks' own, say), as one taken after a fixed sleep might on a
+/// loaded machine. Fails the test if the count does not settle within 15 s.
+#[cfg(feature = "demo")]
+pub async fn settled_socket_count(pid: u32) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut count = crate::sentinel::socket_count(pid);
+    let mut unchanged = 0;
+    while unchanged < 10 {
+        assert!(Instant::now() < deadline, "the daemon's socket count did not settle (last {count})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = crate::sentinel::socket_count(pid);
+        unchanged = if now == count { unchanged + 1 } else { 0 };
+        count = now;
+    }
+    count
 }
 
 /// Every audit entry of `daemon`'s store, read with its store identity (while it runs).

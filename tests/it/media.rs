@@ -96,7 +96,7 @@ async fn an_upload_of_many_files_is_hashed_and_leaves_no_trace_on_disk_or_in_mem
         bytes.splice(middle..middle, sentinel.bytes().iter().copied());
         files.push((format!("image-{i}.bin"), bytes));
     }
-    let sockets_idle = sentinel::socket_count(pid);
+    let sockets_idle = harness::settled_socket_count(pid).await;
     {
         let client = daemon.client("cp-agent");
         let token = form_token(&daemon, &client).await;

@@ -576,6 +576,8 @@ fn only_whole_transactions_survive_sigkill() {
     let exe = std::env::current_exe().unwrap();
     let mut trials = 0;
     let mut seed = 0x2545_f491_4f6c_dd1du64 ^ u64::from(std::process::id());
+    // The cases already decrypted and found whole (case IDs come in commit order).
+    let mut decrypted = 0;
     while trials < 50 {
         let mut child = Command::new(&exe)
             .args(["--exact", "store::crash_writer", "--ignored", "--nocapture", "--test-threads=1"])
@@ -611,12 +613,34 @@ fn only_whole_transactions_survive_sigkill() {
             verified.entries,
             "every case commits with its audit entry, or neither does"
         );
-        // Decrypting everything each time is slow in a debug build; do it every tenth trial.
+        // Every trial: each case committed since the last trial decrypts to both its
+        // revisions, and every case's two revisions are still there (counted without keys:
+        // decrypting everything each time is slow in a debug build).
+        for case in &cases[decrypted..] {
+            let revisions = store.case(*case).unwrap().len();
+            assert_eq!(revisions, 2, "trial {trials}: case {case} has {revisions} revision(s), not 2");
+        }
+        decrypted = cases.len();
+        // And every tenth trial, everything decrypted again.
         if trials % 10 == 0 {
             for case in &cases {
                 assert_eq!(store.case(*case).unwrap().len(), 2, "a case without its second revision");
             }
             assert_eq!(store.audit_entries(None).unwrap().len() as u64, verified.entries);
+        }
+        drop(store);
+        let mut per_case = std::collections::BTreeMap::<[u8; 16], Vec<u32>>::new();
+        for ((case, number), _) in raw_revisions(&fixture) {
+            per_case.entry(case).or_default().push(number);
+        }
+        assert_eq!(per_case.len(), cases.len(), "trial {trials}: revisions of cases not in the case list");
+        for (case, numbers) in &per_case {
+            assert_eq!(
+                numbers,
+                &[1, 2],
+                "trial {trials}: case {} has revisions {numbers:?}",
+                hex::encode(case)
+            );
         }
     }
     let store = fixture.open();
