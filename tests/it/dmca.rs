@@ -251,6 +251,8 @@ async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_
     let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].clone();
     assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
     assert_eq!(cases[0]["external_id"], id.as_str());
+    // The Case points at the notice; the documents themselves stay with Lumen.
+    harness::assert_salesforce_got_no_file(&world.peers, &[notice_pdf, scan]);
 
     // Every wiki notice, posted with the staff member's own account.
     world.connect_wiki().await;
@@ -563,6 +565,33 @@ async fn injection_in_every_text_field_comes_out_inert_in_the_page_the_notices_a
     let id = case_id(&url).to_owned();
     let lumen = world.journal(PeerService::Lumen, "notices");
     assert_eq!(lumen.len(), 1);
+    // Lumen is a database, not a wiki or a page: what it gets must be exactly what was typed,
+    // each value in its own field (nothing escaped twice, nothing spilled into another field or
+    // another entity), and the document byte for byte.
+    let notices = world.peers.peers.snapshot(PeerService::Lumen)["notices"].clone();
+    assert_eq!(notices.as_array().map(Vec::len), Some(1), "{notices}");
+    let notice = &notices[0];
+    for (field, typed) in [("title", payload), ("subject", payload), ("body", payload)] {
+        assert_eq!(notice[field], typed, "Lumen's {field}: {notice}");
+    }
+    let roles = notice["entity_notice_roles_attributes"].as_array().unwrap();
+    let entity = |role: &str| {
+        let found: Vec<_> = roles.iter().filter(|r| r["name"] == role).collect();
+        assert_eq!(found.len(), 1, "one {role}: {roles:?}");
+        found[0]["entity_attributes"].clone()
+    };
+    assert_eq!(entity("sender")["name"], short);
+    assert_eq!(entity("sender")["city"], "Springfield</td><img src=x onerror=alert(2)>");
+    assert_eq!(entity("agent")["name"], short, "the firm");
+    assert_eq!(entity("attorney")["name"], short, "the person");
+    assert_eq!(roles.len(), 5, "sender, recipient, submitter, agent, attorney and no other: {roles:?}");
+    let uploads = notice["file_uploads_attributes"].as_array().unwrap();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0]["kind"], "original");
+    let data = uploads[0]["file"].as_str().unwrap().split_once(";base64,").unwrap().1;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+    assert_eq!(harness_sha256(&bytes), harness_sha256(b"%PDF inj"), "the document Lumen got");
     world.connect_wiki().await;
     let page = world.page(&format!("/cases/{id}")).await;
     for key in notice_keys(&page) {
