@@ -1,8 +1,18 @@
-//! The wiki client (bot-password session, CSRF, edits, upload, imageinfo, delete) against a real
-//! MediaWiki (Debian's package, PHP's built-in server, SQLite; started by
-//! `tests/mediawiki/start.sh` behind a TLS front), and the simulated wiki held to the same
-//! observations. They need Debian's `mediawiki` and PHP packages (README, `.ci/run`); without
-//! them they fail, saying so.
+//! The wiki client (bot-password session, CSRF, edits, upload, imageinfo, delete, revision
+//! deletion with suppression, the deletion archive) against a real MediaWiki (Debian's package,
+//! PHP's built-in server, SQLite; started by `tests/mediawiki/start.sh` behind a TLS front), and
+//! the simulated wiki held to the same observations. They need Debian's `mediawiki` and PHP
+//! packages (README, `.ci/run`); without them they fail, saying so.
+//!
+//! Not compared here, and why:
+//! - **OAuth 2** (staff grants, and so which account a notice is posted under): Debian 12's
+//!   `mediawiki` (1:1.39) does not bundle Extension:OAuth and no Debian package provides it
+//!   (`apt-cache search mediawiki`), so the real wiki here has no `rest.php/oauth2` to compare
+//!   with. The simulated wiki's OAuth and the edits' author are checked in `dmca` and `faults`.
+//! - **CAPTCHA**: Extension:ConfirmEdit is bundled, but its image CAPTCHA (FancyCaptcha, what
+//!   Wikimedia serves) needs images generated offline by a Python script with a word list and
+//!   font, and the administrator and bot accounts these tests use skip CAPTCHAs; comparing the
+//!   challenge needs a second, unprivileged account and that set-up. Not done yet.
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -162,6 +172,16 @@ impl Bot {
         self.runtime.block_on(self.wiki.edit(&CallContext::system(), &self.api, Acting::Bot, &edit)).unwrap()
     }
 
+    fn read<T>(
+        &self,
+        build: impl Fn(WikiAuth<'_>) -> Result<WireRequest, wiki::WikiError>,
+        parse: impl Fn(&WireResponse) -> Result<T, wiki::WikiError>,
+    ) -> T {
+        self.runtime
+            .block_on(self.wiki.read(&CallContext::system(), &self.api, Acting::Bot, build, parse))
+            .unwrap()
+    }
+
     fn write<T>(
         &self,
         build: impl Fn(WikiAuth<'_>, &str) -> Result<WireRequest, wiki::WikiError>,
@@ -198,6 +218,145 @@ fn common_observations(
     seen.push(describe(session.edit(page, EditMode::NewSection { title: "Notice", text: "A new section." })));
     seen.push(format!("imageinfo {:?}", session.file("File:No such file here.png").status));
     seen
+}
+
+/// A 1x1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0,
+    0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
+    0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0, 5, 0, 1, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0, 0, 0, 0, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// What both wikis must agree on for the administrative calls, made as a bot whose account may
+/// delete and suppress: hiding the text of a page's current revision refused, an older one
+/// suppressed, the page deleted, a file (already on the wiki, named `file`) deleted, the
+/// deletion archive read by SHA-1, the archived file suppressed, and the archive read again.
+fn archive_observations(session: &Bot, page: &str, file: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut revisions = Vec::new();
+    for text in ["To be suppressed.", "\nKept."] {
+        let EditOutcome::Saved(saved) = session.edit(page, EditMode::Append { text }) else {
+            panic!("the page was not saved")
+        };
+        revisions.push(saved.new_rev.unwrap().to_string());
+    }
+    let suppress = |kind, target: &str, id: &str| {
+        let ids = [id];
+        let request = wiki::RevisionDelete {
+            kind,
+            target,
+            ids: &ids,
+            hide: wiki::RevisionFields { content: true, comment: false, user: false },
+            show: wiki::RevisionFields::default(),
+            suppress: wiki::SuppressMode::Yes,
+            reason: "Takedown test",
+        };
+        let outcome = session.runtime.block_on(session.wiki.write(
+            &CallContext::system(),
+            &session.api,
+            Acting::Bot,
+            |auth, token| wiki::build_revision_delete(&session.api, auth, token, &request),
+            |response| wiki::parse_revision_delete(response, &ids),
+        ));
+        match outcome {
+            Ok(done) => format!(
+                "suppressed {kind:?}: ids {:?}, target given {}",
+                done.ids == ids,
+                done.target.is_some()
+            ),
+            Err(err) => format!("refused {kind:?}: {:?}", err.service_error()),
+        }
+    };
+    // The current revision's text cannot be hidden; the one before it can.
+    seen.push(suppress(wiki::RevisionDeleteType::Revision, page, &revisions[1]).replace(&revisions[1], "ID"));
+    seen.push(suppress(wiki::RevisionDeleteType::Revision, page, &revisions[0]));
+    let delete = |title: &str| {
+        let delete = Delete { title, reason: "Takedown test", old_image: None };
+        let deleted = session
+            .write(|auth, token| wiki::build_delete(&session.api, auth, token, &delete), wiki::parse_delete);
+        format!("deleted {}: log id {}", deleted.title == title, deleted.log_id.is_some())
+    };
+    seen.push(delete(page));
+    let file_title = format!("File:{file}");
+    seen.push(delete(&file_title));
+    let sha1 = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, PNG));
+    let archive = || {
+        let page = session.read(
+            |auth| {
+                wiki::build_filearchive(
+                    &session.api,
+                    auth,
+                    wiki::FileArchiveSelect::Sha1(&sha1),
+                    wiki::Limit::Max,
+                    None,
+                )
+            },
+            wiki::parse_filearchive,
+        );
+        let rows: Vec<String> = page
+            .files
+            .iter()
+            .map(|row| {
+                format!(
+                    "{} sha1 {} size {:?} hidden {} suppressed {}",
+                    row.name,
+                    row.sha1.as_deref() == Some(sha1.as_str()),
+                    row.size,
+                    row.file_hidden,
+                    row.suppressed
+                )
+            })
+            .collect();
+        (page.files.first().map(|row| row.id.to_string()), format!("archive: {rows:?}"))
+    };
+    let (archived, rows) = archive();
+    seen.push(rows);
+    seen.push(suppress(wiki::RevisionDeleteType::FileArchive, &file_title, &archived.unwrap()));
+    seen.push(archive().1);
+    seen
+}
+
+#[test]
+fn the_simulated_wiki_agrees_with_the_real_one_on_deletion_suppression_and_the_deletion_archive() {
+    // OAuth 2 and CAPTCHAs are not compared: see the module's doc.
+    let real = RealWiki::start();
+    let session = Bot::new(real.client.clone(), &real.api, &real.bot_user, &real.bot_password);
+    session.write(
+        |auth, token| {
+            wiki::build_upload(
+                &real.api,
+                auth,
+                token,
+                "Agreement archive.png",
+                Bytes::from_static(PNG),
+                "test",
+            )
+        },
+        wiki::parse_upload,
+    );
+    let seen_real = archive_observations(&session, "Agreement archive", "Agreement archive.png");
+
+    let dir = ScratchDir::new("agreement-archive");
+    let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
+    let settings = EgressSettings {
+        contact: "takedown-tests@example.org".into(),
+        policy: Some(services.policy_path.clone()),
+        trust_roots: Some(services.ca_path.clone()),
+        resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
+    };
+    let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
+    let api =
+        Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
+            .unwrap();
+    let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
+    // The same rights as the real wiki's Admin: administrator and oversighter.
+    let account = user.split('@').next().unwrap();
+    assert!(services.peers.set_user_groups(PeerService::Wiki, account, &["sysop", "suppress"]));
+    assert!(services.peers.add_file(PeerService::Wiki, "Agreement archive.png", account, PNG));
+    let session = Bot::new(client, &api, user, password);
+    let seen_simulated = archive_observations(&session, "Agreement archive", "Agreement archive.png");
+    assert_eq!(seen_simulated, seen_real);
 }
 
 #[test]

@@ -24,12 +24,20 @@ cat >>"$dir/LocalSettings.php" <<PHP
 \$wgUploadPath = '/w/images';
 \$wgFileExtensions[] = 'png';
 \$wgMaxUploadSize = 10 * 1024 * 1024;
+# Suppression (oversight) as Wikimedia grants it, for the suppression tests; Admin joins below.
+\$wgGroupPermissions['suppress']['deleterevision'] = true;
+\$wgGroupPermissions['suppress']['deletedhistory'] = true;
+\$wgGroupPermissions['suppress']['suppressrevision'] = true;
+\$wgGroupPermissions['suppress']['viewsuppressed'] = true;
+\$wgGroupPermissions['suppress']['suppressionlog'] = true;
 PHP
+MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createAndPromote.php" --force \
+    --custom-groups=suppress Admin >>"$dir/install.log" 2>&1
 # A bot password must match ^[0-9a-w]{32,}$, or action=login silently treats it as a main
 # account password and fails with "Incorrect username or password".
 bot_password=$(head -c 4096 /dev/urandom | tr -dc '0-9a-w' | head -c 32)
 MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createBotPassword.php" \
-    --appid=takedown --grants=basic,editpage,createeditmovepage,highvolume,uploadfile,delete \
+    --appid=takedown --grants=basic,editpage,createeditmovepage,highvolume,uploadfile,delete,oversight \
     Admin "$bot_password" >>"$dir/install.log" 2>&1
 MW_CONFIG_FILE="$dir/LocalSettings.php" nohup php -S "127.0.0.1:$port" -t "$dir/www" >"$dir/server.log" 2>&1 &
 pid=$!
