@@ -14,7 +14,6 @@
 //!   font, and the administrator and bot accounts these tests use skip CAPTCHAs; comparing the
 //!   challenge needs a second, unprivileged account and that set-up. Not done yet.
 
-use std::net::TcpListener;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -55,10 +54,8 @@ struct RealWiki {
 impl RealWiki {
     fn start() -> Self {
         let dir = ScratchDir::new("mediawiki");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mediawiki/start.sh");
-        let output =
-            Command::new("bash").arg(script).arg(dir.0.join("wiki")).arg(port.to_string()).output().unwrap();
+        let output = Command::new("bash").arg(script).arg(dir.0.join("wiki")).output().unwrap();
         assert!(
             output.status.success(),
             "tests/mediawiki/start.sh failed (is Debian's mediawiki installed?): {}",
@@ -70,6 +67,8 @@ impl RealWiki {
             .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
             .collect();
         let value = |key: &str| values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap();
+        // The port the server was given (it bound port 0), from `api=http://127.0.0.1:PORT/w/api.php`.
+        let port: u16 = Url::parse(&value("api")).unwrap().port().unwrap();
         let authority = Authority::create("Takedown real-wiki test CA", Validity::days_from_now(1)).unwrap();
         let server = authority.issue_server(&[HOST], Validity::days_from_now(1)).unwrap();
         let front = TlsFront::start(
