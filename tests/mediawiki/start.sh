@@ -41,6 +41,33 @@ bot_password=$(head -c 4096 /dev/urandom | tr -dc '0-9a-w' | head -c 32)
 MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createBotPassword.php" \
     --appid=takedown --grants=basic,editpage,createeditmovepage,highvolume,uploadfile,delete,oversight \
     Admin "$bot_password" >>"$dir/install.log" 2>&1
+# With TAKEDOWN_MW_CAPTCHA=1: ConfirmEdit's FancyCaptcha, as Wikimedia runs it, with one image
+# whose answer is known (FancyCaptcha names each image by a salt and the first 16 hex digits of
+# md5(secret . salt . answer . secret . salt)), and an unprivileged account, Editor, that does not
+# skip CAPTCHAs (the default trigger asks when an edit adds an external link).
+if [ "${TAKEDOWN_MW_CAPTCHA:-}" = 1 ]; then
+    captcha_secret=takedown-captcha-secret captcha_salt=0a1b2c3d captcha_word=lighthouse
+    captcha_hash=$(printf '%s' "$captcha_secret$captcha_salt$captcha_word$captcha_secret$captcha_salt" \
+        | md5sum | cut -c1-16)
+    mkdir -p "$dir/captcha"
+    base64 -d >"$dir/captcha/image_${captcha_salt}_${captcha_hash}.png" \
+        <<<'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=='
+    cat >>"$dir/LocalSettings.php" <<PHP
+wfLoadExtensions( [ 'ConfirmEdit', 'ConfirmEdit/FancyCaptcha' ] );
+\$wgCaptchaSecret = '$captcha_secret';
+\$wgCaptchaDirectory = '$dir/captcha';
+\$wgCaptchaDirectoryLevels = 0;
+PHP
+    MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createAndPromote.php" \
+        Editor 'Ed1tor-Passw0rd-For-Tests!' >>"$dir/install.log" 2>&1
+    editor_password=$(head -c 4096 /dev/urandom | tr -dc '0-9a-w' | head -c 32)
+    MW_CONFIG_FILE="$dir/LocalSettings.php" php "$mw/maintenance/createBotPassword.php" \
+        --appid=takedown --grants=basic,editpage,createeditmovepage \
+        Editor "$editor_password" >>"$dir/install.log" 2>&1
+    echo "editor_user=Editor@takedown"
+    echo "editor_password=$editor_password"
+    echo "captcha_word=$captcha_word"
+fi
 MW_CONFIG_FILE="$dir/LocalSettings.php" nohup php -S 127.0.0.1:0 -t "$dir/www" >"$dir/server.log" 2>&1 &
 pid=$!
 port=
