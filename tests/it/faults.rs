@@ -822,7 +822,8 @@ fn wiki_oauth_broken_at_the_token_step_can_be_started_again_and_then_edits_as_th
     assert_eq!(world.calls(PeerService::Wiki, "oauth2/access_token"), 1, "a code is exchanged once");
     assert_eq!(wiki.connection(staff), WikiConnection::NotConnected);
     // The same callback cannot be replayed: its authorization is spent.
-    assert!(world.runtime.block_on(wiki.complete_authorization(&context, staff, &query)).is_err());
+    let replay = world.runtime.block_on(wiki.complete_authorization(&context, staff, &query));
+    assert!(matches!(replay, Err(CallError::Service(WikiError::OAuthStateMismatch))), "{:?}", replay.err());
     assert_eq!(world.calls(PeerService::Wiki, "oauth2/access_token"), 1, "the replay was refused here");
     let query = approve(&world, &wiki.begin_authorization(staff).unwrap());
     let grant = world.runtime.block_on(wiki.complete_authorization(&context, staff, &query)).unwrap();
