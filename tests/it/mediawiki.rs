@@ -245,6 +245,39 @@ fn common_observations(
     seen.push(describe(session.edit(page, EditMode::Append { text: "\nSecond line." })));
     seen.push(describe(session.edit(page, EditMode::NewSection { title: "Notice", text: "A new section." })));
     seen.push(format!("imageinfo {:?}", session.file("File:No such file here.png").status));
+    // Who the wiki says made each revision (read anonymously, as anyone may): the account the
+    // bot password belongs to. The DMCA tests read the same attribution from the simulated
+    // wiki's record to show a notice is the staffer's edit, never the bot's.
+    let account = user.split('@').next().unwrap();
+    let mut url = api.clone();
+    url.query_pairs_mut()
+        .append_pair("action", "query")
+        .append_pair("prop", "revisions")
+        .append_pair("titles", page)
+        .append_pair("rvprop", "user")
+        .append_pair("rvlimit", "max")
+        .append_pair("format", "json")
+        .append_pair("formatversion", "2");
+    let users: Vec<String> = session
+        .runtime
+        .block_on(session.wiki.read(
+            &CallContext::system(),
+            api,
+            Acting::Anonymous,
+            |_| Ok(WireRequest::new(http::Method::GET, url.clone())),
+            |response| {
+                let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+                let revisions =
+                    body["query"]["pages"][0]["revisions"].as_array().cloned().unwrap_or_default();
+                Ok(revisions.iter().map(|r| r["user"].as_str().unwrap_or("?").to_owned()).collect())
+            },
+        ))
+        .unwrap();
+    seen.push(format!(
+        "{} revisions, each by the bot password's account: {}",
+        users.len(),
+        users.iter().all(|u| u == account)
+    ));
     seen
 }
 

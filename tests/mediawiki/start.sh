@@ -68,7 +68,9 @@ PHP
     echo "editor_password=$editor_password"
     echo "captcha_word=$captcha_word"
 fi
-MW_CONFIG_FILE="$dir/LocalSettings.php" nohup php -S 127.0.0.1:0 -t "$dir/www" >"$dir/server.log" 2>&1 &
+# The log exists before the server starts, so that reading it never races the redirection.
+: >"$dir/server.log"
+MW_CONFIG_FILE="$dir/LocalSettings.php" nohup php -S 127.0.0.1:0 -t "$dir/www" >>"$dir/server.log" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 50); do
