@@ -278,6 +278,7 @@ async fn a_three_image_report_is_approved_by_another_person_filed_and_a_repeat_l
     for secret in ["]]>", "192.0.2.44", "2001:db8::44", "quoted"] {
         assert!(!crm.contains(secret), "{secret} reached the CRM: {crm}");
     }
+    harness::assert_salesforce_got_no_file(&world.peers, &[&images[0], &images[1], &images[2]]);
 
     // The same image in a later report: a warning that links the earlier case and report, and
     // NCMEC is told of the prior report.

@@ -251,11 +251,26 @@ async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_
     let cases = world.peers.peers.snapshot(PeerService::Salesforce)["cases"].clone();
     assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
     assert_eq!(cases[0]["external_id"], id.as_str());
+    // The Case points at the notice; the documents themselves stay with Lumen.
+    harness::assert_salesforce_got_no_file(&world.peers, &[notice_pdf, scan]);
 
-    // Every wiki notice, posted with the staff member's own account.
+    // Every wiki notice, posted with the staff member's own account. Not connected yet, a
+    // notice is not posted at all: the bot's account, which the lookup may use for reads, is
+    // never used instead.
+    let page = world.page(&format!("/cases/{id}")).await;
+    let keys = notice_keys(&page);
+    let text = notice_text(&page, &keys[0]);
+    world.post_form(&format!("/cases/{id}/notices/{}", keys[0]), &[("text", &text)]).await;
+    assert!(world.journal(PeerService::Wiki, "action=edit").is_empty(), "a notice went out without a grant");
     world.connect_wiki().await;
     let page = world.page(&format!("/cases/{id}")).await;
     let keys = notice_keys(&page);
+    let staff_account = page
+        .split("Posting as your wiki account <strong>")
+        .nth(1)
+        .and_then(|rest| rest.split("</strong>").next())
+        .unwrap_or_else(|| panic!("the case page names the account notices go out under: {page}"))
+        .to_owned();
     assert_eq!(keys.len(), 5, "foundation page, noticeboard, village pump, two talk pages: {keys:?}");
     for key in &keys {
         let page = world.page(&format!("/cases/{id}")).await;
@@ -297,6 +312,11 @@ async fn a_granted_notice_with_two_documents_reaches_lumen_salesforce_and_every_
     let saved: Vec<&serde_json::Value> =
         edits.iter().filter(|e| e["received"]["newrevid"].is_u64()).collect();
     assert_eq!(saved.len(), 5, "{edits:?}");
+    // Who made each edit, as the wiki recorded it: the staff member, through their OAuth grant.
+    for edit in &edits {
+        assert_eq!(edit["received"]["auth"], "oauth", "an edit without the staffer's grant: {edit}");
+        assert_eq!(edit["received"]["user"], staff_account.as_str(), "an edit by another account: {edit}");
+    }
     let wiki = world.peers.peers.snapshot(PeerService::Wiki).to_string();
     for needle in [
         "Commons:Office actions/DMCA notices",
@@ -563,6 +583,33 @@ async fn injection_in_every_text_field_comes_out_inert_in_the_page_the_notices_a
     let id = case_id(&url).to_owned();
     let lumen = world.journal(PeerService::Lumen, "notices");
     assert_eq!(lumen.len(), 1);
+    // Lumen is a database, not a wiki or a page: what it gets must be exactly what was typed,
+    // each value in its own field (nothing escaped twice, nothing spilled into another field or
+    // another entity), and the document byte for byte.
+    let notices = world.peers.peers.snapshot(PeerService::Lumen)["notices"].clone();
+    assert_eq!(notices.as_array().map(Vec::len), Some(1), "{notices}");
+    let notice = &notices[0];
+    for (field, typed) in [("title", payload), ("subject", payload), ("body", payload)] {
+        assert_eq!(notice[field], typed, "Lumen's {field}: {notice}");
+    }
+    let roles = notice["entity_notice_roles_attributes"].as_array().unwrap();
+    let entity = |role: &str| {
+        let found: Vec<_> = roles.iter().filter(|r| r["name"] == role).collect();
+        assert_eq!(found.len(), 1, "one {role}: {roles:?}");
+        found[0]["entity_attributes"].clone()
+    };
+    assert_eq!(entity("sender")["name"], short);
+    assert_eq!(entity("sender")["city"], "Springfield</td><img src=x onerror=alert(2)>");
+    assert_eq!(entity("agent")["name"], short, "the firm");
+    assert_eq!(entity("attorney")["name"], short, "the person");
+    assert_eq!(roles.len(), 5, "sender, recipient, submitter, agent, attorney and no other: {roles:?}");
+    let uploads = notice["file_uploads_attributes"].as_array().unwrap();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0]["kind"], "original");
+    let data = uploads[0]["file"].as_str().unwrap().split_once(";base64,").unwrap().1;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+    assert_eq!(harness_sha256(&bytes), harness_sha256(b"%PDF inj"), "the document Lumen got");
     world.connect_wiki().await;
     let page = world.page(&format!("/cases/{id}")).await;
     for key in notice_keys(&page) {
@@ -1200,4 +1247,71 @@ async fn an_edited_notice_is_posted_as_edited_and_the_case_keeps_and_shows_both_
         history.contains(", edited by the staffer") && history.contains(" as prepared"),
         "the history says so: {history}"
     );
+}
+
+#[tokio::test]
+async fn a_wiki_grant_whose_connection_cannot_be_audited_is_dropped_unused() {
+    // SECURITY.md section 2: connecting is audited before the grant is kept; if the entry
+    // cannot be written, the grant is dropped unused.
+    let world = World::start();
+    let (status, url, page) = world.post_multipart("/dmca/new", &granted(), &[]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = case_id(&url).to_owned();
+    let home = world.page("/").await;
+    let no_redirects = world
+        .daemon
+        .pki
+        .client_builder("dmca-agent")
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirects
+        .post(world.daemon.url("/wiki/connect"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(format!("csrf_token={}", harness::csrf_token(&home)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let authorize = response.headers()["location"].to_str().unwrap().to_owned();
+    let back = harness::consent_at_meta(&world.peers, &authorize).await;
+    // The wiki has granted access; now the store cannot take an audit entry (its newest
+    // record damaged, as a failing disk would leave it), and the browser comes back.
+    let original = damage_last_audit_record(&world.daemon, None);
+    let callback = world.daemon.url(&format!("/wiki/callback?{}", back.query().unwrap()));
+    let response = world.client().get(callback).send().await.unwrap();
+    assert_eq!(response.status(), 503, "{}", response.text().await.unwrap());
+    assert_eq!(world.journal(PeerService::Wiki, "oauth2/access_token").len(), 1, "the grant was obtained");
+    damage_last_audit_record(&world.daemon, Some(original));
+    // Repaired, the appliance works again, and the grant is nowhere: not shown, not used.
+    let home = world.page("/").await;
+    assert!(home.contains("Not connected."), "{home}");
+    let page = world.page(&format!("/cases/{id}")).await;
+    let key = notice_keys(&page)[0].clone();
+    let text = notice_text(&page, &key);
+    world.post_form(&format!("/cases/{id}/notices/{key}"), &[("text", &text)]).await;
+    assert!(world.journal(PeerService::Wiki, "action=edit").is_empty(), "the dropped grant was used");
+}
+
+/// Overwrites the newest audit record of `daemon`'s store with garbage and returns what it held
+/// (the next append cannot find the link to extend, so it fails), or, given `restore`, puts that
+/// back.
+fn damage_last_audit_record(daemon: &Daemon, restore: Option<Vec<u8>>) -> Vec<u8> {
+    const AUDIT: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("audit");
+    let db = redb::Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(daemon.dir.0.join("data").join(takedown::store::FILE_NAME))
+        .unwrap();
+    let tx = db.begin_write().unwrap();
+    let previous = {
+        let mut table = tx.open_table(AUDIT).unwrap();
+        let (last, previous) =
+            redb::ReadableTable::last(&table).unwrap().map(|(k, v)| (k.value(), v.value().to_vec())).unwrap();
+        let replacement = restore.unwrap_or_else(|| vec![0u8; 3]);
+        table.insert(last, replacement.as_slice()).unwrap();
+        previous
+    };
+    tx.commit().unwrap();
+    previous
 }

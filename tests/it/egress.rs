@@ -243,7 +243,8 @@ fn oversized_slow_dropped_and_truncated_answers_are_errors_that_may_have_arrived
     assert!(matches!(err, EgressError::TooLarge { service: Service::Lumen, limit: 64 }), "{err}");
 
     let quick = setup.client(1, 1 << 20, true);
-    setup.services.peers.set_fault(PeerService::Lumen, "notices", Fault::delay(Duration::from_secs(3)));
+    // An answer held for an hour: past the 1 s limit whatever the machine's speed.
+    setup.services.peers.set_fault(PeerService::Lumen, "notices", Fault::delay(Duration::from_secs(3600)));
     let err = send(&quick).unwrap_err();
     assert!(matches!(err, EgressError::Timeout { service: Service::Lumen, .. }), "{err}");
     assert!(err.may_have_arrived() && err.to_string().contains("check before sending it again"), "{err}");
@@ -272,4 +273,165 @@ fn oversized_slow_dropped_and_truncated_answers_are_errors_that_may_have_arrived
     let notices = setup.services.peers.snapshot(PeerService::Lumen)["notices"].as_array().unwrap().len();
     assert_eq!(notices, 3, "the delayed, dropped and truncated calls were processed once each");
     assert_eq!(setup.egress_entries().len(), 4);
+}
+
+/// Captures what the code under test logs, for the assertions that a failure was logged.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn a_call_whose_audit_entry_cannot_be_written_still_returns_its_answer_and_the_failure_is_logged() {
+    // SECURITY.md section 2: "If the store cannot take the entry, the failure is logged as an
+    // error and the answer is still returned: the call has happened, and dropping its answer
+    // would invite a duplicate."
+    let setup = Setup::new("egress-audit-fails");
+    let client = setup.client(10, 1 << 20, true);
+    let rt = runtime();
+    let send = |url: Url| rt.block_on(client.send(Service::Lumen, notice(url, true), &CallContext::system()));
+    assert_eq!(send(setup.lumen("/notices")).unwrap().status, 201);
+    assert_eq!(setup.egress_entries().len(), 1);
+    // Damage the newest audit record, as a failing disk would: the next append cannot find
+    // the link to extend, so it fails.
+    {
+        const AUDIT: redb::TableDefinition<'_, u64, &[u8]> = redb::TableDefinition::new("audit");
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .open(setup.dir.0.join("data").join(takedown::store::FILE_NAME))
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(AUDIT).unwrap();
+            let last = redb::ReadableTable::last(&table).unwrap().map(|(k, _)| k.value()).unwrap();
+            table.insert(last, [0u8; 3].as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let (answer, refused) = tracing::subscriber::with_default(subscriber, || {
+        (send(setup.lumen("/notices")), send(setup.lumen("/admin")))
+    });
+    let answer = answer.expect("the call happened: its answer must come back");
+    assert_eq!(answer.status, 201);
+    assert!(answer.header_text("location").is_some_and(|l| l.contains("/notices/4000000")));
+    assert_eq!(setup.services.peers.journal(PeerService::Lumen).len(), 2, "sent once, not repeated");
+    // A call the policy refuses stays refused, audit or not, and sends nothing.
+    assert!(matches!(refused, Err(EgressError::Denied(Denied::Path(..)))), "{refused:?}");
+    assert_eq!(setup.services.peers.journal(PeerService::Lumen).len(), 2);
+    let log = log.text();
+    assert_eq!(
+        log.matches("the audit entry of an outbound call was not written").count(),
+        2,
+        "each unaudited call is logged as an error: {log}"
+    );
+    assert!(log.contains("ERROR") && log.contains("lumen"), "{log}");
+}
+
+/// The global unicast address the production-rules test gives Lumen. It is put on the
+/// loopback interface of a network namespace of the test's own, so nothing outside is reached.
+const GLOBAL_ADDRESS: &str = "93.184.216.34";
+/// Set when the test runs inside its network namespace.
+const INSIDE_NETNS: &str = "TAKEDOWN_IT_INSIDE_NETNS";
+
+#[test]
+fn under_the_production_rules_a_call_to_a_global_address_on_port_443_succeeds_and_a_private_address_or_other_port_is_refused()
+ {
+    const NAME: &str = "egress::under_the_production_rules_a_call_to_a_global_address_on_port_443_succeeds_and_a_private_address_or_other_port_is_refused";
+    if std::env::var_os(INSIDE_NETNS).is_none() {
+        // Every other test policy allows non-global addresses and the peers' own ports; this
+        // one is policy/egress.toml as reviewed, with only Lumen's host names replaced. To meet
+        // it the peer must answer on a global address and port 443, which only a network
+        // namespace of our own can give without touching the machine's real network: the
+        // test runs itself again inside one (root, as these tests run).
+        let output = std::process::Command::new("unshare")
+            .arg("--net")
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(INSIDE_NETNS, "1")
+            .output()
+            .expect("unshare (util-linux) is needed");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "inside the namespace:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "the test did not run inside the namespace:\n{stdout}");
+        return;
+    }
+    for args in
+        [&["link", "set", "lo", "up"][..], &["addr", "add", &format!("{GLOBAL_ADDRESS}/32"), "dev", "lo"]]
+    {
+        let status = std::process::Command::new("ip").args(args).status().expect("iproute2 is needed");
+        assert!(status.success(), "ip {args:?}");
+    }
+    let setup = Setup::new("egress-production-rules");
+    let rt = runtime();
+    // Port 443 on the global address and on loopback, both passed on to the simulated Lumen:
+    // whatever is refused below is refused by a rule, not for want of a listener.
+    let peer = setup.services.peers.address(PeerService::Lumen);
+    for address in [GLOBAL_ADDRESS, "127.0.0.1"] {
+        let listener = rt.block_on(tokio::net::TcpListener::bind((address, 443))).unwrap();
+        rt.spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut outbound = tokio::net::TcpStream::connect(peer).await?;
+                    tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await
+                });
+            }
+        });
+    }
+    let production =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy/egress.toml")).unwrap();
+    let reviewed_hosts = r#"hosts = ["lumendatabase.org", "api-beta.lumendatabase.org"]"#;
+    assert_eq!(production.matches(reviewed_hosts).count(), 1, "policy/egress.toml's Lumen hosts changed");
+    let policy = production.replace(reviewed_hosts, r#"hosts = ["lumen.test"]"#);
+    assert!(
+        !policy.lines().any(|line| line.trim_start().starts_with("allow_non_global_addresses")),
+        "the production rules allow no private address"
+    );
+    let path = setup.dir.0.join("production-rules.toml");
+    std::fs::write(&path, policy).unwrap();
+    let client = |address: &str| {
+        let settings = EgressSettings {
+            contact: "takedown-tests@example.org".into(),
+            policy: Some(path.clone()),
+            trust_roots: Some(setup.services.ca_path.clone()),
+            resolve: vec![("lumen.test".to_owned(), address.parse().unwrap())],
+        };
+        EgressClient::from_settings(&settings, setup.store.clone()).unwrap()
+    };
+    let send = |client: &EgressClient, url: &str| {
+        let request = notice(Url::parse(url).unwrap(), true);
+        rt.block_on(client.send(Service::Lumen, request, &CallContext::system()))
+    };
+    let global = client(GLOBAL_ADDRESS);
+    let answer =
+        send(&global, "https://lumen.test/notices").expect("a call that meets every production rule");
+    assert_eq!(answer.status, 201);
+    assert_eq!(setup.services.peers.journal(PeerService::Lumen).len(), 1);
+    // Another port on the same global address: refused by the policy, nothing sent.
+    let err = send(&global, "https://lumen.test:8443/notices").unwrap_err();
+    assert!(matches!(err, EgressError::Denied(Denied::Port(..))), "{err}");
+    // Port 443, but the name resolves to loopback: refused after DNS, nothing sent.
+    let err = send(&client("127.0.0.1"), "https://lumen.test/notices").unwrap_err();
+    assert!(matches!(err, EgressError::NonGlobalAddress { service: Service::Lumen, .. }), "{err}");
+    assert_eq!(setup.services.peers.journal(PeerService::Lumen).len(), 1, "a refused call reached Lumen");
+    let outcomes: Vec<Outcome> = setup.egress_entries().into_iter().map(|(outcome, _)| outcome).collect();
+    assert_eq!(outcomes, [Outcome::Done, Outcome::Refused, Outcome::Refused]);
 }

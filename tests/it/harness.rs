@@ -613,3 +613,33 @@ pub fn wait_for_audit(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Salesforce never receives an image or a document (SECURITY.md section 2: the Case gets
+/// hashes, IDs and metadata only). Proved on what the simulated Salesforce recorded: no file
+/// record (`ContentVersion`), no request to any endpoint but the token and the Case's upsert
+/// and lookup, and none of `files` in anything it kept — raw, or base64 as an upload carries it.
+#[cfg(feature = "demo")]
+pub fn assert_salesforce_got_no_file(peers: &takedown::demo::services::SimulatedServices, files: &[&[u8]]) {
+    use base64::Engine as _;
+    use takedown_peers::PeerService;
+    let snapshot = peers.peers.snapshot(PeerService::Salesforce);
+    assert_eq!(snapshot["content_versions"], serde_json::json!([]), "a file reached Salesforce: {snapshot}");
+    let journal = peers.peers.journal(PeerService::Salesforce);
+    for entry in &journal {
+        let endpoint = entry["endpoint"].as_str().unwrap_or_default();
+        assert!(
+            matches!(endpoint, "token" | "case-upsert" | "case-lookup"),
+            "Salesforce got a request the workflows never make: {entry}"
+        );
+    }
+    let recorded = format!("{snapshot}{}", serde_json::Value::Array(journal));
+    for file in files {
+        let start = &file[..file.len().min(48)];
+        let encoded = base64::engine::general_purpose::STANDARD.encode(start);
+        let raw = String::from_utf8_lossy(start);
+        assert!(
+            !recorded.contains(&encoded) && !recorded.contains(raw.as_ref()),
+            "a file's bytes reached Salesforce: {recorded}"
+        );
+    }
+}

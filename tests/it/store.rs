@@ -742,6 +742,154 @@ fn an_export_opens_with_the_stock_age_cli_and_its_manifest_checks() {
     assert_eq!(verify(&fixture, None).0, 0);
 }
 
+/// Decrypts `export` with the stock `age` CLI and `key`, unpacks it into `into`, and returns the
+/// bundle's directory; panics if `age -d | tar -x` fails.
+fn open_export(export: &Path, key: &Path, into: &Path) -> PathBuf {
+    std::fs::create_dir_all(into).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("age -d -i '{}' '{}' | tar -x -C '{}'", key.display(), export.display(), into.display()))
+        .status()
+        .expect("the age CLI is needed (Debian package age)");
+    assert!(status.success(), "age -d | tar x failed");
+    std::fs::read_dir(into).unwrap().next().unwrap().unwrap().path()
+}
+
+#[test]
+fn an_export_of_all_cases_opens_with_the_stock_age_cli_and_counsel_key_and_its_manifest_lists_and_checks_every_file()
+ {
+    let fixture = Fixture::new("export-all");
+    let counsel = AgeIdentity::generate();
+    std::fs::write(fixture.path("counsel.key"), counsel.to_file_text().as_bytes()).unwrap();
+    let stranger = AgeIdentity::generate();
+    std::fs::write(fixture.path("stranger.key"), stranger.to_file_text().as_bytes()).unwrap();
+    let sentinel = "EXPORT-ALL-SENTINEL-7d3e";
+    let store = fixture.open();
+    fill(&store, 3, sentinel);
+    let cases = store.case_ids().unwrap();
+    drop(store);
+    let out = fixture.path("all.age");
+    let recipient = counsel.recipient().to_string();
+    let (code, stdout, stderr) =
+        fixture.cli(&["export", "--recipient", &recipient, "--out", out.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 case(s)"), "{stdout}");
+
+    // Only counsel's key opens it.
+    let refused = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(fixture.path("stranger.key"))
+        .arg(&out)
+        .output()
+        .expect("the age CLI is needed (Debian package age)");
+    assert!(!refused.status.success(), "another key opened the export");
+    let bundle = open_export(&out, &fixture.path("counsel.key"), &fixture.path("extracted"));
+
+    // Every case, with every revision.
+    for case in &cases {
+        let json = std::fs::read_to_string(bundle.join(format!("cases/{case}.json")))
+            .unwrap_or_else(|err| panic!("case {case} is missing from the export: {err}"));
+        assert!(json.contains(sentinel) && json.contains("\"number\": 2"), "{json}");
+    }
+    // The whole audit log: the three cases' entries and the export's own, one line each.
+    let audit = std::fs::read_to_string(bundle.join("audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 4, "{audit}");
+    assert_eq!(audit.matches("\"action\":\"export\"").count(), 1, "{audit}");
+    // The manifest names every file in the bundle (a file left out would pass `sha256sum -c`
+    // unchecked), and every one checks.
+    let manifest = std::fs::read_to_string(bundle.join("MANIFEST.sha256")).unwrap();
+    let mut listed: Vec<String> = manifest
+        .lines()
+        .map(|line| line.split_once("  ").unwrap().1.trim_start_matches("./").to_owned())
+        .collect();
+    listed.sort();
+    let mut present = Vec::new();
+    let mut pending = vec![bundle.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                present.push(path.strip_prefix(&bundle).unwrap().to_str().unwrap().to_owned());
+            }
+        }
+    }
+    present.retain(|name| name != "MANIFEST.sha256");
+    present.sort();
+    assert_eq!(listed, present, "the manifest must list exactly the bundle's files");
+    let check =
+        Command::new("sha256sum").args(["-c", "MANIFEST.sha256"]).current_dir(&bundle).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    // One audit entry for the whole export, naming counsel's recipient; the log still verifies.
+    let (code, stdout, _) =
+        fixture.cli(&["audit", "show", "--identity", fixture.path("keys/store-identity").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let exports: Vec<&str> = stdout.lines().filter(|l| l.contains("\texport\t")).collect();
+    assert_eq!(exports.len(), 1, "{stdout}");
+    assert!(exports[0].contains(&recipient) && exports[0].contains("all cases"), "{stdout}");
+    assert_eq!(verify(&fixture, None).0, 0);
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped (before its scratch directory
+/// goes). Needs root, as these tests run.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: PathBuf, bytes: usize) -> Self {
+        std::fs::create_dir_all(&at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes},mode=0700"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mounting a {bytes}-byte tmpfs at {} needs root", at.display());
+        Self(at)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn an_export_whose_write_fails_leaves_no_partial_file_and_is_audited_as_failed() {
+    let fixture = Fixture::new("export-full-disk");
+    let counsel = AgeIdentity::generate();
+    let store = fixture.open();
+    // About 300 KB of cases: more than the 64 KiB disk the export goes to, so its first blocks
+    // are written and a later one is refused (ENOSPC).
+    let filler = "x".repeat(100_000);
+    fill(&store, 3, &filler);
+    drop(store);
+    let disk = SmallDisk::mount(fixture.path("small-disk"), 64 * 1024);
+    let out = disk.0.join("export.age");
+    let recipient = counsel.recipient().to_string();
+    let (code, _, stderr) =
+        fixture.cli(&["export", "--recipient", &recipient, "--out", out.to_str().unwrap(), "--all"]);
+    assert_ne!(code, 0, "the export cannot have fitted");
+    assert!(stderr.contains("cannot write the export"), "{stderr}");
+    // The sandbox may forbid removing the file; then it is emptied and the operator told.
+    match std::fs::metadata(&out) {
+        Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::NotFound),
+        Ok(meta) => {
+            assert_eq!(meta.len(), 0, "a partial export was left behind");
+            assert!(stderr.contains("was left empty; delete it"), "{stderr}");
+        }
+    }
+    // Audited before it was written, and audited again as failed.
+    let (code, stdout, _) =
+        fixture.cli(&["audit", "show", "--identity", fixture.path("keys/store-identity").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let exports: Vec<&str> = stdout.lines().filter(|l| l.contains("\texport\t")).collect();
+    assert_eq!(exports.len(), 2, "the export's entry, then its failure: {exports:?}");
+    assert!(exports[0].contains("\tdone\t") && !exports[0].contains("failed"), "{exports:?}");
+    assert!(exports[1].contains("\tfailed\t") && exports[1].contains("failed, file emptied"), "{exports:?}");
+    drop(disk);
+}
+
 #[test]
 fn after_rotation_everything_opens_with_the_new_identity_and_nothing_with_the_old() {
     let fixture = Fixture::new("rotate");

@@ -19,6 +19,10 @@ pub struct Fault {
     pub content_type: Option<String>,
     /// More headers for `status` (`Retry-After`, `MediaWiki-API-Error`).
     pub headers: Vec<(String, String)>,
+    /// With `status`: process the request first, then answer `status` all the same (an
+    /// application that acted and then failed, or a gateway that lost the answer). The only way
+    /// a test can see that a client which got a 5xx did not send the request a second time.
+    pub after_processing: bool,
     /// Process the request, then wait this long before answering (a slow or timed-out call
     /// whose effect happened).
     pub delay: Option<Duration>,
@@ -39,6 +43,11 @@ impl Fault {
     /// A status answered without processing.
     pub fn status(status: u16) -> Self {
         Self { status: Some(status), ..Self::default() }
+    }
+
+    /// A status answered after processing the request (see [`Fault::after_processing`]).
+    pub fn status_after_processing(status: u16) -> Self {
+        Self { status: Some(status), after_processing: true, ..Self::default() }
     }
 
     /// A delay after processing.

@@ -168,7 +168,11 @@ async fn answer(
                 .fold(PeerResponse::typed(status, &content_type, body), |r, (name, value)| {
                     r.with_header(name, value)
                 });
-            (Exchange { response, received: serde_json::Value::Null }, false)
+            if f.after_processing {
+                (Exchange { response, received: peer.handle(&request).received }, true)
+            } else {
+                (Exchange { response, received: serde_json::Value::Null }, false)
+            }
         }
         None => (peer.handle(&request), true),
     };
@@ -210,9 +214,12 @@ fn describe(fault: &Fault) -> String {
     if let Some(delay) = fault.delay {
         parts.push(format!("delay {} ms", delay.as_millis()));
     }
-    for (on, name) in
-        [(fault.malformed, "malformed"), (fault.truncated, "truncated"), (fault.drop_connection, "dropped")]
-    {
+    for (on, name) in [
+        (fault.after_processing, "after processing"),
+        (fault.malformed, "malformed"),
+        (fault.truncated, "truncated"),
+        (fault.drop_connection, "dropped"),
+    ] {
         if on {
             parts.push(name.to_owned());
         }

@@ -299,8 +299,11 @@ pub fn parse_revision_delete(
     for item in opt_array(result, "items", C)? {
         let item = as_object(item, C, "items")?;
         let id = excerpt(&id_text(item, "id", C)?);
+        // MediaWiki (1.39 at least) can call an item "Success" and still list the errors that
+        // kept it from changing (hiding the current revision's text): an error fails the item.
+        let refused = !error_codes(item.get("errors")).is_empty();
         match item.get("status").and_then(Value::as_str) {
-            Some("Success") => succeeded.push(id),
+            Some("Success") if !refused => succeeded.push(id),
             _ => {
                 let mut codes = error_codes(item.get("errors"));
                 if codes.is_empty() {
@@ -367,6 +370,23 @@ mod tests {
 
     fn api() -> Url {
         Url::parse("https://commons.wikimedia.org/w/api.php").unwrap()
+    }
+
+    #[test]
+    fn an_item_a_real_mediawiki_calls_success_but_refused_with_an_error_is_a_failure() {
+        // Verbatim from Debian's MediaWiki 1.39 (tests/it/mediawiki.rs), asked to hide the
+        // text of a page's current revision: the item says "Success" and lists the error that
+        // kept it from being hidden (`texthidden` stays false).
+        let body = r#"{"revisiondelete":{"status":"Success","target":"Agreement archive","items":[{"status":"Success","errors":[{"code":"revdelete-hide-current","text":"Error hiding the item dated 21:52, 7 December 2026: This is the current revision. It cannot be hidden."}],"id":3,"timestamp":"2026-12-07T21:52:55Z","userhidden":false,"commenthidden":false,"texthidden":false,"userid":1,"user":"Admin","comment":"Takedown test"}]}}"#;
+        match parse_revision_delete(&json(200, &[], body), &["3"]) {
+            Err(WikiError::RevisionDeleteFailed { failed }) => {
+                assert_eq!(
+                    failed,
+                    [FailedItem { id: "3".into(), codes: vec!["revdelete-hide-current".into()] }]
+                );
+            }
+            other => panic!("a refused item read as {other:?}"),
+        }
     }
 
     fn pairs(request: &WireRequest) -> Vec<(String, String)> {

@@ -403,7 +403,7 @@ pub fn parse_filearchive(response: &WireResponse) -> Result<FileArchivePage, Wik
                 user: opt_string(row, "user", C)?,
                 user_id: opt_number(row, "userid", C)?,
                 timestamp: opt_timestamp(row, "timestamp", C)?,
-                size: opt_number(row, "size", C)?,
+                size: opt_size(row, C)?,
                 mime: opt_string(row, "mime", C)?,
                 description: opt_string(row, "description", C)?,
                 archive_name: opt_string(row, "archivename", C)?,
@@ -415,6 +415,18 @@ pub fn parse_filearchive(response: &WireResponse) -> Result<FileArchivePage, Wik
         })
         .collect::<Result<Vec<_>, WikiError>>()?;
     Ok(FileArchivePage { files, continuation: continuation(&envelope.root, C)?, warnings: envelope.warnings })
+}
+
+/// A filearchive row's `size`: MediaWiki copies it from the database row uncast, so it comes as
+/// a string of digits ("70") from a real wiki; a JSON number is read too.
+fn opt_size(row: &Map<String, Value>, context: &'static str) -> Result<Option<u64>, WikiError> {
+    match row.get("size") {
+        Some(Value::String(digits)) => digits
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| malformed(context, "`size` is not a whole number ≥ 0".to_owned())),
+        _ => opt_number(row, "size", context),
+    }
 }
 
 // === meta=globaluserinfo ===
@@ -936,6 +948,18 @@ mod tests {
         assert!(matches!(parse_imageinfo(&json(200, &[], v1_flag)), Err(WikiError::FormatVersion1 { .. })));
         let v1_hidden = r#"{"query":{"pages":[{"ns":6,"title":"File:X.jpg","imagerepository":"local","imageinfo":[{"filehidden":""}]}]}}"#;
         assert!(matches!(parse_imageinfo(&json(200, &[], v1_hidden)), Err(WikiError::FormatVersion1 { .. })));
+    }
+
+    #[test]
+    fn a_real_mediawiki_filearchive_row_with_its_size_as_a_string_is_read() {
+        // Verbatim from Debian's MediaWiki 1.39 (tests/it/mediawiki.rs): ApiQueryFilearchive
+        // copies `fa_size`, `fa_width` and `fa_height` from the database row uncast, so they
+        // come as strings.
+        let body = r#"{"batchcomplete":true,"limits":{"filearchive":5000},"query":{"filearchive":[{"id":1,"name":"Agreement_archive.png","ns":6,"title":"File:Agreement archive.png","description":"test","userid":1,"user":"Admin","sha1":"9993ed1d2781fdafd876038e6be0a1162d377be1","timestamp":"2026-12-07T21:51:10Z","size":"70","height":"1","width":"1","mime":"image/png"}]}}"#;
+        let page = parse_filearchive(&json(200, &[], body)).unwrap();
+        assert_eq!((page.files[0].id, page.files[0].size), (1, Some(70)));
+        let not_a_size = body.replace(r#""size":"70""#, r#""size":"70 bytes""#);
+        assert!(matches!(parse_filearchive(&json(200, &[], &not_a_size)), Err(WikiError::Malformed { .. })));
     }
 
     #[test]

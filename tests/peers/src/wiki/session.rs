@@ -196,6 +196,8 @@ pub(super) fn tokens(state: &mut State, ctx: &mut Ctx) -> Value {
     if ctx.params.raw("type").is_none() {
         types.push("csrf".into());
     }
+    // Journalled so that a test can count the tokens handed out (a `badtoken` retry takes one).
+    ctx.note("tokens", json!(types));
     let mut tokens = Map::new();
     for kind in types {
         let value = match kind.as_str() {
