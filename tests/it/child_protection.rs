@@ -944,8 +944,7 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     assert!(world.peers.peers.add_file(PeerService::Wiki, "Sentinel one.jpg", "Cp uploader", &image()));
     let case = world.report("cp-agent", &["Sentinel one.jpg", "Sentinel two.jpg"]).await;
     world.approve(&case).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let sockets_idle = crate::sentinel::idle_socket_count(&world.daemon).await;
     let (status, page) = world.send(&case, &[&first, &second], false).await;
     assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "held: {page}");
     // Control: while the images are held, the media check sees them — their buffer's mapping

@@ -637,10 +637,9 @@ async fn supporting_documents_leave_no_trace_on_disk_or_in_memory_once_sent() {
     let mut document = b"%PDF-1.4 ".to_vec();
     document.extend_from_slice(sentinel.bytes());
     // The start-up status checks open connections of their own: the baseline is taken once
-    // they are done (the home page shows all three services checked).
+    // they are done (the home page shows all three services checked) and have closed.
     world.wait_for_status_checks().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let sockets_idle = crate::sentinel::idle_socket_count(&world.daemon).await;
     let (status, url, page) =
         world.post_multipart("/dmca/new", &granted(), &[("sentinel.pdf", &document)]).await;
     assert_eq!(status, 200, "{page}");
