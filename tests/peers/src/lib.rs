@@ -177,6 +177,13 @@ impl Peers {
         self.shared.peer(service).expire_access_tokens()
     }
 
+    /// Sets how long the OAuth 2 access tokens a service issues from now on live (`expires_in`,
+    /// in whole seconds; an hour by default). Returns whether the service issues tokens (the
+    /// wiki).
+    pub fn set_token_lifetime(&self, service: PeerService, lifetime: std::time::Duration) -> bool {
+        self.shared.peer(service).set_token_lifetime(lifetime.as_secs())
+    }
+
     /// Revokes every OAuth 2 grant a service has issued, as a user withdrawing the consumer's
     /// access on the wiki would: access and refresh tokens alike are refused from now on.
     /// Returns whether the service issues tokens (the wiki).
