@@ -46,10 +46,6 @@ pub fn report_key(environment: Environment, report_id: u64) -> Vec<u8> {
     format!("{}:{report_id}", environment.key()).into_bytes()
 }
 
-/// How often the watchdog looks for reports left open (well inside NCMEC's one-hour idle
-/// expiry).
-pub const WATCHDOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// The cases whose submission is running in this process: the watchdog leaves their open
 /// reports alone, and a second submission of the same case is refused while one runs.
 #[derive(Default)]

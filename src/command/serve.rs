@@ -231,7 +231,9 @@ async fn serve(
 
     // Reports the previous process left open at NCMEC are retracted first (their images went
     // with it); then the watchdog retries any retraction that failed, while NCMEC keeps them.
+    // How often: `child_protection.watchdog_interval_seconds` (five minutes by default).
     let sweeper = state.clone();
+    let watchdog_interval = state.config.child_protection.watchdog_interval;
     tokio::spawn(async move {
         let settled = crate::child_protection::saga::sweep(&sweeper, true).await;
         if settled > 0 {
@@ -241,7 +243,7 @@ async fn serve(
             );
         }
         loop {
-            tokio::time::sleep(crate::child_protection::saga::WATCHDOG_INTERVAL).await;
+            tokio::time::sleep(watchdog_interval).await;
             crate::child_protection::saga::sweep(&sweeper, false).await;
         }
     });

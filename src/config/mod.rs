@@ -41,7 +41,8 @@
 //! # [lumen], [ncmec], [salesforce], [wiki]: see crate::config::services
 //! # [hardening]: see crate::config::hardening (optional; the defaults are production's)
 //! # [dmca]: see crate::config::dmca (optional; the defaults are Wikimedia's wikis)
-//! # [child_protection]: see crate::config::child_protection (optional; both choices off)
+//! # [child_protection]: see crate::config::child_protection (optional; both choices off,
+//! #                     the watchdog every five minutes)
 //! ```
 
 pub mod child_protection;
@@ -90,7 +91,8 @@ pub struct Config {
     pub hardening: HardeningSettings,
     /// The DMCA workflow's wikis and addresses.
     pub dmca: DmcaSettings,
-    /// `[child_protection]` (optional; both choices off when left out).
+    /// `[child_protection]` (optional; both choices off and the watchdog every five minutes
+    /// when left out).
     pub child_protection: ChildProtectionSettings,
 }
 

@@ -768,6 +768,49 @@ async fn a_retraction_that_failed_is_retried_at_the_next_start_and_recorded_in_t
     assert_eq!(outcomes.last(), Some(&takedown::audit::Outcome::Done), "the retry is audited: {outcomes:?}");
 }
 
+#[tokio::test]
+async fn the_watchdog_retries_a_failed_retraction_while_the_daemon_runs_until_ncmec_retracts_it() {
+    // The watchdog looks every second here (five minutes by default), so its retries come
+    // within a test's patience; the daemon is never restarted, so only the timer can retry.
+    let world = World::start_with("\n[child_protection]\nwatchdog_interval_seconds = 1\n");
+    let case = world.report("cp-agent", &["Watched.jpg"]).await;
+    world.approve(&case).await;
+    // The finish fails, so the report is retracted at once; that retraction fails, and so does
+    // the watchdog's first retry: only a timer that keeps looking settles it.
+    world.fault("finish", Fault::status(503));
+    world.fault("retract", Fault { times: Some(2), ..Fault::status(500) });
+    let (status, page) = world.send(&case, &[&image()], true).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(submission_state(&page), "open", "{page}");
+    let report_id = world.journal("submit")[0]["received"]["report_id"].as_u64().unwrap();
+    let page = page_once_settled(&world, &case).await;
+    assert_eq!(submission_state(&page), "retracted", "{page}");
+    assert!(page.contains("the watchdog retries a retraction that failed"), "{page}");
+    assert!(page.contains("Send to NCMEC again"), "the case is ready for resubmission: {page}");
+    assert_eq!(world.report_state(report_id), "retracted", "retracted at NCMEC");
+    // What NCMEC received: one report, its one image, the finish that failed, and three
+    // retractions of that report (at once, the watchdog's failed retry, its retry that worked).
+    let retractions = world.journal("retract");
+    let processed: Vec<&serde_json::Value> = retractions.iter().map(|r| &r["processed"]).collect();
+    assert_eq!(processed, [false, false, true], "{retractions:?}");
+    assert_eq!(retractions[2]["received"]["report_id"], report_id, "{retractions:?}");
+    assert_eq!(world.journal("submit").len(), 1);
+    assert_eq!(world.journal("upload").len(), 1);
+    assert_eq!(world.journal("finish").len(), 1, "the finish is never repeated");
+    let retracts: Vec<(Actor, takedown::audit::Outcome)> = harness::audit_log(&world.daemon)
+        .into_iter()
+        .filter(|e| e.action == Action::Retract && e.case.is_some_and(|c| c.to_string() == case))
+        .map(|e| (e.actor, e.outcome))
+        .collect();
+    assert_eq!(
+        retracts.last(),
+        Some(&(Actor::System, takedown::audit::Outcome::Done)),
+        "the watchdog's retraction is audited as the appliance's: {retracts:?}"
+    );
+    let failed = retracts.iter().filter(|(_, o)| *o == takedown::audit::Outcome::Failed).count();
+    assert_eq!(failed, 2, "both failures are audited: {retracts:?}");
+}
+
 /// The part of `page` in the section whose id is `id`.
 fn section<'p>(page: &'p str, id: &str) -> Option<&'p str> {
     page.split(&format!("id=\"{id}\"")).nth(1).and_then(|rest| rest.split("</section>").next())
@@ -902,8 +945,7 @@ async fn images_leave_no_trace_on_disk_in_the_store_or_in_memory_after_a_full_fl
     assert!(world.peers.peers.add_file(PeerService::Wiki, "Sentinel one.jpg", "Cp uploader", &image()));
     let case = world.report("cp-agent", &["Sentinel one.jpg", "Sentinel two.jpg"]).await;
     world.approve(&case).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let sockets_idle = crate::sentinel::socket_count(world.daemon.pid());
+    let sockets_idle = crate::sentinel::idle_socket_count(&world.daemon).await;
     let (status, page) = world.send(&case, &[&first, &second], false).await;
     assert!(status == 200 && page.contains("id=\"sha1-mismatch\""), "held: {page}");
     // Control: while the images are held, the media check sees them — their buffer's mapping

@@ -126,17 +126,6 @@ impl World {
     }
 
     /// Waits until the start-up status check has reached NCMEC, Salesforce and the wiki.
-    async fn wait_for_status_checks(&self) {
-        for _ in 0..100 {
-            let home = self.page("/").await;
-            if home.matches("<td>yes</td><td>yes</td><td>none</td>").count() == 3 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the status checks did not finish");
-    }
-
     fn journal(&self, service: PeerService, endpoint: &str) -> Vec<serde_json::Value> {
         self.peers.peers.journal(service).into_iter().filter(|e| e["endpoint"] == endpoint).collect()
     }
@@ -684,9 +673,8 @@ async fn supporting_documents_leave_no_trace_on_disk_or_in_memory_once_sent() {
     let mut document = b"%PDF-1.4 ".to_vec();
     document.extend_from_slice(sentinel.bytes());
     // The start-up status checks open connections of their own: the baseline is taken once
-    // they are done (the home page shows all three services checked).
-    world.wait_for_status_checks().await;
-    let sockets_idle = harness::settled_socket_count(world.daemon.pid()).await;
+    // they are done and have closed.
+    let sockets_idle = crate::sentinel::idle_socket_count(&world.daemon).await;
     let (status, url, page) =
         world.post_multipart("/dmca/new", &granted(), &[("sentinel.pdf", &document)]).await;
     assert_eq!(status, 200, "{page}");

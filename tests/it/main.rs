@@ -34,6 +34,8 @@ mod limits;
 mod media;
 #[cfg(feature = "demo")]
 mod mediawiki;
+#[cfg(feature = "demo")]
+mod oauth;
 mod pki;
 #[cfg(feature = "demo")]
 mod routes;

@@ -138,6 +138,35 @@ pub fn socket_count(pid: u32) -> usize {
         .count()
 }
 
+/// The number of sockets the daemon holds when idle, as the baseline a flow's leftover
+/// connections are measured against: taken once the start-up status checks are done (the home
+/// page shows every configured service checked, but Lumen, which only a notice checks) and the
+/// count has then settled ([`crate::harness::settled_socket_count`]: the checks' own
+/// connections and this poll's page loads closed). A baseline taken earlier would count connections about to close,
+/// and so hide one a flow leaves open. Fails if the daemon does not settle within 15 s.
+pub async fn idle_socket_count(daemon: &Daemon) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    {
+        let client = daemon.client("cp-agent");
+        loop {
+            let home = client.get(daemon.url("/")).send().await.unwrap().text().await.unwrap();
+            let unchecked: Vec<&str> = home
+                .split("data-service=\"")
+                .skip(1)
+                .filter(|row| !row.starts_with("lumen\""))
+                .filter_map(|row| row.split("</tr>").next())
+                .filter(|row| row.contains("not checked yet"))
+                .collect();
+            if unchecked.is_empty() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the start-up status checks never finished: {unchecked:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    crate::harness::settled_socket_count(daemon.pid()).await
+}
+
 /// Waits until process `pid` holds at most `sockets` sockets (its client connections closed).
 /// Async, so that the test's own connection tasks can run and close their side.
 pub async fn wait_for_sockets(pid: u32, sockets: usize) {

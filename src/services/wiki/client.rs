@@ -179,6 +179,20 @@ struct Pending {
     started: Instant,
 }
 
+impl Pending {
+    /// Whether a callback may still complete this authorization at `now`: for
+    /// [`AUTHORIZATION_TTL`] after it started, not a moment longer.
+    fn is_live_at(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.started) < AUTHORIZATION_TTL
+    }
+}
+
+/// Takes the authorization `staff` started out of `pending` (single use: it is gone whatever
+/// follows), if it is still live at `now`. Only `staff`'s own: the state is bound to them.
+fn take_live(pending: &mut HashMap<String, Pending>, staff: &str, now: Instant) -> Option<Pending> {
+    pending.remove(staff).filter(|p| p.is_live_at(now))
+}
+
 /// A grant the meta wiki gave, not yet kept (see [`WikiClient::keep_grant`]). It holds tokens:
 /// there is no `Debug`.
 pub struct AuthorizedGrant {
@@ -347,9 +361,10 @@ impl WikiClient {
         let challenge = pkce_challenge(&verifier)?;
         let url =
             authorize_url(&self.meta_rest, &self.client_id, &self.redirect, &SCOPES, &state, &challenge)?;
+        let now = Instant::now();
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|_, p| p.started.elapsed() < AUTHORIZATION_TTL);
-        pending.insert(staff.to_owned(), Pending { state, verifier, started: Instant::now() });
+        pending.retain(|_, p| p.is_live_at(now));
+        pending.insert(staff.to_owned(), Pending { state, verifier, started: now });
         Ok(url)
     }
 
@@ -362,8 +377,12 @@ impl WikiClient {
         staff: &str,
         query: &str,
     ) -> WikiResult<AuthorizedGrant> {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(staff);
-        let Some(pending) = pending.filter(|p| p.started.elapsed() < AUTHORIZATION_TTL) else {
+        let pending = take_live(
+            &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
+            staff,
+            Instant::now(),
+        );
+        let Some(pending) = pending else {
             return Err(CallError::Service(WikiError::OAuthStateMismatch));
         };
         let code = parse_callback(query, &pending.state).map_err(CallError::Service)?;
@@ -680,5 +699,37 @@ fn worth_waiting(err: &WikiError, idempotent: bool) -> bool {
     match err {
         WikiError::Unavailable { .. } => idempotent,
         other => other.is_retryable() && other.retry_after().is_none_or(|wait| wait <= MAX_WAIT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started_at(started: Instant) -> Pending {
+        Pending {
+            state: Zeroizing::new("state".into()),
+            verifier: Zeroizing::new("verifier".into()),
+            started,
+        }
+    }
+
+    #[test]
+    fn a_started_authorization_completes_only_within_ten_minutes_once_and_for_its_starter() {
+        let started = Instant::now();
+        let minutes = |m: u64| started + Duration::from_secs(m * 60);
+        let mut pending = HashMap::from([("dmca-agent".to_owned(), started_at(started))]);
+        // Another staff member presenting the callback finds nothing, and takes nothing away.
+        assert!(take_live(&mut pending, "cp-agent", minutes(1)).is_none());
+        assert!(pending.contains_key("dmca-agent"));
+        // Its starter, within ten minutes: once.
+        assert!(take_live(&mut pending, "dmca-agent", minutes(9)).is_some());
+        assert!(take_live(&mut pending, "dmca-agent", minutes(9)).is_none(), "single use");
+        // From ten minutes on it is refused (and spent), so a late callback cannot complete it.
+        pending.insert("dmca-agent".to_owned(), started_at(started));
+        assert!(take_live(&mut pending, "dmca-agent", minutes(10)).is_none());
+        assert!(pending.is_empty(), "the expired authorization is spent");
+        assert!(started_at(started).is_live_at(minutes(10) - Duration::from_millis(1)));
+        assert!(!started_at(started).is_live_at(minutes(10)));
     }
 }

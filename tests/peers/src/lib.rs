@@ -170,6 +170,27 @@ impl Peers {
         self.shared.peer(service).add_file(name, uploader, content)
     }
 
+    /// Ends the life of every OAuth 2 access token a service has issued, as an hour passing
+    /// would: a call with one is refused as unauthorized, and its refresh token still gets a new
+    /// one. Returns whether the service issues tokens (the wiki).
+    pub fn expire_access_tokens(&self, service: PeerService) -> bool {
+        self.shared.peer(service).expire_access_tokens()
+    }
+
+    /// Sets how long the OAuth 2 access tokens a service issues from now on live (`expires_in`,
+    /// in whole seconds; an hour by default). Returns whether the service issues tokens (the
+    /// wiki).
+    pub fn set_token_lifetime(&self, service: PeerService, lifetime: std::time::Duration) -> bool {
+        self.shared.peer(service).set_token_lifetime(lifetime.as_secs())
+    }
+
+    /// Revokes every OAuth 2 grant a service has issued, as a user withdrawing the consumer's
+    /// access on the wiki would: access and refresh tokens alike are refused from now on.
+    /// Returns whether the service issues tokens (the wiki).
+    pub fn revoke_oauth_grants(&self, service: PeerService) -> bool {
+        self.shared.peer(service).revoke_oauth_grants()
+    }
+
     /// A snapshot of a service's state (notices, reports, cases, pages ...) as JSON.
     pub fn snapshot(&self, service: PeerService) -> serde_json::Value {
         self.shared.peer(service).snapshot()

@@ -135,6 +135,21 @@ pub(crate) trait Peer: Send + Sync {
     fn add_file(&self, _name: &str, _uploader: &str, _content: &[u8]) -> bool {
         false
     }
+    /// Expires every OAuth 2 access token issued (refresh tokens keep working), for services
+    /// that issue them (the wiki); `false` where there are none.
+    fn expire_access_tokens(&self) -> bool {
+        false
+    }
+    /// Sets how long the OAuth 2 access tokens issued from now on live, in seconds, for
+    /// services that issue them (the wiki); `false` where there are none.
+    fn set_token_lifetime(&self, _seconds: u64) -> bool {
+        false
+    }
+    /// Revokes every OAuth 2 access and refresh token issued, for services that issue them
+    /// (the wiki); `false` where there are none.
+    fn revoke_oauth_grants(&self) -> bool {
+        false
+    }
 }
 
 /// The size and SHA-256 of uploaded bytes: all a journal may say of them.

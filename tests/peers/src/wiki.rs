@@ -49,7 +49,9 @@
 //! the challenge else `invalid_grant`) and `refresh_token` (the old refresh token and its
 //! access token are revoked) grants; `client_credentials` gives `unauthorized_client` (the
 //! consumer is not owner-only). Tokens are JWT-shaped (not signed with a real key), live
-//! 3600 s. `GET /w/rest.php/oauth2/resource/profile` with the bearer gives the profile; no
+//! 3600 s (a test may shorten that, [`crate::Peers::set_token_lifetime`], or end them at once:
+//! [`crate::Peers::expire_access_tokens`] as if the hour had passed,
+//! [`crate::Peers::revoke_oauth_grants`] as if the user withdrew the grant). `GET /w/rest.php/oauth2/resource/profile` with the bearer gives the profile; no
 //! header: 401 `access_denied`; a bad or expired token: 403. A bad bearer on api.php gives
 //! `mwoauth-invalid-authorization`. An OAuth caller's rights are the user's rights limited by
 //! the grants (a simplified grant-to-rights table, see `data.rs`).
@@ -248,6 +250,26 @@ impl Peer for Wiki {
 
     fn add_file(&self, name: &str, uploader: &str, content: &[u8]) -> bool {
         lock(&self.state).add_file(name, uploader, content);
+        true
+    }
+
+    fn expire_access_tokens(&self) -> bool {
+        let expired = std::time::Instant::now();
+        for grant in lock(&self.state).access_tokens.values_mut() {
+            grant.expires = expired;
+        }
+        true
+    }
+
+    fn set_token_lifetime(&self, seconds: u64) -> bool {
+        lock(&self.state).token_lifetime = seconds;
+        true
+    }
+
+    fn revoke_oauth_grants(&self) -> bool {
+        let mut state = lock(&self.state);
+        state.access_tokens.clear();
+        state.refresh_tokens.clear();
         true
     }
 }

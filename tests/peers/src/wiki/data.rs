@@ -203,6 +203,8 @@ pub(super) struct State {
     pub(super) codes_issued: u64,
     pub(super) tokens_issued: u64,
     pub(super) refreshes: u64,
+    /// How long the access tokens issued from now on live, in seconds (`expires_in`).
+    pub(super) token_lifetime: u64,
     pub(super) captchas: HashSet<String>,
     pub(super) captchas_issued: u64,
     pub(super) login_failures: HashMap<String, Vec<Instant>>,
@@ -235,6 +237,7 @@ impl State {
             codes_issued: 0,
             tokens_issued: 0,
             refreshes: 0,
+            token_lifetime: super::oauth::TOKEN_LIFETIME,
             captchas: HashSet::new(),
             captchas_issued: 0,
             login_failures: HashMap::new(),

@@ -16,8 +16,8 @@ use crate::request::{Exchange, PeerRequest, PeerResponse};
 
 /// How long an authorization code lives.
 const CODE_LIFETIME: Duration = Duration::from_secs(600);
-/// How long an access token lives (`expires_in`).
-const TOKEN_LIFETIME: u64 = 3600;
+/// How long an access token lives (`expires_in`) unless a test sets another lifetime.
+pub(super) const TOKEN_LIFETIME: u64 = 3600;
 
 fn html_error(status: u16, message: &str) -> PeerResponse {
     let body = format!(
@@ -321,7 +321,7 @@ fn issue(config: &Config, state: &mut State, user: &str, grants: Vec<String>) ->
             "jti": jti,
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME,
+            "exp": now + state.token_lifetime,
             "sub": state.user_id(user).to_string(),
             "iss": "https://meta.wikimedia.org",
             "ratelimit": {"requests_per_unit": 5000, "unit": "HOUR"},
@@ -340,12 +340,13 @@ fn issue(config: &Config, state: &mut State, user: &str, grants: Vec<String>) ->
             user: user.to_owned(),
             grants,
             client_id: config.client_id.clone(),
-            expires: Instant::now() + Duration::from_secs(TOKEN_LIFETIME),
+            expires: Instant::now() + Duration::from_secs(state.token_lifetime),
         },
     );
     state.refresh_tokens.insert(refresh.clone(), access.clone());
     state.tokens_issued += 1;
-    json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "access_token": access, "refresh_token": refresh})
+    let lifetime = state.token_lifetime;
+    json!({"token_type": "Bearer", "expires_in": lifetime, "access_token": access, "refresh_token": refresh})
 }
 
 /// `GET /w/rest.php/oauth2/resource/profile`.
