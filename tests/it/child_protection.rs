@@ -10,7 +10,7 @@ use takedown::audit::{Action, Actor};
 use takedown::demo::services::SimulatedServices;
 use takedown_peers::{Fault, PeerService};
 
-use crate::harness::{self, Daemon, ScratchDir, TestPki};
+use crate::harness::{self, Daemon};
 
 const BOUNDARY: &str = "cp-test-boundary";
 
@@ -29,20 +29,7 @@ impl World {
 
     /// A world whose config ends with `extra` (more sections).
     fn start_with(extra: &str) -> Self {
-        let dir = ScratchDir::new("cp");
-        let peers = SimulatedServices::start(&dir.0).unwrap();
-        let mut pki = TestPki::new();
-        pki.write(&dir.0);
-        let config = harness::config_text().replace(
-            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
-            &format!(
-                "{}\n{}",
-                peers.egress_section("takedown-tests@example.org"),
-                peers.service_sections("https://takedown.test")
-            ),
-        );
-        std::fs::write(dir.0.join("takedown.toml"), config + extra).unwrap();
-        let daemon = Daemon::start_in(dir, pki);
+        let (peers, daemon) = harness::start_with_simulated_services("cp", extra, &[]);
         World { peers, daemon }
     }
 

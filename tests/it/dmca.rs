@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use takedown::demo::services::{SimulatedServices, UNLISTED_WIKI_HOST};
 use takedown_peers::{Fault, PeerService};
 
-use crate::harness::{self, Daemon, ScratchDir, TestPki};
+use crate::harness::{self, Daemon};
 
 const BOUNDARY: &str = "dmca-test-boundary";
 
@@ -23,21 +23,7 @@ impl World {
 
     /// A world whose roster also lists `extra` (logins of the test PKI, with their roles).
     fn start_with_roster(extra: &[(&str, &[&str])]) -> Self {
-        let dir = ScratchDir::new("dmca");
-        let peers = SimulatedServices::start(&dir.0).unwrap();
-        let mut pki = TestPki::new();
-        pki.write(&dir.0);
-        std::fs::write(dir.0.join("roster.toml"), pki.roster(extra)).unwrap();
-        let config = harness::config_text().replace(
-            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
-            &format!(
-                "{}\n{}",
-                peers.egress_section("takedown-tests@example.org"),
-                peers.service_sections("https://takedown.test")
-            ),
-        );
-        std::fs::write(dir.0.join("takedown.toml"), config).unwrap();
-        let daemon = Daemon::start_in(dir, pki);
+        let (peers, daemon) = harness::start_with_simulated_services("dmca", "", extra);
         World { peers, daemon }
     }
 

@@ -643,3 +643,29 @@ pub fn assert_salesforce_got_no_file(peers: &takedown::demo::services::Simulated
         );
     }
 }
+
+/// The daemon configured to reach the simulated services (started in `dir`), its config ending
+/// with `extra` and its roster holding `roster_extra` besides the test staff.
+#[cfg(feature = "demo")]
+pub fn start_with_simulated_services(
+    tag: &str,
+    extra: &str,
+    roster_extra: &[(&str, &[&str])],
+) -> (takedown::demo::services::SimulatedServices, Daemon) {
+    let dir = ScratchDir::new(tag);
+    let peers = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
+    let mut pki = TestPki::new();
+    pki.write(&dir.0);
+    std::fs::write(dir.0.join("roster.toml"), pki.roster(roster_extra)).unwrap();
+    let config = config_text().replace(
+        "[egress]\ncontact = \"takedown-tests@example.org\"\n",
+        &format!(
+            "{}\n{}",
+            peers.egress_section("takedown-tests@example.org"),
+            peers.service_sections("https://takedown.test")
+        ),
+    );
+    std::fs::write(dir.0.join("takedown.toml"), config + extra).unwrap();
+    let daemon = Daemon::start_in(dir, pki);
+    (peers, daemon)
+}

@@ -8,7 +8,7 @@ use takedown::audit::{Action, Actor, Outcome};
 use takedown::demo::services::SimulatedServices;
 use takedown_peers::PeerService;
 
-use crate::harness::{self, Daemon, ScratchDir, TestPki};
+use crate::harness::{self, Daemon};
 
 const BOUNDARY: &str = "oauth-test-boundary";
 
@@ -19,20 +19,7 @@ struct World {
 
 impl World {
     fn start() -> Self {
-        let dir = ScratchDir::new("oauth");
-        let peers = SimulatedServices::start(&dir.0).unwrap();
-        let mut pki = TestPki::new();
-        pki.write(&dir.0);
-        let config = harness::config_text().replace(
-            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
-            &format!(
-                "{}\n{}",
-                peers.egress_section("takedown-tests@example.org"),
-                peers.service_sections("https://takedown.test")
-            ),
-        );
-        std::fs::write(dir.0.join("takedown.toml"), config).unwrap();
-        let daemon = Daemon::start_in(dir, pki);
+        let (peers, daemon) = harness::start_with_simulated_services("oauth", "", &[]);
         World { peers, daemon }
     }
 

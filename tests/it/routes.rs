@@ -25,7 +25,7 @@ use takedown::http::router::{self, Access, Page, Route};
 use takedown::identity::Role;
 use takedown_peers::PeerService;
 
-use crate::harness::{self, Daemon, ScratchDir, TestPki};
+use crate::harness::{self, Daemon};
 
 const BOUNDARY: &str = "routes-test-boundary";
 
@@ -156,20 +156,7 @@ fn kind_name(kind: CaseKind) -> &'static str {
 impl World {
     /// The daemon with the simulated services, `extra` appended to its config.
     async fn start(extra: &str) -> Self {
-        let dir = ScratchDir::new("routes");
-        let peers = SimulatedServices::start(&dir.0).unwrap();
-        let mut pki = TestPki::new();
-        pki.write(&dir.0);
-        let config = harness::config_text().replace(
-            "[egress]\ncontact = \"takedown-tests@example.org\"\n",
-            &format!(
-                "{}\n{}",
-                peers.egress_section("takedown-tests@example.org"),
-                peers.service_sections("https://takedown.test")
-            ),
-        );
-        std::fs::write(dir.0.join("takedown.toml"), config + extra).unwrap();
-        let daemon = Daemon::start_in(dir, pki);
+        let (peers, daemon) = harness::start_with_simulated_services("routes", extra, &[]);
         let store = harness::store_of(&daemon);
         let cases = BTreeMap::from([
             ("dmca", harness::create_case(&store, CaseKind::Dmca, "routes test notice")),
