@@ -398,19 +398,9 @@ fn the_simulated_wiki_agrees_with_the_real_one_on_deletion_suppression_and_the_d
     );
     let seen_real = archive_observations(&session, "Agreement archive", "Agreement archive.png");
 
-    let dir = ScratchDir::new("agreement-archive");
-    let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
-    let settings = EgressSettings {
-        contact: "takedown-tests@example.org".into(),
-        policy: Some(services.policy_path.clone()),
-        trust_roots: Some(services.ca_path.clone()),
-        resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
-    };
-    let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
-    let api =
-        Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
-            .unwrap();
-    let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
+    let simulated = SimulatedWiki::start("agreement-archive");
+    let (client, api, services) = (simulated.client.clone(), simulated.api.clone(), &simulated.services);
+    let (user, password) = (&simulated.bot_user, &simulated.bot_password);
     // The same rights as the real wiki's Admin: administrator and oversighter.
     let account = user.split('@').next().unwrap();
     assert!(services.peers.set_user_groups(PeerService::Wiki, account, &["sysop", "suppress"]));
@@ -462,19 +452,9 @@ fn the_simulated_wiki_agrees_with_the_real_one_on_captchas() {
     let word = real.value("captcha_word").to_owned();
     let seen_real = captcha_observations(&session, "Captcha agreement", |_| word.clone());
 
-    let dir = ScratchDir::new("agreement-captcha");
-    let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
-    let settings = EgressSettings {
-        contact: "takedown-tests@example.org".into(),
-        policy: Some(services.policy_path.clone()),
-        trust_roots: Some(services.ca_path.clone()),
-        resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
-    };
-    let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
-    let api =
-        Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
-            .unwrap();
-    let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
+    let simulated = SimulatedWiki::start("agreement-captcha");
+    let (client, api) = (simulated.client.clone(), simulated.api.clone());
+    let (user, password) = (&simulated.bot_user, &simulated.bot_password);
     let session = Bot::new(client, &api, user, password);
     // The simulated wiki's answer is its CAPTCHA id reversed.
     let seen_simulated = captcha_observations(&session, "Captcha agreement", |id| id.chars().rev().collect());
@@ -531,19 +511,39 @@ fn the_simulated_wiki_agrees_with_the_real_one() {
     let seen_real =
         common_observations(real.client.clone(), &real.api, &real.bot_user, &real.bot_password, "Agreement");
 
-    let dir = ScratchDir::new("agreement");
-    let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
-    let settings = EgressSettings {
-        contact: "takedown-tests@example.org".into(),
-        policy: Some(services.policy_path.clone()),
-        trust_roots: Some(services.ca_path.clone()),
-        resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
-    };
-    let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
-    let api =
-        Url::parse(&format!("{}/w/api.php", services.base_url(PeerService::Wiki).replace("meta.", "en.")))
-            .unwrap();
-    let (user, password) = &takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0];
+    let simulated = SimulatedWiki::start("agreement");
+    let (client, api) = (simulated.client.clone(), simulated.api.clone());
+    let (user, password) = (&simulated.bot_user, &simulated.bot_password);
     let seen_simulated = common_observations(client, &api, user, password, "Agreement");
     assert_eq!(seen_simulated, seen_real);
+}
+
+/// The simulated wiki of the workflow tests, reached the way the real one is compared: through
+/// an egress client of its own, at `en.wiki.test`, with the demo's bot password.
+struct SimulatedWiki {
+    services: takedown::demo::services::SimulatedServices,
+    client: Arc<EgressClient>,
+    api: Url,
+    bot_user: String,
+    bot_password: String,
+    _dir: ScratchDir,
+}
+
+impl SimulatedWiki {
+    fn start(tag: &str) -> Self {
+        let dir = ScratchDir::new(tag);
+        let services = takedown::demo::services::SimulatedServices::start(&dir.0).unwrap();
+        let settings = EgressSettings {
+            contact: "takedown-tests@example.org".into(),
+            policy: Some(services.policy_path.clone()),
+            trust_roots: Some(services.ca_path.clone()),
+            resolve: vec![("en.wiki.test".into(), "127.0.0.1".parse().unwrap())],
+        };
+        let client = Arc::new(EgressClient::from_settings(&settings, test_store(&dir)).unwrap());
+        let base = services.base_url(PeerService::Wiki).replace("meta.", "en.");
+        let api = Url::parse(&format!("{base}/w/api.php")).unwrap();
+        let (bot_user, bot_password) =
+            takedown::demo::services::credentials(Vec::new()).wiki_bot_passwords[0].clone();
+        Self { services, client, api, bot_user, bot_password, _dir: dir }
+    }
 }
