@@ -119,14 +119,7 @@ pub async fn record_approval(
         Approval::Declined { .. } => "declined the report's release to NCMEC".to_owned(),
         Approval::Pending => "reset the approval".to_owned(),
     };
-    let entry = AuditEntry::now(
-        Actor::Staff(staff.to_owned()),
-        Action::ReviseCase,
-        Some(case),
-        Outcome::Done,
-        details,
-    );
-    append(state, case, Change::Note, staff, payload, entry).await
+    record_decision(state, case, staff, payload, details).await
 }
 
 /// Records an approver's decision on held images whose SHA-1 differs from the wiki's (audited,
@@ -147,6 +140,17 @@ pub async fn record_sha1_waiver(
         waiver.numbers(),
         waiver.sender
     );
+    record_decision(state, case, staff, payload, details).await
+}
+
+/// Appends a staff member's decision on `case` as a note, audited as their revision of it.
+async fn record_decision(
+    state: &AppState,
+    case: CaseId,
+    staff: &str,
+    payload: serde_json::Value,
+    details: String,
+) -> Result<(), RecordError> {
     let entry = AuditEntry::now(
         Actor::Staff(staff.to_owned()),
         Action::ReviseCase,
