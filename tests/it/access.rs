@@ -231,12 +231,7 @@ async fn a_certificate_revoked_while_its_connection_is_open_is_refused_and_the_r
     let mut daemon = Daemon::start();
     let agent = daemon.client("dmca-agent");
     assert_eq!(agent.get(daemon.url("/")).send().await.unwrap().status(), 200);
-    daemon.pki.revoke("dmca-agent");
-    let dir = daemon.dir.0.clone();
-    daemon.pki.write_crl(&dir);
-    daemon.signal("HUP");
-    let logs = daemon.wait_for_log("SIGHUP: reloaded");
-    assert!(logs.contains("SIGHUP: reloaded"), "{logs}");
+    daemon.revoke_and_reload("dmca-agent");
 
     // The same keep-alive connection, past its handshake: each request checks the certificate
     // again, and its refusal is audited before the answer is sent.

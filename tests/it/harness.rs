@@ -390,6 +390,16 @@ impl Daemon {
         assert!(status.success());
     }
 
+    /// Revokes `login`'s certificate, publishes the new CRL and has the daemon reload it
+    /// (SIGHUP), waiting until it says so.
+    pub fn revoke_and_reload(&mut self, login: &str) {
+        self.pki.revoke(login);
+        let dir = self.dir.0.clone();
+        self.pki.write_crl(&dir);
+        self.signal("HUP");
+        self.wait_for_log("SIGHUP: reloaded");
+    }
+
     /// Waits for the process to exit.
     pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + within;

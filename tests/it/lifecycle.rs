@@ -56,11 +56,7 @@ async fn sighup_with_a_new_crl_revokes_open_connections_and_new_handshakes() {
     let agent = daemon.client("dmca-agent");
     assert_eq!(agent.get(daemon.url("/")).send().await.unwrap().status(), 200);
 
-    daemon.pki.revoke("dmca-agent");
-    let dir = daemon.dir.0.clone();
-    daemon.pki.write_crl(&dir);
-    daemon.signal("HUP");
-    daemon.wait_for_log("SIGHUP: reloaded");
+    daemon.revoke_and_reload("dmca-agent");
 
     let response = agent.get(daemon.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 403, "the open connection must not outlive the revocation");
