@@ -331,6 +331,18 @@ pub enum ChainError {
         /// How many entries the chain has.
         entries: u64,
     },
+    /// The chain no longer passes through the checkpoint the daemon signed and kept in the
+    /// store (entries up to it were removed, altered or replaced).
+    #[error(
+        "the chain does not reach the head {head} of entry {entries} that the store's signed \
+         checkpoint recorded: entries up to it were removed, altered or replaced"
+    )]
+    CheckpointNotReached {
+        /// The checkpoint's entry count.
+        entries: u64,
+        /// The checkpoint's head.
+        head: Link,
+    },
     /// A link does not follow from the previous link and this entry's hash.
     #[error("entry {seq}: link does not follow from the previous entry (altered, inserted or reordered)")]
     LinkBroken {
@@ -453,6 +465,14 @@ impl ChainVerifier {
         Self { expected: Some((head, head == GENESIS)), ..Self::new() }
     }
 
+    /// A verifier that continues a chain already checked up to entry `entries`, whose link is
+    /// `head` (a signed checkpoint's values): it checks only what follows. It cannot check a key
+    /// rotation in what follows (the rotation re-commits records before `entries`), so the
+    /// caller verifies the whole chain when one appears ([`StoredRecord::commitment`]).
+    pub fn resume(entries: u64, head: Link) -> Self {
+        Self { next_seq: entries + 1, head, ..Self::new() }
+    }
+
     /// Checks the next record (its encoded bytes, as stored under `seq`).
     pub fn push(&mut self, seq: u64, bytes: &[u8]) -> Result<(), ChainError> {
         if seq != self.next_seq {
@@ -505,6 +525,11 @@ impl ChainVerifier {
         self.head = link;
         self.next_seq += 1;
         Ok(())
+    }
+
+    /// The places of the revisions the records checked so far committed.
+    pub fn committed_places(&self) -> impl Iterator<Item = ([u8; 16], u32)> + '_ {
+        self.revisions.keys().copied()
     }
 
     /// After the last record: checks the store's revisions against what the chain committed.

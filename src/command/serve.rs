@@ -16,7 +16,7 @@ use crate::http;
 use crate::sandbox::{self, Profile, SandboxReport};
 use crate::services::clients::{CHECK_INTERVAL, Services};
 use crate::state::{AppState, Live};
-use crate::store::Store;
+use crate::store::{StartCheck, Store, StoreError};
 
 /// Runs the daemon with the config at `path`.
 pub(super) fn run(path: &Path) -> u8 {
@@ -48,17 +48,17 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
         Ok(store) => store,
         Err(code) => return code,
     };
+    let checkpoints = match checkpoint_key(&config, credentials_dir.as_deref()) {
+        Ok(key) => key,
+        Err(problems) => return super::report_problems(&config.source, &problems),
+    };
     // Never append to a log that no longer verifies: that would hide where it was altered.
-    match store.verify() {
-        Ok(verified) => info!(entries = verified.entries, head = %verified.head, "audit log verified"),
+    let whole_chain_pending = match verify_at_start(&store, checkpoints.as_ref()) {
+        Ok(pending) => pending,
         Err(err) => {
             error!("{err}; not starting. Investigate with `takedown audit verify`.");
             return exit::AUDIT_BROKEN;
         }
-    }
-    let checkpoints = match checkpoint_key(&config, credentials_dir.as_deref()) {
-        Ok(key) => key,
-        Err(problems) => return super::report_problems(&config.source, &problems),
     };
     if let Some(key) = &checkpoints {
         // At start: what this run begins from, anchored before anything is added.
@@ -94,6 +94,10 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
             return exit::RUNTIME;
         }
     };
+    if whole_chain_pending {
+        let store = store.clone();
+        runtime.spawn_blocking(move || verify_whole_chain(&store));
+    }
     match runtime.block_on(serve(
         config,
         credentials_dir,
@@ -107,6 +111,51 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
         Err(err) => {
             error!("{err}");
             exit::RUNTIME
+        }
+    }
+}
+
+/// The start-up check of the audit chain. With a checkpoint key, the chain must pass through
+/// the last checkpoint the daemon signed into the store, and only what follows it is verified,
+/// so start-up does not slow down as the log grows; returns `true` when the whole chain still
+/// has to be verified (in the background). Without one, the whole chain is verified now.
+fn verify_at_start(store: &Store, checkpoints: Option<&CheckpointKey>) -> Result<bool, StoreError> {
+    let Some(key) = checkpoints else {
+        let verified = store.verify()?;
+        info!(entries = verified.entries, head = %verified.head, "audit log verified");
+        return Ok(false);
+    };
+    match store.verify_since_checkpoint(&key.public())? {
+        StartCheck::Full { verified, why } => {
+            info!(entries = verified.entries, head = %verified.head, "audit log verified in full: {why}");
+            Ok(false)
+        }
+        StartCheck::SinceCheckpoint { verified, checkpoint } => {
+            info!(
+                entries = verified.entries,
+                head = %verified.head,
+                checkpoint,
+                "audit log verified from the signed checkpoint; the whole chain is verified in the background"
+            );
+            Ok(true)
+        }
+    }
+}
+
+/// The whole-chain check after a start from a checkpoint. If it fails, every later write is
+/// refused (the pages say why) rather than appended to a log that no longer verifies.
+fn verify_whole_chain(store: &Store) {
+    let started = std::time::Instant::now();
+    match store.verify() {
+        Ok(verified) => info!(
+            entries = verified.entries,
+            head = %verified.head,
+            seconds = started.elapsed().as_secs_f64(),
+            "audit log verified in full"
+        ),
+        Err(err) => {
+            error!("the full audit verification failed: {err}; every write is refused from now on");
+            store.refuse_writes(err.to_string());
         }
     }
 }

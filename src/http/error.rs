@@ -20,6 +20,10 @@ pub enum HttpError {
     /// The action's audit entry could not be written, so the action was not done (fail closed).
     #[error("audit log unavailable: {0}")]
     AuditUnavailable(String),
+    /// The audit log failed its full verification after start, so nothing more is recorded
+    /// (and nothing that must be recorded is done) until it is investigated.
+    #[error("audit log altered: {0}")]
+    AuditLogAltered(String),
     /// A bug or an I/O failure on our side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -178,6 +182,18 @@ impl HttpError {
                         .to_owned(),
                     "Try again in a minute; if it keeps failing, tell the tools team (the daemon's log \
                      has the cause)."
+                        .to_owned(),
+                ],
+            ),
+            HttpError::AuditLogAltered(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not done: the audit log failed its integrity check",
+                vec![
+                    "The appliance found that its audit log was altered, and records nothing more \
+                     until that is investigated. Nothing was shown or changed."
+                        .to_owned(),
+                    "Tell the tools team now: the daemon's log names the altered entry, and `takedown \
+                     audit verify` shows it."
                         .to_owned(),
                 ],
             ),

@@ -95,7 +95,11 @@ impl RequestContext<'_> {
     ) -> Result<(), HttpError> {
         let actor = Actor::Staff(self.viewer()?.staff.id.to_string());
         let entry = AuditEntry::now(actor, action, case, outcome, details);
-        self.state.store.audit_async(entry).await.map(drop).map_err(HttpError::AuditUnavailable)
+        let written = self.state.store.audit_async(entry).await;
+        written.map(drop).map_err(|detail| match self.state.store.writes_refused() {
+            Some(_) => HttpError::AuditLogAltered(detail),
+            None => HttpError::AuditUnavailable(detail),
+        })
     }
 
     /// Takes the upload out of the request (to hold its files beyond it).

@@ -88,7 +88,11 @@ impl Pipeline {
             self.audit_refusal(&caller, &method, &path, route, err).await;
         }
         match refusal {
-            Some(HttpError::Internal(detail) | HttpError::AuditUnavailable(detail)) => {
+            Some(
+                HttpError::Internal(detail)
+                | HttpError::AuditUnavailable(detail)
+                | HttpError::AuditLogAltered(detail),
+            ) => {
                 warn!(remote = %peer.remote, %who, %method, route, status, "internal error: {detail}")
             }
             Some(err) => info!(remote = %peer.remote, %who, %method, route, status, "refused: {err}"),

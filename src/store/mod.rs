@@ -112,6 +112,12 @@ pub enum StoreError {
         /// The number it is stored under.
         number: u32,
     },
+    /// The whole-chain check after start found the log altered: nothing more is written.
+    #[error(
+        "the audit log failed its full verification after start ({0}); nothing is written until it \
+         is investigated: run `takedown audit verify`, restore the store from a good copy, restart"
+    )]
+    WritesRefused(String),
     /// A write added a revision without an audit entry to commit it (a bug in the caller).
     #[error("a revision was written without an audit entry in its transaction; nothing was stored")]
     UncommittedRevision,
@@ -189,6 +195,27 @@ pub struct Store {
     key: StoreKey,
     /// Log the audit head every this many entries.
     head_interval: u64,
+    /// Set when the whole-chain check failed after start: why every write is refused.
+    refused: std::sync::OnceLock<String>,
+}
+
+/// How `serve` checked the chain at start ([`Store::verify_since_checkpoint`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartCheck {
+    /// Every entry and revision was checked; `why` says why not only the tail.
+    Full {
+        /// What the check found.
+        verified: Verified,
+        /// Why the whole chain was checked.
+        why: String,
+    },
+    /// Only the entries after the signed checkpoint of entry `checkpoint` were checked.
+    SinceCheckpoint {
+        /// What the check found.
+        verified: Verified,
+        /// The checkpoint's entry count.
+        checkpoint: u64,
+    },
 }
 
 impl Store {
@@ -202,7 +229,14 @@ impl Store {
         let db =
             Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
         let key = prepare(&db, p, &keys)?;
-        Ok(Store { db, path, keys, key, head_interval: head_interval.max(1) })
+        Ok(Store {
+            db,
+            path,
+            keys,
+            key,
+            head_interval: head_interval.max(1),
+            refused: std::sync::OnceLock::new(),
+        })
     }
 
     /// Runs `work` in one durable write transaction: everything it adds is committed together,
@@ -211,6 +245,7 @@ impl Store {
         &self,
         work: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.writable()?;
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
         ensure_current_key(&tx, p, &self.key)?;
@@ -248,9 +283,84 @@ impl Store {
         verify_chain(&self.db, &self.path, None)
     }
 
+    /// The check `serve` makes at start, whose cost does not grow with the log: when the store
+    /// keeps a checkpoint signed by `signer` (the daemon's own checkpoint key), the chain must
+    /// still pass through it, and only the entries after it (and the revisions they commit) are
+    /// verified. Without such a checkpoint, or when a key rotation follows it (it re-commits
+    /// older records), the whole chain is verified. The caller verifies the whole chain later
+    /// ([`Store::verify`]) when this was partial.
+    pub fn verify_since_checkpoint(&self, signer: &[u8; 32]) -> Result<StartCheck, StoreError> {
+        let full = |why: String| self.verify().map(|verified| StartCheck::Full { verified, why });
+        let checkpoint = match self.checkpoint_text()?.map(|text| Checkpoint::parse(&text)) {
+            None => return full("the store keeps no checkpoint yet".into()),
+            Some(Err(err)) => return full(format!("the stored checkpoint is unusable ({err})")),
+            Some(Ok(checkpoint)) if checkpoint.key != *signer => {
+                return full("the stored checkpoint was signed by another key".into());
+            }
+            Some(Ok(checkpoint)) => checkpoint,
+        };
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let audit = tx.open_table(AUDIT).at(p)?;
+        let reached = match checkpoint.entries {
+            0 => chain::GENESIS,
+            entries => match audit.get(entries).at(p)? {
+                Some(value) => {
+                    StoredRecord::decode(value.value())
+                        .map_err(|error| ChainError::BadRecord { seq: entries, error })?
+                        .link
+                }
+                None => chain::GENESIS,
+            },
+        };
+        if reached != checkpoint.head {
+            let (entries, head) = (checkpoint.entries, checkpoint.head);
+            return Err(ChainError::CheckpointNotReached { entries, head }.into());
+        }
+        let mut verifier = ChainVerifier::resume(checkpoint.entries, checkpoint.head);
+        for row in audit.range(checkpoint.entries + 1..).at(p)? {
+            let (seq, value) = row.at(p)?;
+            let (seq, bytes) = (seq.value(), value.value());
+            let record = StoredRecord::decode(bytes).map_err(|error| ChainError::BadRecord { seq, error })?;
+            if record.commitment.is_some() {
+                return full(format!("entry {seq}, after the checkpoint, rotated the keys"));
+            }
+            verifier.push(seq, bytes)?;
+        }
+        let verified = verifier.check_end()?;
+        let revisions = tx.open_table(REVISIONS).at(p)?;
+        let mut check = verifier.revisions();
+        for place in verifier.committed_places() {
+            if let Some(value) = revisions.get(place).at(p)? {
+                check.push(place.0, place.1, value.value())?;
+            }
+        }
+        check.finish()?;
+        Ok(StartCheck::SinceCheckpoint { verified, checkpoint: checkpoint.entries })
+    }
+
+    /// Refuses every later write (the whole-chain check found the log altered): the daemon
+    /// keeps showing what it can, and appends nothing to a log that no longer verifies.
+    pub fn refuse_writes(&self, reason: String) {
+        let _ = self.refused.set(reason);
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn writes_refused(&self) -> Option<&str> {
+        self.refused.get().map(String::as_str)
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.refused.get() {
+            Some(reason) => Err(StoreError::WritesRefused(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Signs the chain's current state with `key` and keeps it as the latest checkpoint (in
     /// clear: it holds hashes and a signature only). Returns it, to be logged and sent away.
     pub fn record_checkpoint(&self, key: &CheckpointKey) -> Result<Checkpoint, StoreError> {
+        self.writable()?;
         let p: &Path = &self.path;
         let tx = begin_durable(&self.db, p)?;
         let checkpoint = {
@@ -403,7 +513,10 @@ impl Store {
         escrow: &[AgeRecipient],
         actor: Actor,
     ) -> Result<(Store, u64), StoreError> {
-        let Store { db, path, keys, key: old_key, head_interval } = self;
+        let Store { db, path, keys, key: old_key, head_interval, refused } = self;
+        if let Some(reason) = refused.get() {
+            return Err(StoreError::WritesRefused(reason.clone()));
+        }
         let new_keys = StoreKeys::new(new_identity, escrow, keys.index);
         let new_key = StoreKey::generate();
         let p: &Path = &path;
@@ -482,7 +595,7 @@ impl Store {
             batch.append_audit(&entry, Some(commitment))?;
         }
         tx.commit().at(p)?;
-        Ok((Store { db, path, keys: new_keys, key: new_key, head_interval }, count))
+        Ok((Store { db, path, keys: new_keys, key: new_key, head_interval, refused }, count))
     }
 }
 
@@ -995,6 +1108,53 @@ fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scratch_store(tag: &str) -> (PathBuf, Store) {
+        let dir = std::env::temp_dir().join(format!("takedown-store-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let index = IndexKey::parse(IndexKey::generate_file_text().as_bytes()).unwrap();
+        let store = Store::open(&dir, StoreKeys::new(AgeIdentity::generate(), &[], index), 1000).unwrap();
+        (dir, store)
+    }
+
+    fn entry(details: &str) -> AuditEntry {
+        AuditEntry::now(Actor::System, Action::RotateKeys, None, Outcome::Done, details.to_owned())
+    }
+
+    #[test]
+    fn start_up_checks_only_what_follows_its_own_checkpoint_and_everything_otherwise() {
+        let (dir, store) = scratch_store("start-check");
+        let key = CheckpointKey::parse(CheckpointKey::generate().unwrap().as_bytes()).unwrap();
+        let other = CheckpointKey::parse(CheckpointKey::generate().unwrap().as_bytes()).unwrap();
+        store.audit(&entry("one")).unwrap();
+        let why = |check: StartCheck| match check {
+            StartCheck::Full { why, .. } => why,
+            partial => panic!("expected a full check, got {partial:?}"),
+        };
+        assert!(why(store.verify_since_checkpoint(&key.public()).unwrap()).contains("no checkpoint"));
+        store.record_checkpoint(&key).unwrap();
+        store.audit(&entry("two")).unwrap();
+        let check = store.verify_since_checkpoint(&key.public()).unwrap();
+        let StartCheck::SinceCheckpoint { verified, checkpoint } = check else { panic!("{check:?}") };
+        assert_eq!((verified.entries, checkpoint), (2, 1));
+        assert_eq!(verified, store.verify().unwrap(), "the same head as the whole chain's");
+        assert!(why(store.verify_since_checkpoint(&other.public()).unwrap()).contains("another key"));
+        // A key rotation after the checkpoint re-commits older records: everything is checked.
+        let (store, _) = store.rotate(AgeIdentity::generate(), &[], Actor::System).unwrap();
+        assert!(why(store.verify_since_checkpoint(&key.public()).unwrap()).contains("rotated the keys"));
+        // Writes refused after a failed whole-chain check: nothing is appended, the reason is said.
+        let head = store.head().unwrap();
+        store.refuse_writes("entry 1: altered".into());
+        let refused = store.audit(&entry("three")).unwrap_err().to_string();
+        assert!(
+            refused.contains("entry 1: altered") && refused.contains("takedown audit verify"),
+            "{refused}"
+        );
+        assert!(store.record_checkpoint(&key).is_err());
+        assert_eq!(store.head().unwrap(), head);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_value_that_does_not_parse_is_not_quoted_in_the_error() {

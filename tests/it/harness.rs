@@ -336,12 +336,14 @@ impl Daemon {
         (dir, pki)
     }
 
-    /// Stops the daemon at once (SIGKILL, as a crash would) and starts it again on the same
-    /// directory and config.
+    /// Stops the daemon at once (SIGKILL, as a crash would; unless it has stopped already) and
+    /// starts it again on the same directory and config.
     #[cfg_attr(not(feature = "demo"), allow(dead_code))]
     pub fn kill_and_restart(&mut self) {
-        self.signal("KILL");
-        assert!(self.wait_exit(Duration::from_secs(10)).is_some(), "the daemon survived SIGKILL");
+        if self.child.try_wait().unwrap().is_none() {
+            self.signal("KILL");
+            assert!(self.wait_exit(Duration::from_secs(10)).is_some(), "the daemon survived SIGKILL");
+        }
         let (child, address, logs) =
             spawn_until_ready(&["serve", "--config"], &self.dir.0.join("takedown.toml"));
         (self.child, self.address, self.logs) = (child, address, logs);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use takedown::audit::{Action, Actor, AuditEntry, Outcome};
 use takedown::cases::{CaseKind, Change};
 use takedown::store::crypt::{AgeIdentity, AgeRecipient, Keyring};
@@ -473,8 +473,8 @@ fn daemon_cli(daemon: &Daemon, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[tokio::test]
-async fn a_signed_checkpoint_kept_elsewhere_detects_entries_cut_off_the_end() {
+/// A daemon that signs audit checkpoints with a key of its own.
+fn start_with_checkpoint_key() -> Daemon {
     let (dir, pki) = Daemon::prepare(|config| {
         config.replace("[store]\n", "[store]\ncheckpoint_key = { file = \"keys/checkpoint-key\" }\n")
     });
@@ -484,13 +484,131 @@ async fn a_signed_checkpoint_kept_elsewhere_detects_entries_cut_off_the_end() {
         .output()
         .unwrap();
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
-    let mut daemon = Daemon::start_in(dir, pki);
-    // Entries that commit no revision (refused page views, one per page: refusals of one page
-    // are coalesced): only a head kept elsewhere shows that they were cut off.
+    Daemon::start_in(dir, pki)
+}
+
+/// Starts `takedown serve` on `daemon`'s directory and config after it stopped, and returns
+/// its exit code, output and log when it exits within 20 s (`None`: it kept running, and was
+/// killed).
+fn serve_until_exit(daemon: &Daemon) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--config"])
+        .arg(daemon.dir.0.join("takedown.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (code, text(&output.stdout), text(&output.stderr))
+}
+
+/// Flips the last byte of audit entry `seq` (inside its ciphertext) with redb directly.
+fn flip_last_byte(fixture: &Fixture, seq: u64) -> Vec<u8> {
+    with_raw_edit(fixture, |tx| {
+        let mut table = tx.open_table(AUDIT).unwrap();
+        let mut bytes = table.get(seq).unwrap().expect("the entry exists").value().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        table.insert(seq, bytes.as_slice()).unwrap();
+    })
+}
+
+/// Audited requests (refused page views, one entry per page) to give the chain some length.
+async fn refused_views(daemon: &Daemon) {
     for page in ["/staff", "/audit", "/cp/new"] {
         let status = daemon.client("dmca-agent").get(daemon.url(page)).send().await.unwrap().status();
         assert_eq!(status, 403);
     }
+}
+
+fn audit_rows(fixture: &Fixture) -> u64 {
+    let db = fixture.raw_db();
+    let tx = db.begin_read().unwrap();
+    tx.open_table(AUDIT).unwrap().len().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_verifies_from_the_signed_checkpoint_and_a_failed_full_check_then_refuses_every_write() {
+    let mut daemon = start_with_checkpoint_key();
+    refused_views(&daemon).await;
+    // The restart signs a checkpoint of everything so far, having checked only what followed
+    // the previous one; the whole chain is verified behind it.
+    daemon.kill_and_restart();
+    daemon.wait_for_log("audit log verified from the signed checkpoint");
+    daemon.wait_for_log("audit log verified in full");
+    daemon.signal("KILL");
+    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
+    let fixture = Fixture { root: daemon.dir.0.clone(), _owner: None };
+
+    // An entry before the checkpoint altered: start-up does not read it, the full check does.
+    flip_last_byte(&fixture, 1);
+    daemon.kill_and_restart();
+    daemon.wait_for_log("audit log verified from the signed checkpoint");
+    let logs = daemon.wait_for_log("the full audit verification failed");
+    assert!(logs.contains("entry 1: ciphertext does not match"), "{logs}");
+    let before = audit_rows(&fixture);
+    // A write (an auditor's view of the log is audited before it is shown) is refused, saying
+    // why and what to do.
+    let response = daemon.client("auditor").get(daemon.url("/audit")).send().await.unwrap();
+    let status = response.status();
+    let page = response.text().await.unwrap();
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("failed its integrity check") && page.contains("takedown audit verify"), "{page}");
+    daemon.signal("KILL");
+    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
+    assert_eq!(audit_rows(&fixture), before, "nothing was appended to the altered log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_refuses_a_log_altered_after_its_checkpoint_or_cut_below_it() {
+    let mut daemon = start_with_checkpoint_key();
+    refused_views(&daemon).await;
+    // The restart signs a checkpoint after those entries; the views after it follow it.
+    daemon.kill_and_restart();
+    refused_views(&daemon).await;
+    daemon.signal("KILL");
+    assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
+    let fixture = Fixture { root: daemon.dir.0.clone(), _owner: None };
+    let last = audit_rows(&fixture);
+
+    // The newest entry (after the checkpoint) altered: the start-up check reads it.
+    let pristine = flip_last_byte(&fixture, last);
+    let (code, _, stderr) = serve_until_exit(&daemon);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("entry {last}: ciphertext does not match")), "{stderr}");
+
+    // Entries cut off down to below the checkpoint the daemon signed at its last start: a
+    // consistent shorter chain, refused because it no longer reaches that checkpoint.
+    std::fs::write(fixture.path("data").join(FILE_NAME), pristine).unwrap();
+    with_raw_edit(&fixture, |tx| {
+        let mut table = tx.open_table(AUDIT).unwrap();
+        for seq in 2..=last {
+            table.remove(seq).unwrap();
+        }
+    });
+    let (code, _, stderr) = serve_until_exit(&daemon);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("does not reach the head") && stderr.contains("not starting"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_signed_checkpoint_kept_elsewhere_detects_entries_cut_off_the_end() {
+    let mut daemon = start_with_checkpoint_key();
+    // Entries that commit no revision (refused page views, one per page: refusals of one page
+    // are coalesced): only a head kept elsewhere shows that they were cut off.
+    refused_views(&daemon).await;
     // The restart signs a checkpoint of everything so far.
     daemon.kill_and_restart();
     let (code, checkpoint, stderr) = daemon_cli(&daemon, &["audit", "checkpoint"]);
@@ -962,46 +1080,13 @@ async fn the_daemon_refuses_to_start_on_a_broken_audit_chain() {
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
 
-    let path = daemon.dir.0.join("data").join(FILE_NAME);
-    {
-        let db = redb::Database::builder()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .open(&path)
-            .unwrap();
-        let tx = db.begin_write().unwrap();
-        {
-            let mut table = tx.open_table(AUDIT).unwrap();
-            let mut bytes = table.get(1).unwrap().expect("the refusal was audited").value().to_vec();
-            let last = bytes.len() - 1;
-            bytes[last] ^= 0x01;
-            table.insert(1, bytes.as_slice()).unwrap();
-        }
-        tx.commit().unwrap();
-    }
-    let mut restarted = Command::new(BINARY)
-        .args(["serve", "--config"])
-        .arg(daemon.dir.0.join("takedown.toml"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = restarted.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = restarted.kill();
-            panic!("the daemon started on an altered audit log");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = restarted.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(status.code(), Some(3), "{stderr}");
+    let fixture = Fixture { root: daemon.dir.0.clone(), _owner: None };
+    flip_last_byte(&fixture, 1);
+    let (code, stdout, stderr) = serve_until_exit(&daemon);
+    assert_eq!(code, Some(3), "the daemon must not start on an altered audit log: {stderr}");
     assert!(
         stderr.contains("entry 1: ciphertext does not match") && stderr.contains("not starting"),
         "{stderr}"
     );
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("ready"));
+    assert!(!stdout.contains("ready"));
 }
