@@ -21,7 +21,7 @@
 #   D. without the drop-in (so with PrivateUsers=), memory lock set to best-effort: the same
 #      request is served through the whole shipped sandbox.
 #
-# Time: debootstrap about 1.5 minutes (once: the root file system is kept under
+# Time: debootstrap 1.5 to 2.5 minutes (once: the root file system is kept under
 # $TAKEDOWN_CI_SCRATCH, which .ci/run makes for one run and deletes at its end; without it the
 # script uses and deletes its own), then about 30 seconds. The container shares the host's
 # network; the daemon listens on a free port of 127.0.0.1.
@@ -66,10 +66,11 @@ if [ -z "$scratch" ]; then scratch=$(mktemp -d /var/tmp/takedown-systemd.XXXXXX)
 base=$scratch/systemd-rootfs
 work=$(mktemp -d "$scratch/run.XXXXXX")
 root=$work/rootfs
-nspawn_pid= pid1=
+nspawn_pid= pid1= open_pid=
 
 cleanup() {
     local status=$?
+    [ -z "$open_pid" ] || kill "$open_pid" 2>/dev/null || true
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
         # nspawn turns SIGTERM into an orderly shutdown of the container's systemd.
         kill -TERM "$nspawn_pid" 2>/dev/null || true
@@ -268,14 +269,26 @@ wait_for 10 "C: the journal does not say the reload happened" journal_has "SIGHU
 staff_request "C after reload"
 say "C: reloaded in the same process (PID $pid)"
 
+# A staff connection kept open across the stop: answered, then drained rather than cut off.
+openssl pkcs12 -in "$work/ci-staff.p12" -passin "pass:$p12_password" -nodes -out "$work/ci-staff.pem" 2>/dev/null
+mkfifo "$work/open.in"
+exec 4<>"$work/open.in"   # held open by this shell, so the connection stays up until the stop
+openssl s_client -quiet -connect "127.0.0.1:$port" -cert "$work/ci-staff.pem" -CAfile "$work/server.crt" \
+    <"$work/open.in" >"$work/open.out" 2>&1 &
+open_pid=$!
+printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&4
+wait_for 10 "C: the connection kept open got no answer" grep -q '^HTTP/1.1 200' "$work/open.out"
 mark
 inside systemctl stop takedown.service || fail "C: systemctl stop failed"
 journal_has "SIGTERM: shutting down" || fail "C: the journal does not show the SIGTERM shutdown"
-journal_has "shutting down: draining" || fail "C: the journal does not show the drain"
+journal_has "shutting down: draining 1 connection(s)" \
+    || fail "C: the journal does not show the drain of the connection kept open"
+! journal_has "cut off" || fail "C: connections were cut off at the drain timeout"
+exec 4>&-
 journal_has "stopped" || fail "C: the journal does not show the daemon stopped"
 [ "$(prop Result)" = success ] || fail "C: the stop ended with result $(prop Result)"
 [ "$(prop ExecMainStatus)" = 0 ] || fail "C: the daemon exited $(prop ExecMainStatus) on stop, not 0"
-say "C: stopped: drained, exit 0"
+say "C: stopped: the open connection drained, exit 0"
 
 # --- D. the whole shipped sandbox (PrivateUsers= too), memory lock best-effort ----------------
 rm -r "$root/etc/systemd/system/takedown.service.d"
