@@ -213,7 +213,23 @@ staff_request() {   # staff_request LABEL: the home page over mTLS, with the sta
     grep -q "Casey Integration" "$work/home.html" || fail "$1: the home page does not name the staff member"
     say "$1: staff request served (200, 'Casey Integration' on the home page)"
 }
-daemon_status() { inside cat "/proc/$1/status"; }
+# serving PHASE: starts the unit, sends a staff request, and checks the daemon's process: a
+# dynamic user, the system-call filter, no new privileges. Sets pid, status (its
+# /proc/PID/status) and uid.
+serving() {
+    mark
+    inside systemctl start takedown.service || fail "$1: systemctl start failed"
+    wait_for 30 "$1: the unit did not become active and serving" unit_active
+    pid=$(prop MainPID)
+    staff_request "$1"
+    status=$(inside cat "/proc/$pid/status")
+    uid=$(awk '/^Uid:/ {print $2}' <<<"$status")
+    [ "$uid" -ne 0 ] || fail "$1: the daemon runs as root, not as a dynamic user"
+    # systemd's range for dynamic users (DynamicUser=), 61184-65519.
+    [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] || fail "$1: uid $uid is not a dynamic user's"
+    grep -q '^Seccomp:[[:space:]]*2' <<<"$status" || fail "$1: no seccomp filter on the daemon"
+    grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$status" || fail "$1: NoNewPrivs is off"
+}
 # A failed start must stay failed: wait longer than systemd's restart delay (100 ms) times its
 # burst (5), then count the restarts.
 refused_once() {   # refused_once LABEL EXPECTED-JOURNAL-TEXT
@@ -244,20 +260,9 @@ write_config
 install -d "$root/etc/systemd/system/takedown.service.d"
 printf '%s\n' "$test_dropin" >"$root/etc/systemd/system/takedown.service.d/test.conf"
 inside systemctl daemon-reload
-mark
-inside systemctl start takedown.service || fail "C: systemctl start failed"
-wait_for 30 "C: the unit did not become active and serving" unit_active
-pid=$(prop MainPID)
-staff_request "C"
-status=$(daemon_status "$pid")
-uid=$(awk '/^Uid:/ {print $2}' <<<"$status")
-[ "$uid" -ne 0 ] || fail "C: the daemon runs as root, not as a dynamic user"
-# systemd's range for dynamic users (DynamicUser=), 61184-65519.
-[ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] || fail "C: uid $uid is not a dynamic user's"
+serving "C"
 locked_kb=$(awk '/^VmLck:/ {print $2}' <<<"$status")
 [ "$locked_kb" -gt 0 ] || fail "C: the daemon has no locked memory (VmLck 0)"
-grep -q '^Seccomp:[[:space:]]*2' <<<"$status" || fail "C: no seccomp filter on the daemon"
-grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$status" || fail "C: NoNewPrivs is off"
 journal_has "sandbox in place memory=Locked landlock=Full" \
     || fail "C: the journal does not say 'sandbox in place memory=Locked landlock=Full'"
 say "C: PID $pid, dynamic uid $uid, VmLck ${locked_kb} kB, seccomp filter, landlock=Full"
@@ -294,17 +299,9 @@ say "C: stopped: the open connection drained, exit 0"
 rm -r "$root/etc/systemd/system/takedown.service.d"
 inside systemctl daemon-reload
 write_config 's/^lock_memory = .*/lock_memory = "best-effort"/'
-mark
-inside systemctl start takedown.service || fail "D: systemctl start failed"
-wait_for 30 "D: the unit did not become active and serving" unit_active
-pid=$(prop MainPID)
-staff_request "D"
-status=$(daemon_status "$pid")
-uid=$(awk '/^Uid:/ {print $2}' <<<"$status")
-[ "$uid" -ne 0 ] || fail "D: the daemon runs as root, not as a dynamic user"
+serving "D"
 [ "$(inside readlink "/proc/$pid/ns/user")" != "$(inside readlink /proc/1/ns/user)" ] \
     || fail "D: the daemon shares systemd's user namespace (PrivateUsers= not in force)"
-grep -q '^Seccomp:[[:space:]]*2' <<<"$status" || fail "D: no seccomp filter on the daemon"
 journal_has "sandbox in place memory=NotLocked(.* landlock=Full" \
     || fail "D: the journal does not say 'sandbox in place memory=NotLocked(…) landlock=Full'"
 journal_has "the locked-memory limit is 8 MiB" || fail "D: the journal does not name the 8 MiB limit"
