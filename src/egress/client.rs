@@ -246,8 +246,11 @@ impl EgressClient {
             let Some(rule) = policy.rule(service) else { continue };
             let resolver =
                 CheckedResolver { allow_non_global: rule.allow_non_global_addresses, fixed: fixed.clone() };
+            // reqwest's own message is only "builder error" (seen on a host without the system's
+            // trust roots); its causes say what is missing.
             let client = build_client(rule, resolver, roots.clone(), &user_agent).map_err(|err| {
-                Problems(vec![Problem::new("egress", format!("cannot build the {service} client: {err}"))])
+                let why = error_chain(&err);
+                Problems(vec![Problem::new("egress", format!("cannot build the {service} client: {why}"))])
             })?;
             clients.insert(service, client);
         }

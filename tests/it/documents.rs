@@ -234,13 +234,17 @@ fn string_literals(text: &str) -> impl Iterator<Item = &str> {
 
 /// The texts a reference in a Tests cell stands for, each with the name it is reported under:
 /// `module::test` (an integration test with the helpers it calls), `module::*` (all of that
-/// module's tests), `src/….rs` (that file's unit tests), `src/….rs::test` (one of them), or
-/// `fuzz/fuzz_targets/….rs` (a fuzz target).
+/// module's tests), `src/….rs` (that file's unit tests), `src/….rs::test` (one of them),
+/// `fuzz/fuzz_targets/….rs` (a fuzz target), or `tests/….sh` (a test script CI runs).
 fn resolve(reference: &str) -> Result<Vec<(String, String)>, String> {
     if let Some((file, name)) = reference.split_once(".rs::") {
         let code = read(&format!("{file}.rs"))?;
         let text = function_text(&code, name, &[&code]).ok_or(format!("no test `{name}` in {file}.rs"))?;
         return Ok(vec![(reference.to_owned(), text)]);
+    }
+    if reference.starts_with("tests/") && reference.ends_with(".sh") {
+        // A script that needs what cargo test cannot give (a booted systemd): its whole text.
+        return Ok(vec![(reference.to_owned(), read(reference)?)]);
     }
     if reference.ends_with(".rs") {
         let code = read(reference)?;
