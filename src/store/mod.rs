@@ -192,15 +192,31 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`.
+    /// Opens (creating if needed) the store in `data_dir`, with the default page cache
+    /// ([`crate::config::STORE_CACHE_BYTES`]).
     pub fn open(data_dir: &Path, keys: StoreKeys, head_interval: u64) -> Result<Store, StoreError> {
+        Self::open_with_cache(data_dir, keys, head_interval, crate::config::STORE_CACHE_BYTES)
+    }
+
+    /// Opens (creating if needed) the store in `data_dir` with a page cache of `cache_bytes`
+    /// (`store.cache_kib`). redb's own default is 1 GiB, which the daemon would lock as it
+    /// filled; its working set is an audit page, a case and the index, so a few MiB serve.
+    pub fn open_with_cache(
+        data_dir: &Path,
+        keys: StoreKeys,
+        head_interval: u64,
+        cache_bytes: usize,
+    ) -> Result<Store, StoreError> {
         let path = data_dir.join(FILE_NAME);
         let p: &Path = &path;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).at(p)?;
         // Create the file ourselves so that it is owner-only from its first byte.
         OpenOptions::new().create(true).append(true).mode(0o600).open(&path).at(p)?;
-        let db =
-            Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .at(p)?;
         let key = prepare(&db, p, &keys)?;
         Ok(Store { db, path, keys, key, head_interval: head_interval.max(1) })
     }
@@ -757,6 +773,37 @@ fn decrypt_audit(
         .collect())
 }
 
+/// Decrypting threads running now, across all callers.
+static DECRYPT_SLOTS: Slots = Slots(std::sync::atomic::AtomicUsize::new(0));
+
+/// A count of threads in use, against a cap given at each take.
+struct Slots(std::sync::atomic::AtomicUsize);
+
+/// Threads taken from [`Slots`], given back on drop.
+struct Taken<'a> {
+    slots: &'a Slots,
+    count: usize,
+}
+
+impl Slots {
+    /// Takes up to `cap` minus those in use.
+    fn take(&self, cap: usize) -> Taken<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut count = 0;
+        let _ = self.0.fetch_update(SeqCst, SeqCst, |used| {
+            count = cap.saturating_sub(used);
+            Some(used + count)
+        });
+        Taken { slots: self, count }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.slots.0.fetch_sub(self.count, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Decrypts and decodes many values, spread over the cores when there are many: opening an
 /// age value costs about as much as hashing 10 KiB.
 fn open_many<T: serde::de::DeserializeOwned + Send>(
@@ -766,16 +813,32 @@ fn open_many<T: serde::de::DeserializeOwned + Send>(
     let open = |chunk: &[_]| -> Result<Vec<T>, StoreError> {
         chunk.iter().map(|value: &_| decode_json(&key.open(AsRef::<[u8]>::as_ref(value))?)).collect()
     };
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    if workers == 1 || sealed.len() < 512 {
+    // Spread over the cores, but never more decrypting threads at once than there are cores,
+    // however many requests decrypt together: each stack is locked memory the model counts
+    // (sandbox::memory). A thread that cannot be had leaves its share to this one.
+    let workers = DECRYPT_SLOTS.take(crate::sandbox::memory::decrypt_cores().saturating_sub(1));
+    if workers.count == 0 || sealed.len() < 512 {
         return open(sealed);
     }
     let parts: Vec<Result<Vec<T>, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sealed
-            .chunks(sealed.len().div_ceil(workers))
-            .map(|chunk| scope.spawn(move || open(chunk)))
+        let mut chunks = sealed.chunks(sealed.len().div_ceil(workers.count + 1));
+        let mine = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks
+            .map(|chunk| {
+                let spawned = std::thread::Builder::new()
+                    .stack_size(crate::sandbox::memory::DECRYPT_STACK_BYTES)
+                    .spawn_scoped(scope, move || open(chunk));
+                (chunk, spawned.ok())
+            })
             .collect();
-        handles.into_iter().map(|handle| handle.join().expect("a decrypting thread panicked")).collect()
+        let mut parts = vec![open(mine)];
+        for (chunk, handle) in handles {
+            parts.push(match handle {
+                Some(handle) => handle.join().expect("a decrypting thread panicked"),
+                None => open(chunk),
+            });
+        }
+        parts
     });
     let mut values = Vec::with_capacity(sealed.len());
     for part in parts {
@@ -919,6 +982,7 @@ fn open_read_only(path: &Path) -> Result<Box<dyn ReadableDatabase>, StoreError> 
     let builder = {
         let mut builder = Database::builder();
         builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
+        builder.set_cache_size(crate::config::STORE_CACHE_BYTES);
         builder
     };
     let db: Box<dyn ReadableDatabase> = match builder.open_read_only(path) {
