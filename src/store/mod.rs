@@ -298,6 +298,24 @@ impl Store {
         Ok(ids)
     }
 
+    /// Up to `limit` case IDs in the order they were created, from the `from`th (counting from
+    /// 1), and where to continue (`None`: none are left). Reads only those rows, so a long case
+    /// list is walked in bounded chunks.
+    pub fn case_ids_from(&self, from: u64, limit: usize) -> Result<(Vec<CaseId>, Option<u64>), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(CASES).at(p)?;
+        let mut ids = Vec::with_capacity(limit.min(1024));
+        for row in table.range(from..).at(p)? {
+            let (number, id) = row.at(p)?;
+            if ids.len() >= limit {
+                return Ok((ids, Some(number.value())));
+            }
+            ids.push(CaseId(id.value()));
+        }
+        Ok((ids, None))
+    }
+
     /// Whether the case exists (without decrypting anything).
     pub fn contains_case(&self, id: CaseId) -> Result<bool, StoreError> {
         let p: &Path = &self.path;
@@ -368,6 +386,41 @@ impl Store {
     /// are skipped. `case` keeps only the entries about that case.
     pub fn audit_entries(&self, case: Option<CaseId>) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
         decrypt_audit(&self.db, &self.path, &self.key, case)
+    }
+
+    /// Up to `limit` readable audit entries numbered `from` through `through`, oldest first,
+    /// decrypted, and the number to continue from (`None`: none are left). Reads only those
+    /// records, so a long log is read in bounded chunks (an export streams it).
+    pub fn audit_chunk(
+        &self,
+        from: u64,
+        through: u64,
+        limit: usize,
+    ) -> Result<(Vec<(u64, Link, AuditEntry)>, Option<u64>), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(AUDIT).at(p)?;
+        let mut records = Vec::new();
+        let mut next = None;
+        for row in table.range(from..=through).at(p)? {
+            let (seq, value) = row.at(p)?;
+            let seq = seq.value();
+            if records.len() >= limit {
+                next = Some(seq);
+                break;
+            }
+            let record =
+                StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+            if let Some(ciphertext) = record.ciphertext {
+                records.push((seq, record.link, ciphertext));
+            }
+        }
+        drop(table);
+        drop(tx);
+        let sealed: Vec<&[u8]> = records.iter().map(|(_, _, c)| c.as_slice()).collect();
+        let entries = open_many::<AuditEntry>(&self.key, &sealed)?;
+        let chunk = records.iter().zip(entries).map(|((seq, link, _), entry)| (*seq, *link, entry)).collect();
+        Ok((chunk, next))
     }
 
     /// Up to `limit` audit entries before sequence number `before` (or the newest), newest
@@ -652,9 +705,39 @@ pub fn verify(data_dir: &Path, expected: Option<Link>) -> Result<Verified, Store
     verify_chain(db.as_ref(), &path, expected)
 }
 
+/// Revisions whose commitments one pass of [`verify_chain`] holds in memory (about 100 bytes
+/// each): a larger store is checked in more passes over the chain, each for a share of the
+/// cases, so the check fits the daemon's memory model however many cases there are.
+const REVISIONS_PER_PASS: u64 = 8_192;
+
 fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> Result<Verified, StoreError> {
     let tx = db.begin_read().at(p)?;
-    let mut verifier = expected.map_or_else(ChainVerifier::new, ChainVerifier::expecting);
+    let revisions = match tx.open_table(REVISIONS) {
+        Ok(table) => table.len().at(p)?,
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(database(p, e)),
+    };
+    let passes = revisions.div_ceil(REVISIONS_PER_PASS).clamp(1, 256) as u16;
+    let width = 256u16.div_ceil(passes);
+    let mut verified = None;
+    for first in (0..256u16).step_by(usize::from(width)) {
+        let share = first..(first + width).min(256);
+        verified = Some(verify_share(&tx, p, expected, share)?);
+    }
+    verified.ok_or_else(|| database(p, "no pass of the verification ran"))
+}
+
+/// One pass of [`verify_chain`]: the whole chain, and the revisions and case list of the cases
+/// whose ID's first byte is in `share`.
+fn verify_share(
+    tx: &redb::ReadTransaction,
+    p: &Path,
+    expected: Option<Link>,
+    share: std::ops::Range<u16>,
+) -> Result<Verified, StoreError> {
+    let mut verifier =
+        expected.map_or_else(ChainVerifier::new, ChainVerifier::expecting).for_cases(share.clone());
+    let in_share = |case: &[u8; 16]| share.contains(&u16::from(case[0]));
     match tx.open_table(AUDIT) {
         Ok(table) => {
             for row in table.iter().at(p)? {
@@ -672,7 +755,12 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
     let mut with_revisions = std::collections::BTreeSet::new();
     match tx.open_table(REVISIONS) {
         Ok(table) => {
-            for row in table.iter().at(p)? {
+            let start = case_bound(share.start);
+            let rows = match share.end {
+                256 => table.range((start, 0)..).at(p)?,
+                end => table.range((start, 0)..(case_bound(end), 0)).at(p)?,
+            };
+            for row in rows {
                 let (key, value) = row.at(p)?;
                 let (case, number) = key.value();
                 check.push(case, number, value.value())?;
@@ -687,7 +775,7 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         Ok(table) => {
             for row in table.iter().at(p)? {
                 let case = row.at(p)?.1.value();
-                if !with_revisions.remove(&case) {
+                if in_share(&case) && !with_revisions.remove(&case) {
                     return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
                 }
             }
@@ -699,6 +787,13 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
     }
     Ok(verified)
+}
+
+/// The smallest case ID whose first byte is `first` (below 256).
+fn case_bound(first: u16) -> [u8; 16] {
+    let mut case = [0u8; 16];
+    case[0] = u8::try_from(first).unwrap_or(u8::MAX);
+    case
 }
 
 /// The latest checkpoint the daemon signed for the store in `data_dir`, as kept (no key needed).
