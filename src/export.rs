@@ -71,9 +71,9 @@ const AUDIT_PER_CHUNK: usize = 256;
 /// Writes an export of `selection` encrypted to `recipients` into `output`.
 ///
 /// Streamed: cases are read a chunk at a time and written as they are read, and the audit log
-/// is read twice in chunks (once for its size and digest, which a tar header and the manifest
-/// need first, once to write it), so memory stays bounded however large the store is (see
-/// `sandbox::memory`). The audit entries are those up to the head when the export began.
+/// is read in chunks once for its size and digest (which the tar header and the manifest need
+/// first) and, unless its lines fit in a buffer, once more to write it; so memory stays bounded
+/// however large the store is (see `sandbox::memory`). The audit entries are those up to the head when the export began.
 pub fn write(
     store: &Store,
     selection: &Selection,
@@ -107,21 +107,39 @@ pub fn write(
         }
     }
 
-    // First pass: the audit file's size, digest and entry count.
+    // First pass: the audit file's size, digest and entry count, and its lines while they fit
+    // in a chunk's buffer (a case's entries do: then there is no second pass).
     let mut measured = Measured::default();
+    let mut held = Some(Vec::new());
     for_audit_lines(store, entries_total, &wanted, |line| {
         measured.add(line);
+        if let Some(buffer) = &mut held {
+            if buffer.len() + line.len() <= crate::sandbox::memory::STREAM_BUFFER_BYTES / 2 {
+                buffer.extend_from_slice(line);
+            } else {
+                held = None;
+            }
+        }
         Ok(())
     })?;
-    // Second pass: the same lines into the archive (an erasure in between changes them).
-    let mut written = Measured::default();
-    archive.entry("audit.jsonl", measured.bytes, |sink| {
-        for_audit_lines(store, entries_total, &wanted, |line| {
-            written.add(line);
-            sink.write_all(line)
-        })
-    })?;
-    if written.digest() != measured.digest() {
+    let written = match held {
+        Some(lines) => {
+            archive.entry("audit.jsonl", measured.bytes, |sink| sink.write_all(&lines))?;
+            measured.digest()
+        }
+        None => {
+            // Second pass: the same lines into the archive (an erasure in between changes them).
+            let mut written = Measured::default();
+            archive.entry("audit.jsonl", measured.bytes, |sink| {
+                for_audit_lines(store, entries_total, &wanted, |line| {
+                    written.add(line);
+                    sink.write_all(line)
+                })
+            })?;
+            written.digest()
+        }
+    };
+    if written != measured.digest() {
         return Err(StoreError::Format(
             "the audit log changed while it was exported (an entry was erased); export again".to_owned(),
         )
@@ -147,7 +165,7 @@ pub fn write(
     encryptor.finish()?;
     Ok(ExportSummary {
         cases: case_ids.len(),
-        audit_entries: written.entries,
+        audit_entries: measured.entries,
         head,
         entries_total,
         directory,

@@ -155,12 +155,14 @@ impl MemoryModel {
     }
 }
 
-/// Bytes as KiB (or MiB when whole), for people.
+/// Bytes as KiB below a MiB, else as MiB (to a tenth), for people.
 fn kib_text(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes < 1 << 20 {
+        format!("{} KiB", bytes.div_ceil(1024))
+    } else if bytes % (1 << 20) == 0 {
         format!("{} MiB", bytes >> 20)
     } else {
-        format!("{} KiB", bytes.div_ceil(1024))
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
     }
 }
 

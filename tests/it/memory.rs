@@ -93,8 +93,9 @@ fn model_total(config: &Path) -> (u64, u64) {
     let line =
         text.lines().find(|line| line.contains("total: LimitMEMLOCK=")).unwrap_or_else(|| panic!("{text}"));
     let mut words = line.split_whitespace();
-    let (number, unit) = (words.next().unwrap().parse::<u64>().unwrap(), words.next().unwrap());
-    let total = number << if unit == "MiB" { 20 } else { 10 };
+    let (number, unit) = (words.next().unwrap().parse::<f64>().unwrap(), words.next().unwrap());
+    // Rounded to a tenth of a MiB in the breakdown: up, to be safe.
+    let total = (number * if unit == "MiB" { 1048576.0 } else { 1024.0 }).ceil() as u64 + (100 << 10);
     let limit = line.split("LimitMEMLOCK=").nth(1).and_then(|rest| rest.split('M').next()).unwrap();
     (total, limit.parse::<u64>().unwrap() << 20)
 }
@@ -223,8 +224,9 @@ async fn unprivileged_under_its_models_limit_the_daemon_serves_a_large_store_and
     );
     let export = export.stderr(std::process::Stdio::piped()).spawn().unwrap();
     let (_, case_page) = get(&daemon, "exporter", &format!("/cases/{}", cases[0])).await;
-    let download = daemon
-        .client("exporter")
+    // A case download reads the whole audit log (in chunks): slower than a page in a debug build.
+    let exporter = daemon.pki.client_builder("exporter").timeout(Duration::from_secs(180)).build().unwrap();
+    let download = exporter
         .post(daemon.url(&format!("/cases/{}/export", cases[0])))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("sec-fetch-site", "same-origin")
