@@ -114,7 +114,7 @@ impl MemoryModel {
             Some(limit) => {
                 // The largest parts first: lowering those helps most.
                 let mut adjustable: Vec<&Part> = self.parts.iter().filter(|p| !p.fields.is_empty()).collect();
-                adjustable.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+                adjustable.sort_by_key(|part| std::cmp::Reverse(part.bytes));
                 let lower: Vec<String> = adjustable
                     .iter()
                     .take(3)
@@ -159,7 +159,7 @@ impl MemoryModel {
 fn kib_text(bytes: u64) -> String {
     if bytes < 1 << 20 {
         format!("{} KiB", bytes.div_ceil(1024))
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))

@@ -396,7 +396,7 @@ impl Store {
         from: u64,
         through: u64,
         limit: usize,
-    ) -> Result<(Vec<(u64, Link, AuditEntry)>, Option<u64>), StoreError> {
+    ) -> Result<(Vec<NumberedEntry>, Option<u64>), StoreError> {
         let p: &Path = &self.path;
         let tx = self.db.begin_read().at(p)?;
         let table = tx.open_table(AUDIT).at(p)?;
@@ -867,6 +867,9 @@ fn decrypt_audit(
         .map(|((seq, link, _), entry)| (*seq, *link, entry))
         .collect())
 }
+
+/// An audit entry with its sequence number and chain link.
+pub type NumberedEntry = (u64, Link, AuditEntry);
 
 /// Decrypting threads running now, across all callers.
 static DECRYPT_SLOTS: Slots = Slots(std::sync::atomic::AtomicUsize::new(0));

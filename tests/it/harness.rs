@@ -564,6 +564,21 @@ pub async fn connect_wiki(daemon: &Daemon, peers: &takedown::demo::services::Sim
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
+/// Posts a `multipart/form-data` `body` (boundary [`crate::media::BOUNDARY`]) as a same-site
+/// form of `login`'s browser would.
+#[cfg(feature = "demo")]
+pub async fn post_multipart(daemon: &Daemon, login: &str, path: &str, body: Vec<u8>) -> reqwest::Response {
+    daemon
+        .client(login)
+        .post(daemon.url(path))
+        .header("content-type", format!("multipart/form-data; boundary={}", crate::media::BOUNDARY))
+        .header("sec-fetch-site", "same-origin")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Opens the running daemon's store beside it (the store is multi-process).
 pub fn store_of(daemon: &Daemon) -> takedown::store::Store {
     store_in(&daemon.dir.0)

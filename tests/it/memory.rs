@@ -185,29 +185,14 @@ async fn unprivileged_under_its_models_limit_the_daemon_serves_a_large_store_and
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"decision\"\r\n\r\ndenied\r\n");
     let end = body.len() - format!("--{BOUNDARY}--\r\n").len();
     body.splice(end..end, fields.into_bytes());
-    let submitted = daemon
-        .client("dmca-agent")
-        .post(daemon.url("/dmca/new"))
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .header("sec-fetch-site", "same-origin")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let submitted = harness::post_multipart(&daemon, "dmca-agent", "/dmca/new", body).await;
     let (status, url) = (submitted.status().as_u16(), submitted.url().path().to_owned());
     assert_eq!(status, 200, "{}", submitted.text().await.unwrap());
     assert!(url.starts_with("/cases/"), "{url}");
-    let uploader = daemon.client("cp-agent");
     let (_, upload_form) = get(&daemon, "cp-agent", "/test/media").await;
     let image = vec![7u8; 200 << 10];
-    let uploaded = uploader
-        .post(daemon.url("/test/media"))
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .header("sec-fetch-site", "same-origin")
-        .body(multipart(&harness::csrf_token(&upload_form), &[("image.jpg", &image)]))
-        .send()
-        .await
-        .unwrap();
+    let body = multipart(&harness::csrf_token(&upload_form), &[("image.jpg", &image)]);
+    let uploaded = harness::post_multipart(&daemon, "cp-agent", "/test/media", body).await;
     assert_eq!(uploaded.status().as_u16(), 200, "{}", uploaded.text().await.unwrap());
     alive(&daemon);
 
