@@ -1,6 +1,6 @@
-//! Process-wide hygiene: no core dumps, no ptrace by the same user, all memory locked.
+//! Process-wide hygiene: no core dumps, no ptrace by the same user, writable memory locked.
 
-use rustix::mm::{MlockAllFlags, mlockall};
+use rustix::mm::{MlockAllFlags, mlockall, munlockall};
 use rustix::process::{DumpableBehavior, Resource, Rlimit, getrlimit, set_dumpable_behavior, setrlimit};
 use tracing::warn;
 
@@ -75,10 +75,18 @@ pub fn lock_memory(enforcement: Enforcement, model: &MemoryModel) -> Result<Memo
 fn lock_now_and_later() -> Result<(), String> {
     mlockall(MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT)
         .map_err(|err| format!("mlockall failed: {err}"))?;
-    let maps = std::fs::read_to_string("/proc/self/maps")
-        .map_err(|err| format!("cannot read /proc/self/maps: {err}"))?;
-    crate::sys::lock_writable_mappings(&maps)
-        .map_err(|err| format!("mlock2 of the memory at start failed: {err}"))?;
+    let locked = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|err| format!("cannot read /proc/self/maps: {err}"))
+        .and_then(|maps| {
+            crate::sys::lock_writable_mappings(&maps)
+                .map_err(|err| format!("mlock2 of the memory at start failed: {err}"))
+        });
+    if let Err(err) = locked {
+        // Half locked is worse than not at all: later allocations would count against a limit
+        // already reached. Undo it; "best-effort" then runs unlocked, "required" stops.
+        let _ = munlockall();
+        return Err(err);
+    }
     Ok(())
 }
 
