@@ -62,7 +62,18 @@ struct AuditLine<'a> {
     entry: &'a AuditEntry,
 }
 
+/// Cases read, decrypted and written at a time.
+const CASES_PER_CHUNK: usize = 32;
+
+/// Audit entries read, decrypted and written at a time.
+const AUDIT_PER_CHUNK: usize = 256;
+
 /// Writes an export of `selection` encrypted to `recipients` into `output`.
+///
+/// Streamed: cases are read a chunk at a time and written as they are read, and the audit log
+/// is read in chunks once for its size and digest (which the tar header and the manifest need
+/// first) and, unless its lines fit in a buffer, once more to write it; so memory stays bounded
+/// however large the store is (see `sandbox::memory`). The audit entries are those up to the head when the export began.
 pub fn write(
     store: &Store,
     selection: &Selection,
@@ -80,56 +91,199 @@ pub fn write(
         now.second()
     );
     let directory = format!("takedown-export-{stamp}");
+    let (entries_total, head) = store.head()?;
     let (case_ids, all) = match selection {
         Selection::All => (store.case_ids()?, true),
         Selection::Cases(ids) => (ids.clone(), false),
     };
+    let wanted = |entry: &AuditEntry| all || entry.case.is_some_and(|case| case_ids.contains(&case));
 
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for (id, revisions) in store.cases(&case_ids)? {
-        files.push((format!("cases/{id}.json"), to_json(&revisions)?));
-    }
-    let mut audit = Vec::new();
-    let mut audit_entries = 0;
-    for (seq, link, entry) in store.audit_entries(None)? {
-        if all || entry.case.is_some_and(|case| case_ids.contains(&case)) {
-            let line = AuditLine { seq, link: link.to_string(), entry: &entry };
-            audit.extend(serde_json::to_vec(&line).map_err(|e| StoreError::Format(e.to_string()))?);
-            audit.push(b'\n');
-            audit_entries += 1;
+    let encryptor = crypt::encrypting_writer(recipients, output)?;
+    let mut archive = Archive { tar: tar::Builder::new(encryptor), directory, manifest: String::new(), now };
+
+    for chunk in case_ids.chunks(CASES_PER_CHUNK) {
+        for (id, revisions) in store.cases(chunk)? {
+            archive.file(&format!("cases/{id}.json"), &to_json(&revisions)?)?;
         }
     }
-    files.push(("audit.jsonl".to_owned(), audit));
-    let (entries_total, head) = store.head()?;
-    files.push((
-        "audit-head.txt".to_owned(),
+
+    // First pass: the audit file's size, digest and entry count, and its lines while they fit
+    // in a chunk's buffer (a case's entries do: then there is no second pass).
+    let mut measured = Measured::default();
+    let mut held = Some(Vec::new());
+    for_audit_lines(store, entries_total, &wanted, |line| {
+        measured.add(line);
+        if let Some(buffer) = &mut held {
+            if buffer.len() + line.len() <= crate::sandbox::memory::STREAM_BUFFER_BYTES / 2 {
+                buffer.extend_from_slice(line);
+            } else {
+                held = None;
+            }
+        }
+        Ok(())
+    })?;
+    let written = match held {
+        Some(lines) => {
+            archive.entry("audit.jsonl", measured.bytes, |sink| sink.write_all(&lines))?;
+            measured.digest()
+        }
+        None => {
+            // Second pass: the same lines into the archive (an erasure in between changes them).
+            let mut written = Measured::default();
+            archive.entry("audit.jsonl", measured.bytes, |sink| {
+                for_audit_lines(store, entries_total, &wanted, |line| {
+                    written.add(line);
+                    sink.write_all(line)
+                })
+            })?;
+            written.digest()
+        }
+    };
+    if written != measured.digest() {
+        return Err(StoreError::Format(
+            "the audit log changed while it was exported (an entry was erased); export again".to_owned(),
+        )
+        .into());
+    }
+    archive.add_to_manifest("audit.jsonl", &measured.digest());
+
+    archive.file(
+        "audit-head.txt",
         format!(
             "entries {entries_total}\nhead {head}\nexported {}\n\
              Compare the head with one recorded independently (printed, signed or mailed); \
              `takedown audit verify --expect-head {head}` checks it against the store.\n",
             now.format(&Rfc3339).unwrap_or_default()
         )
-        .into_bytes(),
-    ));
-    files.push(("README.txt".to_owned(), README.as_bytes().to_vec()));
-    let manifest: String =
-        files.iter().map(|(name, bytes)| format!("{}  {name}\n", hex::encode(sha256(bytes)))).collect();
-    files.push(("MANIFEST.sha256".to_owned(), manifest.into_bytes()));
-
-    let encryptor = crypt::encrypting_writer(recipients, output)?;
-    let mut archive = tar::Builder::new(encryptor);
-    let mtime = u64::try_from(now.unix_timestamp()).unwrap_or(0);
-    for (name, bytes) in &files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o600);
-        header.set_mtime(mtime);
-        header.set_cksum();
-        archive.append_data(&mut header, format!("{directory}/{name}"), bytes.as_slice())?;
-    }
-    let encryptor = archive.into_inner()?;
+        .as_bytes(),
+    )?;
+    archive.file("README.txt", README.as_bytes())?;
+    let manifest = std::mem::take(&mut archive.manifest);
+    archive.entry("MANIFEST.sha256", manifest.len() as u64, |sink| sink.write_all(manifest.as_bytes()))?;
+    let directory = archive.directory.clone();
+    let encryptor = archive.tar.into_inner()?;
     encryptor.finish()?;
-    Ok(ExportSummary { cases: case_ids.len(), audit_entries, head, entries_total, directory })
+    Ok(ExportSummary {
+        cases: case_ids.len(),
+        audit_entries: measured.entries,
+        head,
+        entries_total,
+        directory,
+    })
+}
+
+/// The tar archive being written, and the manifest of what is in it so far.
+struct Archive<W: Write> {
+    tar: tar::Builder<W>,
+    directory: String,
+    manifest: String,
+    now: OffsetDateTime,
+}
+
+impl<W: Write> Archive<W> {
+    /// Adds a file held whole (one case, a short text) and its manifest line.
+    fn file(&mut self, name: &str, bytes: &[u8]) -> Result<(), ExportError> {
+        self.entry(name, bytes.len() as u64, |sink| sink.write_all(bytes))?;
+        self.add_to_manifest(name, &sha256(bytes));
+        Ok(())
+    }
+
+    fn add_to_manifest(&mut self, name: &str, digest: &[u8; 32]) {
+        self.manifest.push_str(&format!("{}  {name}\n", hex::encode(digest)));
+    }
+
+    /// Writes a tar header for `name` of `size` bytes, then what `fill` writes (which must be
+    /// exactly `size` bytes), then the padding to the next 512-byte block.
+    fn entry<E: Into<ExportError>>(
+        &mut self,
+        name: &str,
+        size: u64,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<(), ExportError> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o600);
+        header.set_mtime(u64::try_from(self.now.unix_timestamp()).unwrap_or(0));
+        header.set_cksum();
+        // The header (and a long name's extension) only, with no body: the body follows.
+        self.tar.append_data(&mut header, format!("{}/{name}", self.directory), std::io::empty())?;
+        let mut counter = Counting { inner: self.tar.get_mut(), written: 0 };
+        fill(&mut counter).map_err(Into::into)?;
+        if counter.written != size {
+            return Err(StoreError::Format(format!(
+                "{name} came out at {} bytes, not the {size} announced; export again",
+                counter.written
+            ))
+            .into());
+        }
+        let padding = (512 - size % 512) % 512;
+        self.tar.get_mut().write_all(&[0u8; 512][..padding as usize])?;
+        Ok(())
+    }
+}
+
+/// A writer that counts what passes through.
+struct Counting<'a, W: Write> {
+    inner: &'a mut W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Size, digest and line count of a file produced in pieces.
+#[derive(Default)]
+struct Measured {
+    bytes: u64,
+    entries: usize,
+    hasher: sha2::Sha256,
+}
+
+impl Measured {
+    fn add(&mut self, line: &[u8]) {
+        use sha2::Digest as _;
+        self.bytes += line.len() as u64;
+        self.entries += 1;
+        self.hasher.update(line);
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        self.hasher.clone().finalize().into()
+    }
+}
+
+/// Calls `each` with every audit line (JSON and a newline) of the entries `wanted`, numbered up
+/// to `through`, reading and decrypting [`AUDIT_PER_CHUNK`] at a time.
+fn for_audit_lines(
+    store: &Store,
+    through: u64,
+    wanted: &dyn Fn(&AuditEntry) -> bool,
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<(), ExportError> {
+    let mut from = Some(1);
+    let mut line = Vec::new();
+    while let Some(start) = from {
+        let (chunk, next) = store.audit_chunk(start, through, AUDIT_PER_CHUNK)?;
+        for (seq, link, entry) in chunk.iter().filter(|(_, _, entry)| wanted(entry)) {
+            line.clear();
+            serde_json::to_writer(&mut line, &AuditLine { seq: *seq, link: link.to_string(), entry })
+                .map_err(|e| StoreError::Format(e.to_string()))?;
+            line.push(b'\n');
+            each(&line)?;
+        }
+        from = next;
+    }
+    Ok(())
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

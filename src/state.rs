@@ -62,6 +62,9 @@ pub struct AppState {
     pub services: Services,
     /// How much uploaded media may be held at once, and how much is.
     pub media: Arc<MediaBudget>,
+    /// How many bytes of form bodies may be held at once (`server.form_budget_kib`), and how
+    /// many are: a budget like the media one, so concurrent forms stay within the memory model.
+    pub forms: Arc<MediaBudget>,
     /// What the sandbox achieved at start (shown as a warning when incomplete).
     pub sandbox: SandboxReport,
     /// Supporting documents held in locked memory between requests.
@@ -90,6 +93,7 @@ impl AppState {
     ) -> Self {
         Self {
             media: MediaBudget::new(config.hardening.media_budget_bytes),
+            forms: MediaBudget::new(config.server.form_budget_bytes),
             config,
             csrf: CsrfKey::generate(),
             store,

@@ -1,8 +1,10 @@
 //! The only module allowed `unsafe`: the system calls no safe crate wraps.
 //!
-//! Today that is one thing, secret memory (`memfd_secret(2)`): pages the kernel removes from
+//! Three things: secret memory (`memfd_secret(2)`): pages the kernel removes from
 //! its own direct map, so neither other processes, nor root reading `/proc/PID/mem`, nor a core
-//! dump, nor hibernation can see them. `rustix` and `libc` offer the raw call only; mapping a
+//! dump, nor hibernation can see them; locking the memory a process already has by address
+//! (`mlock2`, whose safe wrappers take raw pointers); and bounding glibc's malloc arenas
+//! (`mallopt`). `rustix` and `libc` offer the raw call only; mapping a
 //! file is `unsafe` in `memmap2` because another process could change a shared file under us.
 //! Everything else (prctl, rlimits, mlockall, Landlock, anonymous mappings) goes through safe
 //! crates. Each `unsafe` block says why it is sound.
@@ -39,9 +41,75 @@ pub fn secret_memory(len: usize) -> io::Result<MmapMut> {
     unsafe { MmapOptions::new().len(len).map_mut(&file) }
 }
 
+/// Keeps glibc's malloc to `arenas` arenas. Each extra arena reserves a 64 MiB heap, and
+/// under `mlockall(MCL_FUTURE)` a reservation counts in full against `RLIMIT_MEMLOCK` whether
+/// touched or not (one per thread, up to eight per core, by default). Call it before starting
+/// threads. Returns whether malloc took the setting (always true on glibc; other C libraries
+/// have no arenas to bound, so there is nothing to do).
+pub fn limit_malloc_arenas(arenas: u16) -> bool {
+    #[cfg(target_env = "gnu")]
+    {
+        // SAFETY: mallopt takes two integers and changes one of malloc's tunables under
+        // malloc's own lock; it touches no memory of ours. M_ARENA_MAX only bounds arenas
+        // created later.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, i32::from(arenas)) == 1 }
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        let _ = arenas;
+        true
+    }
+}
+
+/// Locks, as their pages are first touched (`mlock2(MLOCK_ONFAULT)`), the private writable
+/// mappings listed in `maps` (the text of `/proc/self/maps`): the heap, the stacks, the
+/// binary's and libraries' data. Returns the bytes locked (what now counts against
+/// `RLIMIT_MEMLOCK`). Read-only and shared mappings are left alone: program text is the file
+/// itself and is never written to swap.
+pub fn lock_writable_mappings(maps: &str) -> io::Result<u64> {
+    let mut locked = 0u64;
+    for (start, len) in writable_private_mappings(maps) {
+        // SAFETY: mlock2 changes only how the kernel treats the pages of [start, start+len)
+        // (kept in memory once touched); it neither reads nor writes them and frees nothing,
+        // so no Rust object is affected. The range is one this process had mapped when `maps`
+        // was read; if it was unmapped since, the kernel answers ENOMEM and nothing is locked.
+        unsafe {
+            rustix::mm::mlock_with(start as *mut std::ffi::c_void, len, rustix::mm::MlockFlags::ONFAULT)
+        }
+        .map_err(io::Error::from)?;
+        locked += len as u64;
+    }
+    Ok(locked)
+}
+
+/// The private writable mappings (`rw-p`) of a `/proc/PID/maps` text, as (start, length).
+pub fn writable_private_mappings(maps: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    maps.lines().filter_map(|line| {
+        let mut fields = line.split_ascii_whitespace();
+        let (range, perms) = (fields.next()?, fields.next()?);
+        if perms != "rw-p" {
+            return None;
+        }
+        let (start, end) = range.split_once('-')?;
+        let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+        Some((start, end.checked_sub(start)?))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_private_writable_mappings_are_listed() {
+        let maps = "55d0a000-55d0b000 r--p 00000000 08:01 12 /usr/bin/x\n\
+                    55d0b000-55d0d000 rw-p 00001000 08:01 12 /usr/bin/x\n\
+                    7f00000000-7f00021000 rw-p 00000000 00:00 0 [heap]\n\
+                    7f10000000-7f10001000 rw-s 00000000 00:01 3 /memfd:x\n\
+                    7f20000000-7f20004000 ---p 00000000 00:00 0\n";
+        let found: Vec<_> = writable_private_mappings(maps).collect();
+        assert_eq!(found, vec![(0x55d0b000, 0x2000), (0x7f00000000, 0x21000)]);
+    }
 
     #[test]
     fn secret_memory_holds_what_is_written_or_says_why_not() {

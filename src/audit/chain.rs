@@ -439,6 +439,10 @@ pub struct ChainVerifier {
     expected: Option<(Link, bool)>,
     /// Every revision committed so far: its current hash and the entry that committed it.
     revisions: HashMap<([u8; 16], u32), (Digest32, u64)>,
+    /// Only revisions of cases whose ID starts with a byte in this range are kept: a large
+    /// store is checked in several passes, each holding a share of them (see
+    /// [`ChainVerifier::for_cases`]).
+    cases: std::ops::Range<u16>,
 }
 
 impl Default for ChainVerifier {
@@ -456,7 +460,16 @@ impl ChainVerifier {
             pending: BTreeMap::new(),
             expected: None,
             revisions: HashMap::new(),
+            cases: 0..256,
         }
+    }
+
+    /// Keeps only the revisions of cases whose ID's first byte is in `first_bytes`, so that the
+    /// memory a check of the revisions needs is a share of the store, not all of it. The chain
+    /// itself is still checked whole. A revision moved between cases of different shares is
+    /// then reported as replaced or added rather than as moved: refused all the same.
+    pub fn for_cases(self, first_bytes: std::ops::Range<u16>) -> Self {
+        Self { cases: first_bytes, ..self }
     }
 
     /// A verifier that also requires the chain to pass through `head`, a head an auditor
@@ -513,7 +526,7 @@ impl ChainVerifier {
         // A rotation's entry re-commits revisions with their new hashes; any other entry
         // commits revisions written in its transaction, each for the first time.
         let rotation = record.commitment.is_some();
-        for revision in &record.revisions {
+        for revision in record.revisions.iter().filter(|r| self.cases.contains(&u16::from(r.case[0]))) {
             let previous = self.revisions.insert((revision.case, revision.number), (revision.hash, seq));
             if previous.is_some() && !rotation {
                 return Err(ChainError::RevisionCommittedTwice { seq, revision: *revision });

@@ -19,7 +19,7 @@ use super::journal::{
 use super::model::{ChildReport, Environment};
 use super::outbound::{file_details, ncmec_report, salesforce_fields};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
-use crate::cases::{CaseId, CaseKind, Change};
+use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::dmca::steps::{StepRecord, StepStatus};
 use crate::egress::client::CallContext;
 use crate::media::MediaBuffer;
@@ -669,25 +669,41 @@ pub fn retraction_meaning(code: i64) -> &'static str {
 /// watchdog), each is one whose retraction failed: it is tried again, and one close to NCMEC's
 /// expiry is logged as a warning.
 pub async fn sweep(state: &AppState, at_start: bool) -> usize {
-    let cases = {
+    // The cases are read a chunk at a time: the sweep runs every few minutes, and all of a
+    // large store at once would not fit the daemon's locked memory (sandbox::memory).
+    let mut settled = 0;
+    let mut from = Some(1);
+    while let Some(start) = from {
         let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || {
-            let ids = store.case_ids()?;
-            store.cases(&ids)
+        let chunk = tokio::task::spawn_blocking(move || {
+            let (ids, next) = store.case_ids_from(start, SWEEP_CHUNK)?;
+            store.cases(&ids).map(|cases| (cases, next))
         })
-        .await
-        {
-            Ok(Ok(cases)) => cases,
+        .await;
+        let cases = match chunk {
+            Ok(Ok((cases, next))) => {
+                from = next;
+                cases
+            }
             Ok(Err(err)) => {
                 tracing::error!("the open-report sweep could not read the cases: {err}");
-                return 0;
+                return settled;
             }
             Err(err) => {
                 tracing::error!("the open-report sweep stopped: {err}");
-                return 0;
+                return settled;
             }
-        }
-    };
+        };
+        settled += settle_open_reports(state, at_start, cases).await;
+    }
+    settled
+}
+
+/// Cases the sweep reads and decrypts at a time.
+const SWEEP_CHUNK: usize = 64;
+
+/// [`sweep`] over one chunk of cases.
+async fn settle_open_reports(state: &AppState, at_start: bool, cases: Vec<(CaseId, Vec<Revision>)>) -> usize {
     let mut settled = 0;
     for (id, revisions) in cases {
         if revisions.first().map(|r| r.kind) != Some(CaseKind::ChildProtection) {

@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::cli::exit;
 use crate::config::ServiceSettings;
 use crate::egress::client::EgressFiles;
+use crate::sandbox::memory::MemoryModel;
 use crate::services::clients::preflight;
 use crate::state::Live;
 
@@ -23,6 +24,10 @@ fn configured_services(settings: &ServiceSettings) -> String {
 
 /// Validates the config at `path`; prints a summary or every problem.
 pub(super) fn run(path: &Path) -> u8 {
+    // Measured before the Landlock profile shuts /proc away: what the process has at start, and
+    // the locked-memory limit it runs under.
+    let at_start = crate::sandbox::memory::writable_at_start();
+    let (limit, privileged) = crate::sandbox::process::memlock_limit();
     let config = match super::load_config_confined(path, "check-config", &[]) {
         Ok(config) => config,
         Err(code) => return code,
@@ -57,6 +62,13 @@ pub(super) fn run(path: &Path) -> u8 {
                 egress.describe(&config.egress),
                 configured_services(&config.services)
             );
+            // What the daemon will lock: measured "at start" in this process, which runs the
+            // same binary up to the same point.
+            let model = MemoryModel::of(&config, at_start, crate::sandbox::memory::decrypt_cores());
+            print!("{}", model.breakdown(limit, privileged));
+            if let Some(shortfall) = model.shortfall(limit, privileged) {
+                println!("warning: `serve` under this limit would not start: {shortfall}");
+            }
             exit::OK
         }
         Err(problems) => super::report_problems(path, &problems),

@@ -76,10 +76,12 @@ fn credentials_dir() -> Option<PathBuf> {
 fn open_store(config: &Config) -> Result<crate::store::Store, u8> {
     let keys = crate::store::keys_from_config(&config.store, credentials_dir().as_deref())
         .map_err(|problems| report_problems(&config.source, &problems))?;
-    crate::store::Store::open(&config.store.data_dir, keys, config.store.audit_head_interval).map_err(|err| {
-        eprintln!("error: {err}");
-        exit::RUNTIME
-    })
+    let store = &config.store;
+    crate::store::Store::open_with_cache(&store.data_dir, keys, store.audit_head_interval, store.cache_bytes)
+        .map_err(|err| {
+            eprintln!("error: {err}");
+            exit::RUNTIME
+        })
 }
 
 /// The operator running a command, for audit entries: the Unix user (or the one behind sudo).

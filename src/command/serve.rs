@@ -13,6 +13,7 @@ use crate::cli::exit;
 use crate::config::{Config, Problem, Problems};
 use crate::egress::client::{EgressClient, EgressFiles};
 use crate::http;
+use crate::sandbox::memory::{self, MemoryModel};
 use crate::sandbox::{self, Profile, SandboxReport};
 use crate::services::clients::{CHECK_INTERVAL, Services};
 use crate::state::{AppState, Live};
@@ -87,7 +88,16 @@ pub fn run_on(config: Config, bound: Option<std::net::TcpListener>, on_ready: im
         wiki.trust_configured(&config.dmca.commons_api);
         wiki.trust_configured(&config.dmca.foundation_api);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Every thread's stack is locked memory: the runtime's threads are counted and sized by the
+    // config, as the memory model (sandbox::memory) assumes.
+    let server = &config.server;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server.worker_threads)
+        .max_blocking_threads(server.blocking_threads)
+        .thread_stack_size(server.thread_stack_bytes)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             error!("cannot start the async runtime: {err}");
@@ -208,11 +218,11 @@ async fn sign_checkpoints(store: Arc<Store>, key: CheckpointKey, interval: u64) 
 /// The egress policy is read first, since the profile's ports come from it; it is returned for
 /// the egress client.
 fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<(SandboxReport, EgressFiles), u8> {
-    let memory = sandbox::lock_memory(config.hardening.lock_memory, config.hardening.media_budget_bytes)
-        .map_err(|message| {
-            eprintln!("error: {message}");
-            exit::CONFIG
-        })?;
+    let model = MemoryModel::of(config, memory::writable_at_start(), memory::decrypt_cores());
+    let memory = sandbox::lock_memory(config.hardening.lock_memory, &model).map_err(|message| {
+        eprintln!("error: {message}");
+        exit::CONFIG
+    })?;
     let policy = EgressFiles::load(&config.egress)
         .map_err(|problems| super::report_problems(&config.source, &problems))?;
     let landlock = Profile::serve(config, credentials_dir, &policy.policy.ports())
@@ -221,7 +231,7 @@ fn contain(config: &Config, credentials_dir: Option<&Path>) -> Result<(SandboxRe
             eprintln!("error: {err}");
             exit::CONFIG
         })?;
-    info!(?memory, ?landlock, "sandbox in place");
+    info!(?memory, ?landlock, model_kib = model.total() >> 10, "sandbox in place");
     Ok((SandboxReport { memory, landlock }, policy))
 }
 

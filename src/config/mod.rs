@@ -10,6 +10,10 @@
 //! # header_read_timeout_seconds = 10     # optional, see crate::http::limits
 //! # idle_timeout_seconds = 60            # optional
 //! # max_connections = 256                # optional
+//! # form_budget_kib = 8192               # optional: form bodies held at once, over all requests
+//! # worker_threads = 2                   # optional: threads that serve connections
+//! # blocking_threads = 8                 # optional: threads for the store and other blocking work
+//! # thread_stack_kib = 2048              # optional: each thread's stack
 //!
 //! [tls]
 //! certificate = "tls/server.crt"          # PEM chain, leaf first
@@ -27,6 +31,7 @@
 //! index_key = { credential = "index-key" }       # 64 hex digits
 //! escrow_recipients = ["age1…"]                  # legal's offline keys; may be []
 //! # audit_head_interval = 1000                   # optional
+//! # cache_kib = 8192                             # optional: the store's page cache
 //! # checkpoint_key = { credential = "checkpoint-key" }  # optional: signs audit checkpoints
 //!
 //! [export]
@@ -129,6 +134,14 @@ pub struct ServerSettings {
     pub idle_timeout: Duration,
     /// Most connections served at once; further clients wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// The most bytes of form bodies held at once, over all requests (`form_budget_kib`).
+    pub form_budget_bytes: usize,
+    /// The async runtime's worker threads.
+    pub worker_threads: usize,
+    /// The most threads of the runtime's blocking pool (store transactions, exports).
+    pub blocking_threads: usize,
+    /// The stack size of every thread the runtime starts, in bytes.
+    pub thread_stack_bytes: usize,
 }
 
 /// `[tls]`
@@ -160,6 +173,37 @@ const MAX_TIMEOUT_SECONDS: u64 = 3600;
 /// process's file-descriptor limit can hold.
 const MAX_CONNECTIONS_LIMIT: u64 = 65_536;
 
+/// The store's page cache by default. The daemon's working set is small (an audit page, a case,
+/// the index), and every cached page is locked memory.
+pub const STORE_CACHE_BYTES: usize = 8 << 20;
+
+/// Worker threads by default: the appliance serves tens of people; two keep a slow page from
+/// stalling the others.
+pub const WORKER_THREADS: usize = 2;
+
+/// Blocking-pool threads by default: store transactions and exports at once.
+pub const BLOCKING_THREADS: usize = 8;
+
+/// Thread stacks by default (Rust's and tokio's own default).
+pub const THREAD_STACK_BYTES: usize = 2 << 20;
+
+/// The smallest thread stack accepted.
+const MIN_THREAD_STACK_BYTES: usize = 128 << 10;
+
+/// The most threads of one kind.
+const MAX_THREADS: u64 = 256;
+
+/// The largest size in KiB accepted for a buffer or cache (64 GiB).
+const MAX_KIB: u64 = 64 << 20;
+
+fn kib(n: u64) -> usize {
+    usize::try_from(n.saturating_mul(1024)).unwrap_or(usize::MAX)
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// `[store]`
 #[derive(Clone, Debug)]
 pub struct StoreSettings {
@@ -178,6 +222,8 @@ pub struct StoreSettings {
     /// The Ed25519 key that signs audit checkpoints ([`crate::audit::checkpoint`]); without it
     /// no checkpoint is written.
     pub checkpoint_key: Option<SecretSource>,
+    /// The store's page cache in bytes (`cache_kib`): locked memory, so kept small.
+    pub cache_bytes: usize,
 }
 
 /// How often the audit head is logged by default: often enough that a copy of the log exists
@@ -228,9 +274,47 @@ impl Config {
                 .map_or(limits::IDLE_TIMEOUT, Duration::from_secs);
             let max_connections = s
                 .optional_count("max_connections", MAX_CONNECTIONS_LIMIT, &mut problems)
-                .map_or(limits::MAX_CONNECTIONS, |n| usize::try_from(n).unwrap_or(usize::MAX));
+                .map_or(limits::MAX_CONNECTIONS, to_usize);
+            let form_budget_bytes = s
+                .optional_count("form_budget_kib", MAX_KIB, &mut problems)
+                .map_or(limits::FORM_BUDGET_BYTES, kib);
+            let worker_threads = s
+                .optional_count("worker_threads", MAX_THREADS, &mut problems)
+                .map_or(WORKER_THREADS, to_usize);
+            let blocking_threads = s
+                .optional_count("blocking_threads", MAX_THREADS, &mut problems)
+                .map_or(BLOCKING_THREADS, to_usize);
+            let thread_stack_bytes =
+                s.optional_count("thread_stack_kib", MAX_KIB, &mut problems).map_or(THREAD_STACK_BYTES, kib);
+            if thread_stack_bytes < MIN_THREAD_STACK_BYTES {
+                problems.push(Problem::new(
+                    s.field("thread_stack_kib"),
+                    format!(
+                        "is below {} KiB, too little for the daemon's threads",
+                        MIN_THREAD_STACK_BYTES >> 10
+                    ),
+                ));
+            }
+            if form_budget_bytes < limits::MAX_FORM_BODY_BYTES {
+                problems.push(Problem::new(
+                    s.field("form_budget_kib"),
+                    format!(
+                        "is below one form body's limit ({} KiB): a full form could never be received",
+                        limits::MAX_FORM_BODY_BYTES >> 10
+                    ),
+                ));
+            }
             s.finish(&mut problems);
-            Some(ServerSettings { listen: listen?, header_read_timeout, idle_timeout, max_connections })
+            Some(ServerSettings {
+                listen: listen?,
+                header_read_timeout,
+                idle_timeout,
+                max_connections,
+                form_budget_bytes,
+                worker_threads,
+                blocking_threads,
+                thread_stack_bytes,
+            })
         });
 
         let tls = root.table("tls", &mut problems).and_then(|mut s| {
@@ -274,6 +358,8 @@ impl Config {
                 .optional_count("audit_head_interval", 1_000_000_000, &mut problems)
                 .unwrap_or(AUDIT_HEAD_INTERVAL);
             let checkpoint_key = s.optional_secret("checkpoint_key", base, &mut problems);
+            let cache_bytes =
+                s.optional_count("cache_kib", MAX_KIB, &mut problems).map_or(STORE_CACHE_BYTES, kib);
             s.finish(&mut problems);
             Some(StoreSettings {
                 data_dir: data_dir?,
@@ -282,6 +368,7 @@ impl Config {
                 escrow_recipients: escrow_recipients?,
                 audit_head_interval,
                 checkpoint_key,
+                cache_bytes,
             })
         });
 

@@ -92,6 +92,16 @@ pub enum HttpError {
         /// The whole budget.
         limit: usize,
     },
+    /// Other requests' form bodies hold the whole form budget now (`server.form_budget_kib`).
+    #[error("form budget busy: {requested} bytes do not fit, {free} of {limit} bytes free")]
+    FormsBusy {
+        /// What the form announced (or the largest form, when it announced nothing).
+        requested: usize,
+        /// What is free now.
+        free: usize,
+        /// The whole budget.
+        limit: usize,
+    },
     /// No lockable memory could be had for an upload (the detail goes to the log).
     #[error("no lockable memory for an upload: {0}")]
     MemoryUnavailable(String),
@@ -294,6 +304,20 @@ impl HttpError {
                     ),
                     "Go back (your browser keeps what you typed and chose) and submit again in a minute."
                         .to_owned(),
+                ],
+            ),
+            HttpError::FormsBusy { requested, free, limit } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy: try again in a minute",
+                vec![
+                    format!(
+                        "Forms are read into locked memory, and other requests hold it now: {} of {} is free, and \
+                         this form needs {}. Nothing was read or stored.",
+                        mebibytes(*free),
+                        mebibytes(*limit),
+                        mebibytes(*requested)
+                    ),
+                    "Go back (your browser keeps what you typed) and submit again in a minute.".to_owned(),
                 ],
             ),
             HttpError::MemoryUnavailable(_) => (

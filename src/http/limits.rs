@@ -44,6 +44,21 @@ pub const UPLOAD_LEADING_FIELD_TIMEOUT: Duration = Duration::from_secs(10);
 /// kilobytes; 1 MiB leaves a wide margin. File uploads have their own, larger limits.
 pub const MAX_FORM_BODY_BYTES: usize = 1024 * 1024;
 
+/// Form bodies held at once over all requests, by default (`server.form_budget_kib`): eight
+/// full-size bodies. A body's announced length is reserved before it is read; past the budget
+/// the request is answered 503 with `Retry-After`, so concurrent forms cannot exhaust memory.
+pub const FORM_BUDGET_BYTES: usize = 8 * MAX_FORM_BODY_BYTES;
+
+/// What one connection may hold besides its form body: TLS records in and out (16 KiB each),
+/// hyper's read and write buffers, HTTP/2 stream windows, and the page being sent. An estimate
+/// with room to spare; the memory test measures the daemon against it.
+pub const CONNECTION_BYTES: usize = 128 * 1024;
+
+/// HTTP/2 flow-control window, per connection and per stream, and the most a stream buffers to
+/// send: what a client can make one connection hold before the appliance reads it. 64 KiB (the
+/// protocol's default) keeps a LAN upload fast.
+pub const H2_WINDOW_BYTES: u32 = 64 * 1024;
+
 /// Largest request head (request line plus headers) on HTTP/1.1. Browsers send about 1–2 KiB;
 /// 16 KiB is far above that and below anything that could exhaust memory across connections.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;

@@ -5,7 +5,9 @@
 //! 2. the certificate is mapped to a [`Caller`] through the current roster;
 //! 3. a request that is not GET or HEAD must come from a rostered person, from this site
 //!    (`Sec-Fetch-Site`, `Origin`), with a body within [`limits::MAX_FORM_BODY_BYTES`], carrying
-//!    a CSRF token issued to that same person — whatever its path, so no route can forget it;
+//!    a CSRF token issued to that same person — whatever its path, so no route can forget it.
+//!    The body is read only once the route's access rule has passed and its size is reserved
+//!    from the form budget (`server.form_budget_kib`; full: 503 with `Retry-After`);
 //! 4. the route is looked up and its access rule applied ([`router::authorize`]);
 //! 5. the page is produced ([`handlers::dispatch`]).
 //!
@@ -33,7 +35,7 @@ use super::{headers, limits};
 use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::identity::{Caller, Staff, identify};
 use crate::media::upload::{Receiver, UploadLimits};
-use crate::media::{BudgetRefusal, MediaUpload, UploadError};
+use crate::media::{BudgetRefusal, MediaBudget, MediaUpload, UploadError};
 use crate::pages;
 use crate::pages::layout::Viewer;
 use crate::state::{AppState, Live};
@@ -221,7 +223,12 @@ impl Pipeline {
                 upload = Some(self.receive_upload(&parts.headers, body, &boundary, staff, documents).await?);
                 None
             } else {
-                let form = read_form(&parts.headers, body).await?;
+                // Forms too: who may send one, and how large it is, are known before a byte of it
+                // is read, and its size is reserved from the form budget (busy: 503).
+                if let Lookup::Found(route, _) = self.router.lookup(&parts.method, parts.uri.path()) {
+                    router::authorize(route, caller, contact)?;
+                }
+                let form = read_form(&parts.headers, body, &self.state.forms).await?;
                 self.state
                     .csrf
                     .verify(&staff.id, form.get(CSRF_FIELD), SystemTime::now())
@@ -344,7 +351,7 @@ fn error_response(err: &HttpError, caller: &Caller, path: &str) -> Response<Full
     let page = err.page();
     let mut response =
         handlers::html(page.status, pages::errors::render(&page, viewer.as_ref(), case_in_path(path)));
-    if let HttpError::MediaBusy { .. } = err {
+    if let HttpError::MediaBusy { .. } | HttpError::FormsBusy { .. } = err {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     if let HttpError::MethodNotAllowed { allowed } = err {
@@ -392,7 +399,11 @@ fn check_same_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), HttpError> {
 }
 
 /// Reads a URL-encoded form body within the size and time limits.
-async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpError> {
+async fn read_form(
+    headers: &HeaderMap,
+    body: Incoming,
+    budget: &Arc<MediaBudget>,
+) -> Result<Form, HttpError> {
     const LIMIT: usize = limits::MAX_FORM_BODY_BYTES;
     let declared = content_length(headers);
     // Refuse before reading anything when the client announces too much.
@@ -407,16 +418,24 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<Form, HttpErro
     if !is_urlencoded {
         return Err(HttpError::UnsupportedMediaType);
     }
-    let collected = tokio::time::timeout(limits::BODY_READ_TIMEOUT, Limited::new(body, LIMIT).collect())
-        .await
-        .map_err(|_| HttpError::RequestTimeout)?
-        .map_err(|err| {
-            if err.downcast_ref::<LengthLimitError>().is_some() {
-                HttpError::PayloadTooLarge { limit: LIMIT }
-            } else {
-                HttpError::Internal(format!("reading the request body: {err}"))
-            }
-        })?;
+    // What it announced, or the most a form may be when it announced nothing (chunked); held
+    // until the form is parsed.
+    let requested = declared.map_or(LIMIT, |n| usize::try_from(n).unwrap_or(LIMIT));
+    let _reservation = budget.reserve(requested).map_err(|refusal| match refusal {
+        BudgetRefusal::TooLarge { limit, .. } => HttpError::PayloadTooLarge { limit },
+        BudgetRefusal::Busy { requested, free, limit } => HttpError::FormsBusy { requested, free, limit },
+    })?;
+    let collected =
+        tokio::time::timeout(limits::BODY_READ_TIMEOUT, Limited::new(body, requested.max(1)).collect())
+            .await
+            .map_err(|_| HttpError::RequestTimeout)?
+            .map_err(|err| {
+                if err.downcast_ref::<LengthLimitError>().is_some() {
+                    HttpError::PayloadTooLarge { limit: LIMIT }
+                } else {
+                    HttpError::Internal(format!("reading the request body: {err}"))
+                }
+            })?;
     Ok(Form::parse(&collected.to_bytes()))
 }
 

@@ -239,6 +239,11 @@ fn http_builder(state: &AppState) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits::MAX_H2_STREAMS)
+        // hyper's defaults let one connection buffer 1 MiB received and 400 KiB per stream to
+        // send; the memory model counts limits::CONNECTION_BYTES per connection.
+        .initial_connection_window_size(limits::H2_WINDOW_BYTES)
+        .initial_stream_window_size(limits::H2_WINDOW_BYTES)
+        .max_send_buf_size(limits::H2_WINDOW_BYTES as usize)
         .max_header_list_size(u32::try_from(limits::MAX_HEADER_BYTES).unwrap_or(u32::MAX));
     builder
 }

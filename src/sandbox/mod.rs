@@ -1,5 +1,6 @@
 //! The process as a safe container for what it handles: no core dumps and no debugger
-//! (`PR_SET_DUMPABLE 0`, `RLIMIT_CORE 0`), memory that is never swapped (`mlockall`), and one
+//! (`PR_SET_DUMPABLE 0`, `RLIMIT_CORE 0`), memory that is never swapped (`mlockall`, within the
+//! [`memory`] model's bounds), and one
 //! Landlock profile per subcommand that limits the files it may touch and the ports it may
 //! bind and connect to.
 //!
@@ -8,6 +9,7 @@
 //! afterwards. The uploads themselves are protected by [`crate::media`], and freed heap memory
 //! is wiped by the global allocator that `main.rs` installs.
 
+pub mod memory;
 pub mod process;
 pub mod profile;
 

@@ -1,14 +1,11 @@
-//! Process-wide hygiene: no core dumps, no ptrace by the same user, all memory locked.
+//! Process-wide hygiene: no core dumps, no ptrace by the same user, writable memory locked.
 
-use rustix::mm::{MlockAllFlags, mlockall};
+use rustix::mm::{MlockAllFlags, mlockall, munlockall};
 use rustix::process::{DumpableBehavior, Resource, Rlimit, getrlimit, set_dumpable_behavior, setrlimit};
 use tracing::warn;
 
+use super::memory::MemoryModel;
 use crate::config::Enforcement;
-
-/// Memory the daemon needs besides the media budget: its code, TLS and HTTP buffers, the store's
-/// cache, thread stacks. Measured at well under 100 MiB; the rest is margin.
-pub const DAEMON_MEMORY_HEADROOM: u64 = 256 * 1024 * 1024;
 
 /// Makes the process non-dumpable and sets its core-size limit to zero, hard and soft.
 ///
@@ -26,28 +23,40 @@ pub fn forbid_dumps() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether all of the process's memory is locked.
+/// Whether all of the process's writable memory is locked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryLock {
-    /// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` is in force.
+    /// `mlockall(MCL_FUTURE | MCL_ONFAULT)` is in force, and the private writable mappings the
+    /// process had before it are locked too.
     Locked,
     /// It is not, and why (allowed only by `hardening.lock_memory = "best-effort"`).
     NotLocked(String),
 }
 
-/// Locks all current and future memory, so that nothing is ever written to swap.
+/// Locks the memory that could hold secrets, so that none of it is ever written to swap.
 ///
-/// `MCL_ONFAULT` locks pages as they are first touched, so thread stacks and reserved address
-/// space cost nothing until used. Locking counts against `RLIMIT_MEMLOCK` for a process without
-/// `CAP_IPC_LOCK`; past it, every allocation would fail, so the limit is checked first: it must
-/// hold the media budget plus [`DAEMON_MEMORY_HEADROOM`].
-pub fn lock_memory(enforcement: Enforcement, media_budget: usize) -> Result<MemoryLock, String> {
-    let limit = getrlimit(Resource::Memlock).current;
-    let refusal = match memlock_shortfall(limit, has_ipc_lock_capability(), media_budget) {
+/// What is locked: every mapping made from now on (`mlockall(MCL_FUTURE | MCL_ONFAULT)`: the
+/// heap as it grows, thread stacks, the store's cache, uploads), and the private writable
+/// mappings that exist now (heap, main stack, the binary's and libraries' data), each with
+/// `mlock2(MLOCK_ONFAULT)`. Not locked: read-only file mappings (program text and constants),
+/// which are the file itself and never reach swap. `MCL_CURRENT` would lock those too, and the
+/// kernel refuses it outright when the whole address space (tens of MiB of text) exceeds the
+/// limit, however little of it is ever written.
+///
+/// Without `CAP_IPC_LOCK`, every locked mapping counts in full against `RLIMIT_MEMLOCK`, faulted
+/// or not, and past the limit allocations fail and the process aborts. So malloc is kept to one
+/// arena first (each further arena reserves 64 MiB), and `model` (every consumer bounded by the
+/// config) must fit the limit.
+pub fn lock_memory(enforcement: Enforcement, model: &MemoryModel) -> Result<MemoryLock, String> {
+    if !crate::sys::limit_malloc_arenas(1) {
+        warn!("malloc did not accept M_ARENA_MAX; it may reserve more address space than the model says");
+    }
+    let (limit, privileged) = memlock_limit();
+    let refusal = match model.shortfall(limit, privileged) {
         Some(shortfall) => shortfall,
-        None => match mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT) {
+        None => match lock_now_and_later() {
             Ok(()) => return Ok(MemoryLock::Locked),
-            Err(err) => format!("mlockall failed: {err}"),
+            Err(err) => err,
         },
     };
     match enforcement {
@@ -62,22 +71,29 @@ pub fn lock_memory(enforcement: Enforcement, media_budget: usize) -> Result<Memo
     }
 }
 
-/// Why `limit` (the soft `RLIMIT_MEMLOCK`, `None` = unlimited) cannot hold the daemon and its
-/// media budget, or `None` if it can (or the process may lock without limit).
-fn memlock_shortfall(limit: Option<u64>, privileged: bool, media_budget: usize) -> Option<String> {
-    let needed = (media_budget as u64).saturating_add(DAEMON_MEMORY_HEADROOM);
-    match limit {
-        _ if privileged => None,
-        None => None,
-        Some(limit) if limit >= needed => None,
-        Some(limit) => Some(format!(
-            "the locked-memory limit is {} MiB, and the daemon needs {} MiB (hardening.media_budget_mib plus {} MiB \
-             for itself); raise LimitMEMLOCK= in the unit",
-            limit >> 20,
-            needed >> 20,
-            DAEMON_MEMORY_HEADROOM >> 20
-        )),
+/// Locks future mappings, then the writable ones there are already.
+fn lock_now_and_later() -> Result<(), String> {
+    mlockall(MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT)
+        .map_err(|err| format!("mlockall failed: {err}"))?;
+    let locked = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|err| format!("cannot read /proc/self/maps: {err}"))
+        .and_then(|maps| {
+            crate::sys::lock_writable_mappings(&maps)
+                .map_err(|err| format!("mlock2 of the memory at start failed: {err}"))
+        });
+    if let Err(err) = locked {
+        // Half locked is worse than not at all: later allocations would count against a limit
+        // already reached. Undo it; "best-effort" then runs unlocked, "required" stops.
+        let _ = munlockall();
+        return Err(err);
     }
+    Ok(())
+}
+
+/// The soft `RLIMIT_MEMLOCK` (`None`: unlimited), and whether this process may exceed it
+/// (`CAP_IPC_LOCK`).
+pub fn memlock_limit() -> (Option<u64>, bool) {
+    (getrlimit(Resource::Memlock).current, has_ipc_lock_capability())
 }
 
 /// Whether the effective capabilities include `CAP_IPC_LOCK` (root has it), which lifts the
@@ -92,22 +108,4 @@ fn has_ipc_lock_capability() -> bool {
         .find_map(|line| line.strip_prefix("CapEff:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_locked_memory_limit_must_hold_the_budget_and_the_daemon() {
-        let budget = 256 << 20;
-        let needed = budget as u64 + DAEMON_MEMORY_HEADROOM;
-        assert_eq!(memlock_shortfall(Some(needed), false, budget), None);
-        assert_eq!(memlock_shortfall(None, false, budget), None, "unlimited");
-        assert_eq!(memlock_shortfall(Some(8 << 20), true, budget), None, "CAP_IPC_LOCK ignores the limit");
-        let shortfall = memlock_shortfall(Some(8 << 20), false, budget).unwrap();
-        assert!(shortfall.contains("is 8 MiB") && shortfall.contains("needs 512 MiB"), "{shortfall}");
-        assert!(shortfall.contains("LimitMEMLOCK"), "{shortfall}");
-        assert!(memlock_shortfall(Some(needed - 1), false, budget).is_some());
-    }
 }

@@ -219,15 +219,31 @@ pub enum StartCheck {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`.
+    /// Opens (creating if needed) the store in `data_dir`, with the default page cache
+    /// ([`crate::config::STORE_CACHE_BYTES`]).
     pub fn open(data_dir: &Path, keys: StoreKeys, head_interval: u64) -> Result<Store, StoreError> {
+        Self::open_with_cache(data_dir, keys, head_interval, crate::config::STORE_CACHE_BYTES)
+    }
+
+    /// Opens (creating if needed) the store in `data_dir` with a page cache of `cache_bytes`
+    /// (`store.cache_kib`). redb's own default is 1 GiB, which the daemon would lock as it
+    /// filled; its working set is an audit page, a case and the index, so a few MiB serve.
+    pub fn open_with_cache(
+        data_dir: &Path,
+        keys: StoreKeys,
+        head_interval: u64,
+        cache_bytes: usize,
+    ) -> Result<Store, StoreError> {
         let path = data_dir.join(FILE_NAME);
         let p: &Path = &path;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).at(p)?;
         // Create the file ourselves so that it is owner-only from its first byte.
         OpenOptions::new().create(true).append(true).mode(0o600).open(&path).at(p)?;
-        let db =
-            Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .at(p)?;
         let key = prepare(&db, p, &keys)?;
         Ok(Store {
             db,
@@ -392,6 +408,24 @@ impl Store {
         Ok(ids)
     }
 
+    /// Up to `limit` case IDs in the order they were created, from the `from`th (counting from
+    /// 1), and where to continue (`None`: none are left). Reads only those rows, so a long case
+    /// list is walked in bounded chunks.
+    pub fn case_ids_from(&self, from: u64, limit: usize) -> Result<(Vec<CaseId>, Option<u64>), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(CASES).at(p)?;
+        let mut ids = Vec::with_capacity(limit.min(1024));
+        for row in table.range(from..).at(p)? {
+            let (number, id) = row.at(p)?;
+            if ids.len() >= limit {
+                return Ok((ids, Some(number.value())));
+            }
+            ids.push(CaseId(id.value()));
+        }
+        Ok((ids, None))
+    }
+
     /// Whether the case exists (without decrypting anything).
     pub fn contains_case(&self, id: CaseId) -> Result<bool, StoreError> {
         let p: &Path = &self.path;
@@ -462,6 +496,41 @@ impl Store {
     /// are skipped. `case` keeps only the entries about that case.
     pub fn audit_entries(&self, case: Option<CaseId>) -> Result<Vec<(u64, Link, AuditEntry)>, StoreError> {
         decrypt_audit(&self.db, &self.path, &self.key, case)
+    }
+
+    /// Up to `limit` readable audit entries numbered `from` through `through`, oldest first,
+    /// decrypted, and the number to continue from (`None`: none are left). Reads only those
+    /// records, so a long log is read in bounded chunks (an export streams it).
+    pub fn audit_chunk(
+        &self,
+        from: u64,
+        through: u64,
+        limit: usize,
+    ) -> Result<(Vec<NumberedEntry>, Option<u64>), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        let table = tx.open_table(AUDIT).at(p)?;
+        let mut records = Vec::new();
+        let mut next = None;
+        for row in table.range(from..=through).at(p)? {
+            let (seq, value) = row.at(p)?;
+            let seq = seq.value();
+            if records.len() >= limit {
+                next = Some(seq);
+                break;
+            }
+            let record =
+                StoredRecord::decode(value.value()).map_err(|error| ChainError::BadRecord { seq, error })?;
+            if let Some(ciphertext) = record.ciphertext {
+                records.push((seq, record.link, ciphertext));
+            }
+        }
+        drop(table);
+        drop(tx);
+        let sealed: Vec<&[u8]> = records.iter().map(|(_, _, c)| c.as_slice()).collect();
+        let entries = open_many::<AuditEntry>(&self.key, &sealed)?;
+        let chunk = records.iter().zip(entries).map(|((seq, link, _), entry)| (*seq, *link, entry)).collect();
+        Ok((chunk, next))
     }
 
     /// Up to `limit` audit entries before sequence number `before` (or the newest), newest
@@ -749,9 +818,39 @@ pub fn verify(data_dir: &Path, expected: Option<Link>) -> Result<Verified, Store
     verify_chain(db.as_ref(), &path, expected)
 }
 
+/// Revisions whose commitments one pass of [`verify_chain`] holds in memory (about 100 bytes
+/// each): a larger store is checked in more passes over the chain, each for a share of the
+/// cases, so the check fits the daemon's memory model however many cases there are.
+const REVISIONS_PER_PASS: u64 = 8_192;
+
 fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> Result<Verified, StoreError> {
     let tx = db.begin_read().at(p)?;
-    let mut verifier = expected.map_or_else(ChainVerifier::new, ChainVerifier::expecting);
+    let revisions = match tx.open_table(REVISIONS) {
+        Ok(table) => table.len().at(p)?,
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(database(p, e)),
+    };
+    let passes = revisions.div_ceil(REVISIONS_PER_PASS).clamp(1, 256) as u16;
+    let width = 256u16.div_ceil(passes);
+    let mut verified = None;
+    for first in (0..256u16).step_by(usize::from(width)) {
+        let share = first..(first + width).min(256);
+        verified = Some(verify_share(&tx, p, expected, share)?);
+    }
+    verified.ok_or_else(|| database(p, "no pass of the verification ran"))
+}
+
+/// One pass of [`verify_chain`]: the whole chain, and the revisions and case list of the cases
+/// whose ID's first byte is in `share`.
+fn verify_share(
+    tx: &redb::ReadTransaction,
+    p: &Path,
+    expected: Option<Link>,
+    share: std::ops::Range<u16>,
+) -> Result<Verified, StoreError> {
+    let mut verifier =
+        expected.map_or_else(ChainVerifier::new, ChainVerifier::expecting).for_cases(share.clone());
+    let in_share = |case: &[u8; 16]| share.contains(&u16::from(case[0]));
     match tx.open_table(AUDIT) {
         Ok(table) => {
             for row in table.iter().at(p)? {
@@ -769,7 +868,12 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
     let mut with_revisions = std::collections::BTreeSet::new();
     match tx.open_table(REVISIONS) {
         Ok(table) => {
-            for row in table.iter().at(p)? {
+            let start = case_bound(share.start);
+            let rows = match share.end {
+                256 => table.range((start, 0)..).at(p)?,
+                end => table.range((start, 0)..(case_bound(end), 0)).at(p)?,
+            };
+            for row in rows {
                 let (key, value) = row.at(p)?;
                 let (case, number) = key.value();
                 check.push(case, number, value.value())?;
@@ -784,7 +888,7 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         Ok(table) => {
             for row in table.iter().at(p)? {
                 let case = row.at(p)?.1.value();
-                if !with_revisions.remove(&case) {
+                if in_share(&case) && !with_revisions.remove(&case) {
                     return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
                 }
             }
@@ -796,6 +900,13 @@ fn verify_chain(db: &dyn ReadableDatabase, p: &Path, expected: Option<Link>) -> 
         return Err(ChainError::CaseListMismatch { case: hex::encode(case) }.into());
     }
     Ok(verified)
+}
+
+/// The smallest case ID whose first byte is `first` (below 256).
+fn case_bound(first: u16) -> [u8; 16] {
+    let mut case = [0u8; 16];
+    case[0] = u8::try_from(first).unwrap_or(u8::MAX);
+    case
 }
 
 /// The latest checkpoint the daemon signed for the store in `data_dir`, as kept (no key needed).
@@ -870,6 +981,40 @@ fn decrypt_audit(
         .collect())
 }
 
+/// An audit entry with its sequence number and chain link.
+pub type NumberedEntry = (u64, Link, AuditEntry);
+
+/// Decrypting threads running now, across all callers.
+static DECRYPT_SLOTS: Slots = Slots(std::sync::atomic::AtomicUsize::new(0));
+
+/// A count of threads in use, against a cap given at each take.
+struct Slots(std::sync::atomic::AtomicUsize);
+
+/// Threads taken from [`Slots`], given back on drop.
+struct Taken<'a> {
+    slots: &'a Slots,
+    count: usize,
+}
+
+impl Slots {
+    /// Takes up to `cap` minus those in use.
+    fn take(&self, cap: usize) -> Taken<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut count = 0;
+        let _ = self.0.fetch_update(SeqCst, SeqCst, |used| {
+            count = cap.saturating_sub(used);
+            Some(used + count)
+        });
+        Taken { slots: self, count }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.slots.0.fetch_sub(self.count, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Decrypts and decodes many values, spread over the cores when there are many: opening an
 /// age value costs about as much as hashing 10 KiB.
 fn open_many<T: serde::de::DeserializeOwned + Send>(
@@ -879,16 +1024,32 @@ fn open_many<T: serde::de::DeserializeOwned + Send>(
     let open = |chunk: &[_]| -> Result<Vec<T>, StoreError> {
         chunk.iter().map(|value: &_| decode_json(&key.open(AsRef::<[u8]>::as_ref(value))?)).collect()
     };
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    if workers == 1 || sealed.len() < 512 {
+    // Spread over the cores, but never more decrypting threads at once than there are cores,
+    // however many requests decrypt together: each stack is locked memory the model counts
+    // (sandbox::memory). A thread that cannot be had leaves its share to this one.
+    let workers = DECRYPT_SLOTS.take(crate::sandbox::memory::decrypt_cores().saturating_sub(1));
+    if workers.count == 0 || sealed.len() < 512 {
         return open(sealed);
     }
     let parts: Vec<Result<Vec<T>, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sealed
-            .chunks(sealed.len().div_ceil(workers))
-            .map(|chunk| scope.spawn(move || open(chunk)))
+        let mut chunks = sealed.chunks(sealed.len().div_ceil(workers.count + 1));
+        let mine = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks
+            .map(|chunk| {
+                let spawned = std::thread::Builder::new()
+                    .stack_size(crate::sandbox::memory::DECRYPT_STACK_BYTES)
+                    .spawn_scoped(scope, move || open(chunk));
+                (chunk, spawned.ok())
+            })
             .collect();
-        handles.into_iter().map(|handle| handle.join().expect("a decrypting thread panicked")).collect()
+        let mut parts = vec![open(mine)];
+        for (chunk, handle) in handles {
+            parts.push(match handle {
+                Some(handle) => handle.join().expect("a decrypting thread panicked"),
+                None => open(chunk),
+            });
+        }
+        parts
     });
     let mut values = Vec::with_capacity(sealed.len());
     for part in parts {
@@ -1032,6 +1193,7 @@ fn open_read_only(path: &Path) -> Result<Box<dyn ReadableDatabase>, StoreError> 
     let builder = {
         let mut builder = Database::builder();
         builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
+        builder.set_cache_size(crate::config::STORE_CACHE_BYTES);
         builder
     };
     let db: Box<dyn ReadableDatabase> = match builder.open_read_only(path) {

@@ -320,6 +320,12 @@ impl Daemon {
         command.args(["serve", "--config"]).arg(dir.0.join("takedown.toml"));
         std::os::unix::process::CommandExt::uid(&mut command, uid);
         std::os::unix::process::CommandExt::gid(&mut command, uid);
+        Self::start_command(dir, pki, command)
+    }
+
+    /// Runs `command` (`takedown serve` on `dir`'s config, perhaps under `setpriv` or
+    /// `prlimit`) and waits for its `ready` line.
+    pub fn start_command(dir: ScratchDir, pki: TestPki, command: Command) -> Self {
         let (child, lines, logs) = spawn(command);
         let ready = lines
             .recv_timeout(Duration::from_secs(30))
@@ -560,16 +566,36 @@ pub async fn connect_wiki(daemon: &Daemon, peers: &takedown::demo::services::Sim
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
+/// Posts a `multipart/form-data` `body` (boundary [`crate::media::BOUNDARY`]) as a same-site
+/// form of `login`'s browser would.
+#[cfg(feature = "demo")]
+pub async fn post_multipart(daemon: &Daemon, login: &str, path: &str, body: Vec<u8>) -> reqwest::Response {
+    daemon
+        .client(login)
+        .post(daemon.url(path))
+        .header("content-type", format!("multipart/form-data; boundary={}", crate::media::BOUNDARY))
+        .header("sec-fetch-site", "same-origin")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Opens the running daemon's store beside it (the store is multi-process).
 pub fn store_of(daemon: &Daemon) -> takedown::store::Store {
-    let keys = daemon.dir.0.join("keys");
+    store_in(&daemon.dir.0)
+}
+
+/// Opens the store of the daemon directory `dir` (its `data` and `keys`).
+pub fn store_in(dir: &Path) -> takedown::store::Store {
+    let keys = dir.join("keys");
     let identity =
         takedown::store::crypt::AgeIdentity::parse(&std::fs::read(keys.join("store-identity")).unwrap())
             .unwrap();
     let index =
         takedown::store::index::IndexKey::parse(&std::fs::read(keys.join("index-key")).unwrap()).unwrap();
     takedown::store::Store::open(
-        &daemon.dir.0.join("data"),
+        &dir.join("data"),
         takedown::store::StoreKeys::new(identity, &[], index),
         1000,
     )

@@ -196,11 +196,13 @@ async fn the_33rd_concurrent_http2_stream_waits_until_one_of_the_32_ends() {
     }
     assert_eq!(*limit.borrow(), Some(MAX_H2_STREAMS), "the stream limit the server announces");
 
-    // 32 form posts whose bodies never end: each holds a stream open in the server.
+    // 32 form posts whose bodies never end: each holds a stream open in the server. Each names
+    // its (small) length, so all 32 fit the form budget together.
     let mut held = Vec::new();
     for n in 1..=MAX_H2_STREAMS {
         let post = http::Request::post(daemon.url("/wiki/connect"))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", "20")
             .header("sec-fetch-site", "same-origin")
             .body(())
             .unwrap();
@@ -223,7 +225,7 @@ async fn the_33rd_concurrent_http2_stream_waits_until_one_of_the_32_ends() {
 
     // One of the 32 ends (its form is refused: no valid token); the 33rd is served.
     let (response, mut body) = held.pop().unwrap();
-    body.send_data(Bytes::new(), true).unwrap();
+    body.send_data(Bytes::from_static(b"&x=123456"), true).unwrap();
     assert_eq!(response.await.unwrap().status(), 403);
     let served = tokio::time::timeout(Duration::from_secs(20), extra)
         .await

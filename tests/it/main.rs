@@ -35,6 +35,8 @@ mod media;
 #[cfg(feature = "demo")]
 mod mediawiki;
 #[cfg(feature = "demo")]
+mod memory;
+#[cfg(feature = "demo")]
 mod oauth;
 mod pki;
 #[cfg(feature = "demo")]

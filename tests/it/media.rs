@@ -11,10 +11,10 @@ use sha1::Digest as _;
 use crate::harness::{self, Daemon};
 use crate::sentinel::{self, Sentinel, random_bytes};
 
-const BOUNDARY: &str = "takedown-test-boundary";
+pub const BOUNDARY: &str = "takedown-test-boundary";
 
 /// A multipart body: the CSRF token first, then `files` (name, bytes).
-fn multipart(token: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn multipart(token: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body =
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n")
             .into_bytes();
