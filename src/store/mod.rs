@@ -1,8 +1,9 @@
 //! The case store: one redb file in which every value is age-encrypted before redb sees it.
 //!
 //! What is in clear: the schema version, opaque case IDs (random), revision numbers, audit
-//! sequence numbers with their chain hashes, and HMAC lookup keys. Everything else — case data,
-//! audit entries — is ciphertext under the store key, and the store key itself is in the
+//! sequence numbers with their chain hashes, and HMAC lookup keys (the case log's index among
+//! them, [`case_index`]). Everything else — case data, case summaries, audit entries — is
+//! ciphertext under the store key, and the store key itself is in the
 //! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]).
 //! The API only appends: there is no update or delete of a revision or an audit entry, and
 //! every write goes through [`Store::commit`], whose transaction also carries the audit entry

@@ -953,6 +953,9 @@ fn a_process_still_holding_the_rotated_away_key_writes_nothing() {
     let (rotated, _) =
         fixture.open().rotate(AgeIdentity::generate(), &[], Actor::Operator("op".into())).unwrap();
     let head = rotated.head().unwrap();
+    // The case log's summaries were re-encrypted with the rest.
+    let log = rotated.case_page(&Filter { page: 1, ..Filter::default() }, &CaseKind::ALL).unwrap();
+    assert_eq!(log.0.len(), 1, "the case log opens under the new key");
     let entry = AuditEntry::now(Actor::System, Action::CreateCase, None, Outcome::Done, "after");
     let Err(err) = running.audit(&entry) else {
         panic!("a stale key sealed a value the keyring cannot open")
