@@ -642,10 +642,10 @@ mod tests {
         assert_eq!(store.case_summary(CaseId::generate()).unwrap(), None);
     }
 
-    /// Every row of the index tables, summaries decrypted.
-    fn snapshot(
-        store: &Store,
-    ) -> (BTreeMap<[u8; 16], String>, Vec<([u8; 16], u64)>, Vec<([u8; 16], (u64, u64))>) {
+    /// Every row of the index tables (summaries, decrypted; facets; days).
+    type Rows = (BTreeMap<[u8; 16], String>, Vec<([u8; 16], u64)>, Vec<([u8; 16], (u64, u64))>);
+
+    fn snapshot(store: &Store) -> Rows {
         let tx = store.db.begin_read().unwrap();
         let mut summaries = BTreeMap::new();
         for row in tx.open_table(SUMMARIES).unwrap().iter().unwrap() {
