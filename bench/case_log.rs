@@ -15,13 +15,15 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use takedown::audit::{Action, Actor, AuditEntry, Outcome};
 use takedown::case_log::Filter;
 use takedown::cases::CaseKind;
 use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
 use takedown::store::{Store, StoreKeys};
 use time::macros::{date, datetime};
+
+#[path = "fill.rs"]
+mod fill;
 
 /// Cases per fill transaction.
 const CHUNK: usize = 10_000;
@@ -126,39 +128,23 @@ fn fill(dir: &Path, size: usize) -> Store {
     // A year of cases, evenly spread.
     let step = time::Duration::seconds(365 * 86_400 / size.max(1) as i64);
     let decisions = ["granted", "partially-granted", "denied"];
-    let mut i = 0usize;
-    while i < size {
-        let end = (i + CHUNK).min(size);
-        store
-            .commit(|batch| {
-                for n in i..end {
-                    let at = start + step * n as i32;
-                    let staff = format!("staff-{:02}", n * 7 % STAFF);
-                    let (kind, payload) = match n % 10 {
-                        0 => (CaseKind::ChildProtection, serde_json::json!({})),
-                        1..=3 => (CaseKind::Log, serde_json::json!({ "note": format!("log entry {n}") })),
-                        _ => (
-                            CaseKind::Dmca,
-                            serde_json::json!({ "dmca": {
-                                "decision": decisions[n / 10 % 3],
-                                "test": n % 100 < 10,
-                                "wmf_title": format!("Bench notice {n}"),
-                            }}),
-                        ),
-                    };
-                    batch.create_case_at(kind, &staff, payload, at)?;
-                }
-                batch.audit(&AuditEntry::now(
-                    Actor::System,
-                    Action::CreateCase,
-                    None,
-                    Outcome::Done,
-                    "bench fill",
-                ))?;
-                Ok(())
-            })
-            .expect("fill");
-        i = end;
-    }
+    fill::in_chunks(&store, size, CHUNK, |batch, n| {
+        let at = start + step * n as i32;
+        let staff = format!("staff-{:02}", n * 7 % STAFF);
+        let (kind, payload) = match n % 10 {
+            0 => (CaseKind::ChildProtection, serde_json::json!({})),
+            1..=3 => (CaseKind::Log, serde_json::json!({ "note": format!("log entry {n}") })),
+            _ => (
+                CaseKind::Dmca,
+                serde_json::json!({ "dmca": {
+                    "decision": decisions[n / 10 % 3],
+                    "test": n % 100 < 10,
+                    "wmf_title": format!("Bench notice {n}"),
+                }}),
+            ),
+        };
+        batch.create_case_at(kind, &staff, payload, at)?;
+        Ok(())
+    });
     store
 }

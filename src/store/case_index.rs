@@ -559,12 +559,18 @@ mod tests {
         Store::open(dir, keys(identity), 1000).unwrap()
     }
 
-    #[test]
-    fn every_filter_for_every_viewer_pages_as_the_filter_over_all_cases_does() {
-        let dir = Scratch::new("filters");
+    /// A new store (in its scratch directory, with its identity) holding [`varied_store`].
+    fn with_varied_cases(name: &str) -> (Scratch, AgeIdentity, Store) {
+        let dir = Scratch::new(name);
         let identity = AgeIdentity::generate();
         let store = open(&dir.0, &identity);
         varied_store(&store);
+        (dir, identity, store)
+    }
+
+    #[test]
+    fn every_filter_for_every_viewer_pages_as_the_filter_over_all_cases_does() {
+        let (_dir, _, store) = with_varied_cases("filters");
         let cases = store.cases(&store.case_ids().unwrap()).unwrap();
         let all: Vec<CaseSummary> =
             cases.iter().filter_map(|(id, revisions)| CaseSummary::of(*id, revisions)).collect();
@@ -661,10 +667,7 @@ mod tests {
 
     #[test]
     fn a_rebuilt_index_equals_the_maintained_one_and_a_layout_3_store_gets_it_on_open() {
-        let dir = Scratch::new("rebuild");
-        let identity = AgeIdentity::generate();
-        let store = open(&dir.0, &identity);
-        varied_store(&store);
+        let (dir, identity, store) = with_varied_cases("rebuild");
         let maintained = snapshot(&store);
         assert_eq!(maintained.0.len(), 131);
         let p = store.path.clone();

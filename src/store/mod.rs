@@ -448,53 +448,16 @@ impl Store {
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
         let mut recommitted = Vec::new();
-        let mut resealed_summaries = 0u64;
+        let resealed_summaries;
         {
             let mut revisions = tx.open_table(REVISIONS).at(p)?;
-            let keys: Vec<([u8; 16], u32)> = revisions
-                .iter()
-                .at(p)?
-                .map(|row| row.map(|(k, _)| k.value()))
-                .collect::<Result<_, _>>()
-                .at(p)?;
-            for key in keys {
-                let plaintext = {
-                    let value = revisions
-                        .get(key)
-                        .at(p)?
-                        .ok_or_else(|| StoreError::Format("revision vanished".into()))?;
-                    old_key.open(value.value())?
-                };
-                let resealed = new_key.seal(&plaintext)?;
-                recommitted.push(RevisionCommit {
-                    case: key.0,
-                    number: key.1,
-                    hash: chain::sha256(&resealed),
-                });
-                revisions.insert(key, resealed.as_slice()).at(p)?;
-                count += 1;
-            }
-
+            count += reseal_table(&mut revisions, p, &old_key, &new_key, |(case, number), resealed| {
+                recommitted.push(RevisionCommit { case, number, hash: chain::sha256(resealed) });
+            })?;
             // The case-log summaries are values like the revisions (derived from them, and not
             // committed by the chain).
             let mut summaries = tx.open_table(case_index::SUMMARIES).at(p)?;
-            let ids: Vec<[u8; 16]> = summaries
-                .iter()
-                .at(p)?
-                .map(|row| row.map(|(k, _)| k.value()))
-                .collect::<Result<_, _>>()
-                .at(p)?;
-            for id in ids {
-                let plaintext = {
-                    let value = summaries
-                        .get(id)
-                        .at(p)?
-                        .ok_or_else(|| StoreError::Format("summary vanished".into()))?;
-                    old_key.open(value.value())?
-                };
-                summaries.insert(id, new_key.seal(&plaintext)?.as_slice()).at(p)?;
-                resealed_summaries += 1;
-            }
+            resealed_summaries = reseal_table(&mut summaries, p, &old_key, &new_key, |_, _| {})?;
 
             let mut audit = tx.open_table(AUDIT).at(p)?;
             let next_seq = audit.last().at(p)?.map_or(1, |(seq, _)| seq.value() + 1);
@@ -539,6 +502,35 @@ impl Store {
         tx.commit().at(p)?;
         Ok((Store { db, path, keys: new_keys, key: new_key, head_interval }, count))
     }
+}
+
+/// Re-encrypts every value of `table` from `old` to `new` in place (a key rotation); `resealed`
+/// sees each key with its new ciphertext. Returns how many values there were.
+fn reseal_table<K>(
+    table: &mut redb::Table<'_, K, &'static [u8]>,
+    p: &Path,
+    old: &StoreKey,
+    new: &StoreKey,
+    mut resealed: impl FnMut(K, &[u8]),
+) -> Result<u64, StoreError>
+where
+    K: redb::Key + Copy + 'static + for<'a> redb::Value<SelfType<'a> = K>,
+{
+    let keys: Vec<K> =
+        table.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
+    for key in &keys {
+        let plaintext = {
+            let value = table
+                .get(*key)
+                .at(p)?
+                .ok_or_else(|| StoreError::Format("a value vanished while resealing".into()))?;
+            old.open(value.value())?
+        };
+        let sealed = new.seal(&plaintext)?;
+        table.insert(*key, sealed.as_slice()).at(p)?;
+        resealed(*key, &sealed);
+    }
+    Ok(keys.len() as u64)
 }
 
 /// The additions of one transaction (see [`Store::commit`]).
