@@ -26,6 +26,9 @@ use takedown::store::crypt::AgeIdentity;
 use takedown::store::index::IndexKey;
 use takedown::store::{Store, StoreKeys};
 
+#[path = "fill.rs"]
+mod fill;
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
@@ -111,28 +114,14 @@ fn export_throughput(root: &Path, cases: usize) {
     let dir = root.join("export");
     let (store, identity) = open_store(&dir);
     let started = Instant::now();
-    for chunk in (0..cases).collect::<Vec<_>>().chunks(5_000) {
-        store
-            .commit(|batch| {
-                for i in chunk {
-                    batch.create_case(
-                        CaseKind::Log,
-                        "bench",
-                        serde_json::json!({ "note": format!("small case {i}") }),
-                    )?;
-                }
-                // One entry commits the chunk's revisions (every revision needs one).
-                batch.audit(&AuditEntry::now(
-                    Actor::System,
-                    Action::CreateCase,
-                    None,
-                    Outcome::Done,
-                    "bench fill",
-                ))?;
-                Ok(())
-            })
-            .expect("fill");
-    }
+    fill::in_chunks(&store, cases, 5_000, |batch, i| {
+        batch.create_case(
+            CaseKind::Log,
+            "bench",
+            serde_json::json!({ "note": format!("small case {i}") }),
+        )?;
+        Ok(())
+    });
     println!("export ({cases} small cases; filling took {:?}):", started.elapsed());
     let out = dir.join("all.age");
     let started = Instant::now();

@@ -1,6 +1,8 @@
 //! The case log: every case summed up in one line, and the filters, order and pages the list
 //! offers (kind, decision, test, staff member, date range; newest or oldest first). Pure: the
-//! caller reads the cases and decides who may see which.
+//! caller reads the cases and decides who may see which. The store's case-log index
+//! (`store::case_index`) keeps each case's [`CaseSummary`] and chooses a page without reading
+//! every case; [`Filter::select`] over all summaries is what its pages are tested against.
 
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};

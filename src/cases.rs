@@ -74,6 +74,11 @@ pub enum CaseKind {
     Log,
 }
 
+impl CaseKind {
+    /// Every workflow (the case log merges the ones a viewer may read).
+    pub const ALL: [CaseKind; 3] = [CaseKind::Dmca, CaseKind::ChildProtection, CaseKind::Log];
+}
+
 /// Why a revision was added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

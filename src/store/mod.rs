@@ -1,8 +1,9 @@
 //! The case store: one redb file in which every value is age-encrypted before redb sees it.
 //!
 //! What is in clear: the schema version, opaque case IDs (random), revision numbers, audit
-//! sequence numbers with their chain hashes, and HMAC lookup keys. Everything else — case data,
-//! audit entries — is ciphertext under the store key, and the store key itself is in the
+//! sequence numbers with their chain hashes, and HMAC lookup keys (the case log's index among
+//! them, [`case_index`]). Everything else — case data, case summaries, audit entries — is
+//! ciphertext under the store key, and the store key itself is in the
 //! keyring, age-encrypted to the appliance's identity and the escrow recipients ([`crypt`]).
 //! The API only appends: there is no update or delete of a revision or an audit entry, and
 //! every write goes through [`Store::commit`], whose transaction also carries the audit entry
@@ -15,6 +16,7 @@
 //! The file is opened in redb's multi-writer mode, so the CLI (`takedown export`, `takedown
 //! audit …`) can read it, and append its own audit entries, while the daemon runs.
 
+mod case_index;
 pub mod crypt;
 pub mod index;
 
@@ -43,13 +45,19 @@ use index::IndexKey;
 /// The store file's name inside the data directory.
 pub const FILE_NAME: &str = "takedown.redb";
 
-/// The layout version this build reads and writes. Version 2 (revisions not yet committed by
-/// the audit chain) is upgraded when the daemon or a CLI command opens the store with its keys;
-/// any other version is refused.
-pub const SCHEMA_VERSION: u32 = 3;
+/// The layout version this build reads and writes. Older layouts are upgraded in place when the
+/// daemon or a CLI command opens the store with its keys: version 2 (revisions not yet
+/// committed by the audit chain) and version 3 (no case-log index, [`case_index`]); any other
+/// version is refused. Version 3 is a bump of its own so that an older build, which would
+/// write revisions without updating the index, refuses a store that has one.
+pub const SCHEMA_VERSION: u32 = 4;
 
-/// The layout upgraded in place (see [`SCHEMA_VERSION`]).
+/// The layout without committed revisions, upgraded in place (see [`SCHEMA_VERSION`]).
 const UPGRADABLE_SCHEMA: u32 = 2;
+
+/// The layout without the case-log index, upgraded in place (see [`SCHEMA_VERSION`]). Its
+/// tables are a subset of the current ones, so keyless tools (`audit verify`) read it as is.
+const UNINDEXED_SCHEMA: u32 = 3;
 
 /// The `meta` key of the keyring (the store key, age-encrypted to identity and escrow).
 pub const KEYRING: &str = "keyring";
@@ -480,6 +488,28 @@ impl Store {
         Ok(cases)
     }
 
+    /// The page of the case log `filter` asks for, among the cases of `kinds` (those the
+    /// viewer may read: nothing about other kinds, not even their number, shows in the page or
+    /// in whether there is a next one), and whether there is a next page. Chosen through the
+    /// case-log index ([`case_index`]) without decrypting anything; only the summaries on the
+    /// page are decrypted.
+    pub fn case_page(
+        &self,
+        filter: &crate::case_log::Filter,
+        kinds: &[CaseKind],
+    ) -> Result<(Vec<crate::case_log::CaseSummary>, bool), StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        case_index::page(&tx, p, &self.keys.index, &self.key, filter, kinds)
+    }
+
+    /// The summary of one case, if it exists (one small value decrypted, not the revisions).
+    pub fn case_summary(&self, id: CaseId) -> Result<Option<crate::case_log::CaseSummary>, StoreError> {
+        let p: &Path = &self.path;
+        let tx = self.db.begin_read().at(p)?;
+        case_index::summary(&tx, p, &self.key, id)
+    }
+
     /// Cases indexed under `value` in the index `purpose`.
     pub fn lookup(&self, purpose: &str, value: &[u8]) -> Result<Vec<CaseId>, StoreError> {
         let p: &Path = &self.path;
@@ -600,31 +630,16 @@ impl Store {
         let mut count = 0u64;
         let mut rewrapped = Vec::new();
         let mut recommitted = Vec::new();
+        let resealed_summaries;
         {
             let mut revisions = tx.open_table(REVISIONS).at(p)?;
-            let keys: Vec<([u8; 16], u32)> = revisions
-                .iter()
-                .at(p)?
-                .map(|row| row.map(|(k, _)| k.value()))
-                .collect::<Result<_, _>>()
-                .at(p)?;
-            for key in keys {
-                let plaintext = {
-                    let value = revisions
-                        .get(key)
-                        .at(p)?
-                        .ok_or_else(|| StoreError::Format("revision vanished".into()))?;
-                    old_key.open(value.value())?
-                };
-                let resealed = new_key.seal(&plaintext)?;
-                recommitted.push(RevisionCommit {
-                    case: key.0,
-                    number: key.1,
-                    hash: chain::sha256(&resealed),
-                });
-                revisions.insert(key, resealed.as_slice()).at(p)?;
-                count += 1;
-            }
+            count += reseal_table(&mut revisions, p, &old_key, &new_key, |(case, number), resealed| {
+                recommitted.push(RevisionCommit { case, number, hash: chain::sha256(resealed) });
+            })?;
+            // The case-log summaries are values like the revisions (derived from them, and not
+            // committed by the chain).
+            let mut summaries = tx.open_table(case_index::SUMMARIES).at(p)?;
+            resealed_summaries = reseal_table(&mut summaries, p, &old_key, &new_key, |_, _| {})?;
 
             let mut audit = tx.open_table(AUDIT).at(p)?;
             let next_seq = audit.last().at(p)?.map_or(1, |(seq, _)| seq.value() + 1);
@@ -655,7 +670,10 @@ impl Store {
             Action::RotateKeys,
             None,
             Outcome::Done,
-            format!("re-encrypted {count} values to {} recipient(s)", new_keys.recipients.len()),
+            format!(
+                "re-encrypted {count} values to {} recipient(s), and {resealed_summaries} case summaries",
+                new_keys.recipients.len()
+            ),
         );
         {
             // The rotation's entry commits every revision again, with its new ciphertext.
@@ -666,6 +684,35 @@ impl Store {
         tx.commit().at(p)?;
         Ok((Store { db, path, keys: new_keys, key: new_key, head_interval, refused }, count))
     }
+}
+
+/// Re-encrypts every value of `table` from `old` to `new` in place (a key rotation); `resealed`
+/// sees each key with its new ciphertext. Returns how many values there were.
+fn reseal_table<K>(
+    table: &mut redb::Table<'_, K, &'static [u8]>,
+    p: &Path,
+    old: &StoreKey,
+    new: &StoreKey,
+    mut resealed: impl FnMut(K, &[u8]),
+) -> Result<u64, StoreError>
+where
+    K: redb::Key + Copy + 'static + for<'a> redb::Value<SelfType<'a> = K>,
+{
+    let keys: Vec<K> =
+        table.iter().at(p)?.map(|row| row.map(|(k, _)| k.value())).collect::<Result<_, _>>().at(p)?;
+    for key in &keys {
+        let plaintext = {
+            let value = table
+                .get(*key)
+                .at(p)?
+                .ok_or_else(|| StoreError::Format("a value vanished while resealing".into()))?;
+            old.open(value.value())?
+        };
+        let sealed = new.seal(&plaintext)?;
+        table.insert(*key, sealed.as_slice()).at(p)?;
+        resealed(*key, &sealed);
+    }
+    Ok(keys.len() as u64)
 }
 
 /// The additions of one transaction (see [`Store::commit`]).
@@ -693,21 +740,58 @@ impl Batch<'_> {
         author: &str,
         payload: serde_json::Value,
     ) -> Result<CaseId, StoreError> {
+        self.insert_case(kind, author, payload, time::OffsetDateTime::now_utc())
+    }
+
+    /// [`Batch::create_case`] with a given creation time, for cases recorded elsewhere first (an
+    /// import, or a benchmark's store spread over many days). The time must not be earlier than
+    /// the latest case's: the case log's day filter relies on creation order being time order.
+    pub fn create_case_at(
+        &mut self,
+        kind: CaseKind,
+        author: &str,
+        payload: serde_json::Value,
+        at: time::OffsetDateTime,
+    ) -> Result<CaseId, StoreError> {
+        let p: &Path = self.path;
+        let latest = self.tx.open_table(CASES).at(p)?.last().at(p)?.map(|(_, id)| CaseId(id.value()));
+        if let Some(latest) = latest {
+            let created = case_index::created(self.tx, p, self.key, latest)?;
+            if at < created {
+                return Err(StoreError::Format(format!(
+                    "a case created at {at} would precede the latest case ({created}); cases are created in time order"
+                )));
+            }
+        }
+        self.insert_case(kind, author, payload, at)
+    }
+
+    fn insert_case(
+        &mut self,
+        kind: CaseKind,
+        author: &str,
+        payload: serde_json::Value,
+        at: time::OffsetDateTime,
+    ) -> Result<CaseId, StoreError> {
         let p: &Path = self.path;
         let id = CaseId::generate();
         let mut cases = self.tx.open_table(CASES).at(p)?;
         let next = cases.last().at(p)?.map_or(1, |(n, _)| n.value() + 1);
         cases.insert(next, id.0).at(p)?;
+        drop(cases);
         let revision = Revision {
             case: id,
             number: 1,
             kind,
             change: Change::Created,
-            at: time::OffsetDateTime::now_utc(),
+            at,
             author: author.to_owned(),
             payload,
         };
         self.insert_revision(&revision)?;
+        let summary = crate::case_log::CaseSummary::of(id, std::slice::from_ref(&revision))
+            .ok_or(StoreError::UnknownCase(id))?;
+        case_index::add_case(self.tx, p, &self.keys.index, self.key, next, &summary)?;
         Ok(id)
     }
 
@@ -720,24 +804,32 @@ impl Batch<'_> {
         payload: serde_json::Value,
     ) -> Result<u32, StoreError> {
         let p: &Path = self.path;
-        let (number, kind) = {
-            let revisions = self.tx.open_table(REVISIONS).at(p)?;
-            let last = revisions.range((case.0, 0)..=(case.0, u32::MAX)).at(p)?.next_back();
-            let Some(row) = last else { return Err(StoreError::UnknownCase(case)) };
-            let (key, value) = row.at(p)?;
-            let previous: Revision = decode_json(&self.key.open(value.value())?)?;
-            (key.value().1 + 1, previous.kind)
+        // Every revision is read, not just the last: the case's summary (the case log's line)
+        // depends on the latest workflow data, which may be in any of them.
+        let mut revisions = {
+            let table = self.tx.open_table(REVISIONS).at(p)?;
+            let mut sealed = Vec::new();
+            for row in table.range((case.0, 0)..=(case.0, u32::MAX)).at(p)? {
+                sealed.push(row.at(p)?.1.value().to_vec());
+            }
+            open_many::<Revision>(self.key, &sealed)?
         };
+        let Some(last) = revisions.last() else { return Err(StoreError::UnknownCase(case)) };
         let revision = Revision {
             case,
-            number,
-            kind,
+            number: last.number + 1,
+            kind: last.kind,
             change,
             at: time::OffsetDateTime::now_utc(),
             author: author.to_owned(),
             payload,
         };
+        let number = revision.number;
         self.insert_revision(&revision)?;
+        revisions.push(revision);
+        let summary =
+            crate::case_log::CaseSummary::of(case, &revisions).ok_or(StoreError::UnknownCase(case))?;
+        case_index::update_case(self.tx, p, &self.keys.index, self.key, &summary)?;
         Ok(number)
     }
 
@@ -1064,14 +1156,14 @@ fn open_many<T: serde::de::DeserializeOwned + Send>(
 /// it, which is what shuts out a removed recipient who kept a copy of the file).
 fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreError> {
     let tx = begin_durable(db, p)?;
-    let mut upgrade = false;
+    let mut upgrade = None;
     let (key, rewrapped_from) = {
         let mut meta = tx.open_table(META).at(p)?;
         let found = meta.get("schema").at(p)?.map(|v| schema_version(v.value()));
         match found {
             Some(Some(SCHEMA_VERSION)) => {}
-            Some(Some(UPGRADABLE_SCHEMA)) => {
-                upgrade = true;
+            Some(Some(found @ (UPGRADABLE_SCHEMA | UNINDEXED_SCHEMA))) => {
+                upgrade = Some(found);
                 meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).at(p)?;
             }
             Some(found) => return Err(schema_error(p, found.unwrap_or(0))),
@@ -1106,6 +1198,9 @@ fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreE
         };
         tx.open_table(CASES).at(p)?;
         tx.open_multimap_table(INDEX).at(p)?;
+        tx.open_table(case_index::SUMMARIES).at(p)?;
+        tx.open_table(case_index::FACETS).at(p)?;
+        tx.open_table(case_index::DAYS).at(p)?;
         (key, rewrapped_from)
     };
     if let Some(previous) = rewrapped_from {
@@ -1123,8 +1218,11 @@ fn prepare(db: &Database, p: &Path, keys: &StoreKeys) -> Result<StoreKey, StoreE
         );
         Batch::new(&tx, keys, &key, p).append_audit(&entry, None)?;
     }
-    if upgrade {
+    if upgrade == Some(UPGRADABLE_SCHEMA) {
         upgrade_from_2(&tx, p, keys, &key)?;
+    }
+    if upgrade.is_some() {
+        upgrade_from_3(&tx, p, keys, &key)?;
     }
     tx.commit().at(p)?;
     Ok(key)
@@ -1154,14 +1252,37 @@ fn upgrade_from_2(
         None,
         Outcome::Done,
         format!(
-            "store layout {UPGRADABLE_SCHEMA} upgraded to {SCHEMA_VERSION}: the {} revision(s) found are committed \
-             to the audit chain as they are now",
+            "store layout {UPGRADABLE_SCHEMA} upgraded to {UNINDEXED_SCHEMA}: the {} revision(s) found are \
+             committed to the audit chain as they are now",
             found.len()
         ),
     );
     let mut batch = Batch::new(tx, keys, key, p);
     batch.revisions = found;
     batch.append_audit(&entry, None)?;
+    Ok(())
+}
+
+/// Layout 3 to 4, in the opening transaction: the case-log index is built from the revisions,
+/// and one entry says so (it commits no revision: the index is derived from them).
+fn upgrade_from_3(
+    tx: &WriteTransaction,
+    p: &Path,
+    keys: &StoreKeys,
+    key: &StoreKey,
+) -> Result<(), StoreError> {
+    let cases = case_index::rebuild(tx, p, &keys.index, key)?;
+    let entry = AuditEntry::now(
+        Actor::System,
+        Action::UpgradeStore,
+        None,
+        Outcome::Done,
+        format!(
+            "store layout {UNINDEXED_SCHEMA} upgraded to {SCHEMA_VERSION}: the case-log index was built from the \
+             {cases} case(s) found"
+        ),
+    );
+    Batch::new(tx, keys, key, p).append_audit(&entry, None)?;
     Ok(())
 }
 
@@ -1212,7 +1333,7 @@ fn open_read_only(path: &Path) -> Result<Box<dyn ReadableDatabase>, StoreError> 
         let tx = db.begin_read().at(p)?;
         let meta = tx.open_table(META).at(p)?;
         let found = meta.get("schema").at(p)?.and_then(|v| schema_version(v.value()));
-        if found != Some(SCHEMA_VERSION) {
+        if !matches!(found, Some(SCHEMA_VERSION | UNINDEXED_SCHEMA)) {
             return Err(schema_error(path, found.unwrap_or(0)));
         }
     }
@@ -1233,7 +1354,7 @@ fn schema_version(bytes: &[u8]) -> Option<u32> {
 }
 
 fn schema_error(path: &Path, found: u32) -> StoreError {
-    let advice = if found == UPGRADABLE_SCHEMA {
+    let advice = if found == UPGRADABLE_SCHEMA || found == UNINDEXED_SCHEMA {
         "start `takedown serve` (or any command that opens it with the store identity) once with this \
          version: it upgrades the layout in place"
     } else if found < SCHEMA_VERSION {

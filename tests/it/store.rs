@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use takedown::audit::{Action, Actor, AuditEntry, Outcome};
+use takedown::case_log::Filter;
 use takedown::cases::{CaseKind, Change};
 use takedown::store::crypt::{AgeIdentity, AgeRecipient, Keyring};
 use takedown::store::index::IndexKey;
@@ -676,9 +677,16 @@ fn a_layout_2_store_opens_upgraded_with_every_case_and_a_verifying_chain() {
         revisions += case.len();
     }
     let entries = store.audit_entries(None).unwrap();
-    let upgrade = entries.last().map(|(_, _, entry)| entry).unwrap();
-    assert_eq!((upgrade.action, upgrade.actor.clone()), (Action::UpgradeStore, Actor::System));
-    assert!(upgrade.details.contains(&format!("the {revisions} revision(s) found")), "{}", upgrade.details);
+    // Two upgrades, one entry each: 2 to 3 commits the revisions, 3 to 4 builds the case-log index.
+    let upgrades: Vec<&AuditEntry> = entries.iter().rev().take(2).map(|(_, _, entry)| entry).collect();
+    for upgrade in &upgrades {
+        assert_eq!((upgrade.action, upgrade.actor.clone()), (Action::UpgradeStore, Actor::System));
+    }
+    let details = &upgrades[1].details;
+    assert!(details.contains(&format!("the {revisions} revision(s) found")), "{details}");
+    assert!(upgrades[0].details.contains("index was built from the 2 case(s)"), "{}", upgrades[0].details);
+    let page = Filter { page: 1, ..Filter::default() };
+    assert_eq!(store.case_page(&page, &CaseKind::ALL).unwrap().0.len(), 2, "both cases are in the log");
     drop(store);
     // The upgraded store verifies without keys, revisions included, and opens again unchanged.
     let verified = takedown::store::verify(&data, None).unwrap();
@@ -1063,6 +1071,9 @@ fn a_process_still_holding_the_rotated_away_key_writes_nothing() {
     let (rotated, _) =
         fixture.open().rotate(AgeIdentity::generate(), &[], Actor::Operator("op".into())).unwrap();
     let head = rotated.head().unwrap();
+    // The case log's summaries were re-encrypted with the rest.
+    let log = rotated.case_page(&Filter { page: 1, ..Filter::default() }, &CaseKind::ALL).unwrap();
+    assert_eq!(log.0.len(), 1, "the case log opens under the new key");
     let entry = AuditEntry::now(Actor::System, Action::CreateCase, None, Outcome::Done, "after");
     let Err(err) = running.audit(&entry) else {
         panic!("a stale key sealed a value the keyring cannot open")
