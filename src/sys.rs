@@ -47,12 +47,22 @@ pub fn secret_memory(len: usize) -> io::Result<MmapMut> {
 /// threads. Returns whether malloc took the setting (always true on glibc; other C libraries
 /// have no arenas to bound, so there is nothing to do).
 pub fn limit_malloc_arenas(arenas: u16) -> bool {
+    /// Blocks this large are mapped on their own and unmapped when freed; the heap's free
+    /// top is given back beyond this much (glibc's initial values, kept fixed).
+    const MALLOC_MMAP_THRESHOLD: i32 = 128 * 1024;
     #[cfg(target_env = "gnu")]
     {
         // SAFETY: mallopt takes two integers and changes one of malloc's tunables under
         // malloc's own lock; it touches no memory of ours. M_ARENA_MAX only bounds arenas
         // created later.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, i32::from(arenas)) == 1 }
+        let arenas_set = unsafe { libc::mallopt(libc::M_ARENA_MAX, i32::from(arenas)) == 1 };
+        // SAFETY: as above. Fixed thresholds turn off glibc's dynamic ones, which rise after a
+        // large block is freed (up to 32 MiB for mmap, twice that for trimming) and would then
+        // keep that much freed memory locked in the heap, outside the model.
+        let mmap_set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD) == 1 };
+        // SAFETY: as above.
+        let trim_set = unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, MALLOC_MMAP_THRESHOLD) == 1 };
+        arenas_set && mmap_set && trim_set
     }
     #[cfg(not(target_env = "gnu"))]
     {

@@ -175,6 +175,15 @@ async fn unprivileged_under_its_models_limit_the_daemon_serves_a_large_store_and
         let (status, page) = get(&daemon, "dmca-agent", &format!("/cases/{case}")).await;
         assert_eq!(status, 200, "{page}");
     }
+    // The case log over all 100k cases: its first and a far page, filtered, and a lookup by ID.
+    for path in
+        ["/cases", "/cases?page=500", "/cases?kind=dmca&sort=oldest", &format!("/cases?id={}", cases[7])]
+    {
+        let (status, page) = get(&daemon, "dmca-agent", path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+    }
+    let (_, newest) = get(&daemon, "dmca-agent", "/cases?sort=oldest").await;
+    assert!(newest.contains(&cases[0].to_string()), "the oldest case heads the oldest-first log");
     alive(&daemon);
 
     // A DMCA request (denied, so it goes nowhere) and an upload.
@@ -244,7 +253,8 @@ async fn unprivileged_under_its_models_limit_the_daemon_serves_a_large_store_and
     }
     assert_eq!(busy, 40, "every form beyond the budget is refused as busy");
     go.send(true).unwrap();
-    let first = first.await.unwrap().unwrap();
+    let first =
+        first.await.unwrap().unwrap_or_else(|err| panic!("{err}; the daemon's log:\n{}", daemon.logs()));
     assert_ne!(first.status().as_u16(), 503, "the form within the budget was read");
     alive(&daemon);
 
