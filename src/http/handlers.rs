@@ -95,7 +95,12 @@ impl RequestContext<'_> {
     ) -> Result<(), HttpError> {
         let actor = Actor::Staff(self.viewer()?.staff.id.to_string());
         let entry = AuditEntry::now(actor, action, case, outcome, details);
-        self.state.store.audit_async(entry).await.map(drop).map_err(HttpError::AuditUnavailable)
+        self.state
+            .store
+            .audit_async(entry)
+            .await
+            .map(drop)
+            .map_err(|err| HttpError::AuditUnavailable(err.to_string()))
     }
 
     /// Takes the upload out of the request (to hold its files beyond it).

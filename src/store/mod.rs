@@ -16,13 +16,14 @@
 //! audit …`) can read it, and append its own audit entries, while the daemon runs.
 
 pub mod crypt;
+mod group;
 pub mod index;
 
 use std::fmt::Display;
 use std::fs::OpenOptions;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redb::{
     ConcurrencyMode, Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable,
@@ -38,6 +39,7 @@ use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::config::{Problem, Problems, StoreSettings};
 use crypt::{AgeIdentity, AgeRecipient, CryptError, Keyring, StoreKey};
+pub use group::GroupError;
 use index::IndexKey;
 
 /// The store file's name inside the data directory.
@@ -189,6 +191,8 @@ pub struct Store {
     key: StoreKey,
     /// Log the audit head every this many entries.
     head_interval: u64,
+    /// Appends the entries of [`Store::audit_async`] in groups; started by its first call.
+    committer: OnceLock<group::GroupCommitter>,
 }
 
 impl Store {
@@ -202,7 +206,7 @@ impl Store {
         let db =
             Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).at(p)?;
         let key = prepare(&db, p, &keys)?;
-        Ok(Store { db, path, keys, key, head_interval: head_interval.max(1) })
+        Ok(Store { db, path, keys, key, head_interval: head_interval.max(1), committer: OnceLock::new() })
     }
 
     /// Runs `work` in one durable write transaction: everything it adds is committed together,
@@ -232,14 +236,17 @@ impl Store {
         self.commit(|batch| batch.audit(entry))
     }
 
-    /// [`Store::audit`] for async code: the commit waits for the disk, so it runs on the
-    /// blocking pool. The error is the store's, or the pool's if the task was lost.
-    pub async fn audit_async(self: &Arc<Self>, entry: AuditEntry) -> Result<u64, String> {
-        let store = self.clone();
-        match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-            Ok(result) => result.map_err(|err| err.to_string()),
-            Err(err) => Err(err.to_string()),
-        }
+    /// [`Store::audit`] for async code: the entry is appended, with those of other concurrent
+    /// callers, by one durable transaction on the committer thread ([`group`]), and this returns
+    /// its sequence number once that transaction committed.
+    pub async fn audit_async(self: &Arc<Self>, entry: AuditEntry) -> Result<u64, GroupError> {
+        self.committer.get_or_init(|| group::GroupCommitter::start(self)).append(entry).await
+    }
+
+    /// How many transactions [`Store::audit_async`] has run so far (each holds one or more
+    /// entries); for tests and benchmarks.
+    pub fn grouped_transactions(&self) -> u64 {
+        self.committer.get().map_or(0, group::GroupCommitter::transactions)
     }
 
     /// Verifies the audit chain through this open store (as `takedown audit verify` does
@@ -403,7 +410,7 @@ impl Store {
         escrow: &[AgeRecipient],
         actor: Actor,
     ) -> Result<(Store, u64), StoreError> {
-        let Store { db, path, keys, key: old_key, head_interval } = self;
+        let Store { db, path, keys, key: old_key, head_interval, committer: _ } = self;
         let new_keys = StoreKeys::new(new_identity, escrow, keys.index);
         let new_key = StoreKey::generate();
         let p: &Path = &path;
@@ -482,7 +489,10 @@ impl Store {
             batch.append_audit(&entry, Some(commitment))?;
         }
         tx.commit().at(p)?;
-        Ok((Store { db, path, keys: new_keys, key: new_key, head_interval }, count))
+        Ok((
+            Store { db, path, keys: new_keys, key: new_key, head_interval, committer: OnceLock::new() },
+            count,
+        ))
     }
 }
 
