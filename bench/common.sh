@@ -13,6 +13,9 @@ set -euo pipefail
 serve_binary=$(realpath "${SERVE_BINARY:-target/release/takedown}")
 demo_binary=$(realpath "${DEMO_BINARY:-target/debug/takedown}")
 work=$(mktemp -d -t takedown-bench.XXXXXX)
+# Memory-backed scratch for what nginx receives (P4).
+shm=$(mktemp -d -p /dev/shm takedown-bench.XXXXXX)
+chmod 711 "$shm"
 app_pid=
 declare -A URL PID
 
@@ -22,7 +25,7 @@ cleanup() {
         [[ -f $work/$n/nginx.pid ]] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true
     done
     sleep 0.2
-    rm -rf "$work"
+    rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
 
@@ -67,10 +70,11 @@ get() { # url output-file
 # Two identical nginx serving `file` at every path over mTLS with the daemon's certificate and CA.
 start_nginx() { # file
     for n in n1 n2; do
-        # nginx's workers run as www-data: they may pass through the work directory (0700
+        # nginx's workers run as nobody (no `user` directive): they may pass through the work directory (0700
         # from mktemp) to the page, and read nothing else there.
         chmod 711 "$work"
-        mkdir -p "$work/$n/root"
+        mkdir -p "$work/$n/root" "$shm/$n/tmp" "$shm/$n/up"
+        chown -R nobody "$shm/$n"
         chmod 755 "$work/$n" "$work/$n/root"
         cp "$1" "$work/$n/root/page"
         chmod 644 "$work/$n/root/page"
@@ -94,6 +98,12 @@ http {
     ssl_session_cache off;
     root $work/$n/root;
     location / { try_files /page =404; add_header Cache-Control no-store; }
+    # P4: an upload read whole (PUT, into a file in memory, overwritten each time).
+    location = /upload {
+      dav_methods PUT;
+      client_body_temp_path $shm/$n/tmp;
+      alias $shm/$n/up/body;
+    }
   }
 }
 CONF
