@@ -386,7 +386,7 @@ mod tests {
         );
 
         tls.reverify_cached(&chain, &verified).expect("the old verifier still accepts it");
-        std::thread::sleep(std::time::Duration::from_millis(3100));
+        std::thread::sleep(Duration::from_millis(3100));
         assert!(
             tls.reverify_cached(&chain, &verified).is_err(),
             "an expired chain passed on a remembered check"
