@@ -21,7 +21,7 @@ kill "$(cat "$work/n2/nginx.pid")"; rm -f "$work/n2/nginx.pid"
 
 now_ms() { date +%s%3N; }
 until_served() { # url; returns when it answers
-    until curl -sf --cacert "$CA" --cert "$CCRT" --key "$CKEY" -o /dev/null "$1"; do sleep 0.005; done
+    until curl -sf --max-time 5 --cacert "$CA" --cert "$CCRT" --key "$CKEY" -o /dev/null "$1"; do sleep 0.005; done
 }
 tree_rss() { # pid: KiB of it and its children
     local total=0 p
