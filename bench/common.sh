@@ -61,6 +61,7 @@ start_app() {
     app_url=${app_url%/}
     taskset -a -p -c 0 "$app_pid" >/dev/null
     PID[app]=$app_pid
+    URL[app]=$app_url
 }
 
 get() { # url output-file
@@ -114,6 +115,12 @@ CONF
     for n in n1 n2; do PID[$n]=$(pgrep -P "$(cat "$work/$n/nginx.pid")" | head -n1); done
 }
 
+declare -A compare_paths
+compare_options=()
+compare_one() { # seconds connections name
+    load "$3" "${compare_paths[$3]}" "$1" "$2" "${compare_options[@]}"
+}
+
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # One oha run against server `name` at `path`: prints "req/s p99_ms cpu_us_per_request".
@@ -135,23 +142,27 @@ print("%.1f %.3f %.1f %d" % (rate, p99 * 1000, cpu, ok))
 PY
 }
 
-# Runs `rounds` rounds of app / n1 / n2 (order rotated) and prints medians and ratios.
-compare() { # label app-path nginx-path seconds connections rounds [oha options…]
-    local label=$1 app_path=$2 nginx_path=$3 secs=$4 conns=$5 rounds=$6
-    shift 6
-    local rows=$work/$label.rows
+# Runs `measure… NAME` for the appliance, nginx and the control nginx in each of `count` rounds,
+# in a rotated order so that no server is always measured first; writes "app n1 n2" rows.
+in_rounds() { # count rows-file measure…
+    local count=$1 rows=$2 i n order
+    shift 2
     : >"$rows"
-    for i in $(seq 1 "$rounds"); do
-        local order
+    for i in $(seq "$count"); do
         case $((i % 3)) in 1) order="app n1 n2" ;; 2) order="n1 n2 app" ;; 0) order="n2 app n1" ;; esac
         declare -A R=()
-        for n in $order; do
-            local path=$nginx_path
-            [[ $n == app ]] && path=$app_path
-            R[$n]=$(load "$n" "$path" "$secs" "$conns" "$@")
-        done
+        for n in $order; do R[$n]=$("$@" "$n"); done
         echo "${R[app]} ${R[n1]} ${R[n2]}" >>"$rows"
     done
+}
+
+# Runs `rounds` rounds of app / n1 / n2 with `oha` and prints medians and ratios.
+compare() { # label app-path nginx-path seconds connections rounds [oha options…]
+    local label=$1 secs=$4 conns=$5 rounds=$6
+    compare_paths=([app]=$2 [n1]=$3 [n2]=$3)
+    compare_options=("${@:7}")
+    local rows=$work/$label.rows
+    in_rounds "$rounds" "$rows" compare_one "$secs" "$conns"
     python3 - "$label" "$rows" <<'PY'
 import sys, statistics as st
 label = sys.argv[1]

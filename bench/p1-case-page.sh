@@ -10,12 +10,10 @@ secs=${1:-4} conns=${2:-32} rounds=${3:-5}
 source "$(dirname "$0")/common.sh"
 make_demo
 start_app
-URL[app]=$app_url
 get "$app_url/cases" "$work/list.html"
 case_path=$(grep -o '/cases/[0-9a-f]\{16,\}' "$work/list.html" | head -n1)
 [[ -n $case_path ]] || { echo "no case link on /cases" >&2; exit 1; }
 get "$app_url$case_path" "$work/page.html"
 start_nginx "$work/page.html"
-entries_before=$(grep -c 'status=200' "$work/app.err" || true)
 echo "case page $case_path: $(stat -c %s "$work/page.html") bytes; $conns connections, keep-alive; ${secs}s per run"
 compare "P1 case page (keep-alive)" "$case_path" "/" "$secs" "$conns" "$rounds"

@@ -16,7 +16,6 @@ CCRT=$pki/staff/cp-agent.crt CKEY=$pki/staff/cp-agent.key
 # The demo holds 64 MiB of media at most; a production default holds 256 MiB.
 sed -i 's/^media_budget_mib = .*/media_budget_mib = 256/' "$work/demo/takedown.toml"
 start_app
-URL[app]=$app_url
 echo ok >"$work/ok"
 start_nginx "$work/ok"
 get "$app_url/cp/new" "$work/form.html"
@@ -41,13 +40,7 @@ post() { # name: prints "MB/s http_status"
         awk -v s="$size" '{ printf "%.1f %s\n", s / $1 / 1e6, $2 }'
 }
 rows=$work/p4.rows
-: >"$rows"
-for i in $(seq "$rounds"); do
-    case $((i % 3)) in 1) order="app n1 n2" ;; 2) order="n1 n2 app" ;; 0) order="n2 app n1" ;; esac
-    declare -A R=()
-    for n in $order; do R[$n]=$(post "$n"); done
-    echo "${R[app]} ${R[n1]} ${R[n2]}" >>"$rows"
-done
+in_rounds "$rounds" "$rows" post
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$app_pid/status")
 python3 - "$rows" "$size" "$hwm" <<'PY'
 import sys, statistics as st
