@@ -10,7 +10,8 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, SystemTime};
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
@@ -89,6 +90,19 @@ pub struct ServerTls {
     pub acceptor: TlsAcceptor,
     /// Verifies a staff certificate chain against the staff CA and CRLs.
     pub verifier: Arc<dyn ClientCertVerifier>,
+    /// The earliest `nextUpdate` of the CRLs: the verifier refuses every chain from then on.
+    crls_until: Option<SystemTime>,
+}
+
+/// A connection's last successful check of its client chain ([`ServerTls::reverify_cached`]):
+/// by which verifier, when, and until when its answer holds.
+#[derive(Default)]
+pub struct VerifiedChain(Mutex<Option<Verification>>);
+
+struct Verification {
+    by: Weak<dyn ClientCertVerifier>,
+    at: SystemTime,
+    until: SystemTime,
 }
 
 impl ServerTls {
@@ -96,6 +110,7 @@ impl ServerTls {
     /// fault.
     pub fn build(material: TlsMaterial) -> Result<Self, Problem> {
         let provider = provider();
+        let crls_until = material.crls.iter().filter_map(|crl| next_update(crl)).min();
         let verifier =
             WebPkiClientVerifier::builder_with_provider(Arc::new(material.staff_roots), provider.clone())
                 .with_crls(material.crls)
@@ -116,7 +131,7 @@ impl ServerTls {
                 )
             })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), verifier })
+        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), verifier, crls_until })
     }
 
     /// Checks a client chain again (for example after a CRL reload revoked it mid-connection).
@@ -125,6 +140,51 @@ impl ServerTls {
             chain.split_first().ok_or(rustls::Error::NoCertificatesPresented)?;
         self.verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).map(|_| ())
     }
+
+    /// [`ServerTls::reverify`] for a request on a connection whose chain `verified` remembers:
+    /// the signatures are checked again only when the answer could have changed — another
+    /// verifier (a reload of the CA or CRLs), a clock gone back, or the time reached at which a
+    /// certificate of the chain expires or a CRL goes stale. Checking them on every request
+    /// (an ECDSA verification each) was the largest CPU cost of a page view.
+    pub fn reverify_cached(
+        &self,
+        chain: &[CertificateDer<'static>],
+        verified: &VerifiedChain,
+    ) -> Result<(), rustls::Error> {
+        let now = SystemTime::now();
+        let mut last = verified.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let holds = last.as_ref().is_some_and(|last| {
+            last.by.ptr_eq(&Arc::downgrade(&self.verifier)) && last.at <= now && now < last.until
+        });
+        if holds {
+            return Ok(());
+        }
+        *last = None;
+        self.reverify(chain)?;
+        // A chain with a certificate whose end cannot be read is checked on every request.
+        let ends: Option<Vec<SystemTime>> = chain.iter().map(not_after).collect();
+        let until = ends.and_then(|ends| ends.into_iter().chain(self.crls_until).min());
+        *last = until.map(|until| Verification { by: Arc::downgrade(&self.verifier), at: now, until });
+        Ok(())
+    }
+}
+
+/// When `certificate` stops being valid (`None` if it cannot be read).
+fn not_after(certificate: &CertificateDer<'_>) -> Option<SystemTime> {
+    use x509_parser::prelude::FromDer;
+    let (_, parsed) = x509_parser::certificate::X509Certificate::from_der(certificate).ok()?;
+    unix_time(parsed.validity().not_after.timestamp())
+}
+
+/// When `crl` goes stale (`None` if it names no next update or cannot be read).
+fn next_update(crl: &CertificateRevocationListDer<'_>) -> Option<SystemTime> {
+    use x509_parser::prelude::FromDer;
+    let (_, parsed) = x509_parser::revocation_list::CertificateRevocationList::from_der(crl).ok()?;
+    unix_time(parsed.next_update()?.timestamp())
+}
+
+fn unix_time(seconds: i64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(seconds).ok()?))
 }
 
 tokio::task_local! {
@@ -276,5 +336,60 @@ pub(crate) fn describe_read_error(path: &Path, err: &std::io::Error) -> String {
             format!("permission denied reading {}; the service user must be able to read it", path.display())
         }
         _ => format!("cannot read {}: {err}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Authority, RevokedCertificate, StaffSubject, Validity};
+    use time::OffsetDateTime;
+
+    fn server_tls(ca: &Authority, revoked: &[RevokedCertificate]) -> ServerTls {
+        let now = OffsetDateTime::now_utc();
+        let server = ca.issue_server(&["localhost"], Validity::days_from_now(1)).unwrap();
+        let crl = ca.revocation_list(revoked, now, now + time::Duration::hours(1), 1).unwrap();
+        let mut staff_roots = RootCertStore::empty();
+        staff_roots.add(CertificateDer::from_pem_slice(ca.certificate_pem().as_bytes()).unwrap()).unwrap();
+        ServerTls::build(TlsMaterial {
+            server_chain: vec![CertificateDer::from(server.certificate_der)],
+            server_key: PrivateKeyDer::from_pem_slice(server.key_pem.as_bytes()).unwrap(),
+            staff_roots,
+            crls: vec![CertificateRevocationListDer::from_pem_slice(crl.as_bytes()).unwrap()],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_remembered_check_holds_only_for_its_verifier_and_until_the_chain_expires() {
+        let ca = Authority::create("cache test CA", Validity::days_from_now(1)).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let subject = StaffSubject { login: "dana", display_name: "Dana", email: "dana@example.org" };
+        // Valid for two more seconds: the check remembered now must not outlive it.
+        let validity = Validity {
+            not_before: now - time::Duration::hours(1),
+            not_after: now + time::Duration::seconds(2),
+        };
+        let staff = ca.issue_staff(subject, validity).unwrap();
+        let chain = vec![CertificateDer::from(staff.certificate_der.clone())];
+        let tls = server_tls(&ca, &[]);
+        let verified = VerifiedChain::default();
+        tls.reverify_cached(&chain, &verified).expect("a valid chain passes");
+        tls.reverify_cached(&chain, &verified).expect("and passes again from the remembered check");
+
+        // A reload that revokes it: the new verifier is asked, not the remembered answer.
+        let revoked = RevokedCertificate { serial: staff.serial.clone(), revoked_at: now, reason: None };
+        let reloaded = server_tls(&ca, &[revoked]);
+        assert!(
+            reloaded.reverify_cached(&chain, &verified).is_err(),
+            "a revoked chain passed after a reload"
+        );
+
+        tls.reverify_cached(&chain, &verified).expect("the old verifier still accepts it");
+        std::thread::sleep(Duration::from_millis(3100));
+        assert!(
+            tls.reverify_cached(&chain, &verified).is_err(),
+            "an expired chain passed on a remembered check"
+        );
     }
 }

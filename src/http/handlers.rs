@@ -96,9 +96,9 @@ impl RequestContext<'_> {
         let actor = Actor::Staff(self.viewer()?.staff.id.to_string());
         let entry = AuditEntry::now(actor, action, case, outcome, details);
         let written = self.state.store.audit_async(entry).await;
-        written.map(drop).map_err(|detail| match self.state.store.writes_refused() {
-            Some(_) => HttpError::AuditLogAltered(detail),
-            None => HttpError::AuditUnavailable(detail),
+        written.map(drop).map_err(|err| match self.state.store.writes_refused() {
+            Some(_) => HttpError::AuditLogAltered(err.to_string()),
+            None => HttpError::AuditUnavailable(err.to_string()),
         })
     }
 

@@ -196,7 +196,9 @@ impl Pipeline {
         caller: &Caller,
         request: Request<Incoming>,
     ) -> Result<Response<Full<Bytes>>, HttpError> {
-        live.tls.reverify(&peer.chain).map_err(|err| HttpError::CertificateRejected(err.to_string()))?;
+        live.tls
+            .reverify_cached(&peer.chain, &peer.verified)
+            .map_err(|err| HttpError::CertificateRejected(err.to_string()))?;
         let contact = &self.state.config.staff.access_contact;
         let (parts, body) = request.into_parts();
 

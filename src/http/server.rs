@@ -34,6 +34,8 @@ pub struct PeerConnection {
     pub chain: Vec<CertificateDer<'static>>,
     /// The SHA-256 of the leaf certificate.
     pub fingerprint: Fingerprint,
+    /// The chain's last check, which spares the next requests checking it again while it holds.
+    pub verified: crate::tls::VerifiedChain,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, waits up to
@@ -145,7 +147,7 @@ impl ConnectionSettings {
             return;
         };
         let fingerprint = Fingerprint::of_certificate(leaf);
-        let peer = Arc::new(PeerConnection { remote, chain, fingerprint });
+        let peer = Arc::new(PeerConnection { remote, chain, fingerprint, verified: Default::default() });
         let activity = Arc::new(Activity::new());
 
         let service = {

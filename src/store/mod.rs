@@ -18,13 +18,14 @@
 
 mod case_index;
 pub mod crypt;
+mod group;
 pub mod index;
 
 use std::fmt::Display;
 use std::fs::OpenOptions;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redb::{
     ConcurrencyMode, Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable,
@@ -40,6 +41,7 @@ use crate::audit::{Action, Actor, AuditEntry, Outcome};
 use crate::cases::{CaseId, CaseKind, Change, Revision};
 use crate::config::{Problem, Problems, StoreSettings};
 use crypt::{AgeIdentity, AgeRecipient, CryptError, Keyring, StoreKey};
+pub use group::GroupError;
 use index::IndexKey;
 
 /// The store file's name inside the data directory.
@@ -204,7 +206,9 @@ pub struct Store {
     /// Log the audit head every this many entries.
     head_interval: u64,
     /// Set when the whole-chain check failed after start: why every write is refused.
-    refused: std::sync::OnceLock<String>,
+    refused: OnceLock<String>,
+    /// Appends the entries of [`Store::audit_async`] in groups; started by its first call.
+    committer: OnceLock<group::GroupCommitter>,
 }
 
 /// How `serve` checked the chain at start ([`Store::verify_since_checkpoint`]).
@@ -259,7 +263,8 @@ impl Store {
             keys,
             key,
             head_interval: head_interval.max(1),
-            refused: std::sync::OnceLock::new(),
+            refused: OnceLock::new(),
+            committer: OnceLock::new(),
         })
     }
 
@@ -291,14 +296,17 @@ impl Store {
         self.commit(|batch| batch.audit(entry))
     }
 
-    /// [`Store::audit`] for async code: the commit waits for the disk, so it runs on the
-    /// blocking pool. The error is the store's, or the pool's if the task was lost.
-    pub async fn audit_async(self: &Arc<Self>, entry: AuditEntry) -> Result<u64, String> {
-        let store = self.clone();
-        match tokio::task::spawn_blocking(move || store.audit(&entry)).await {
-            Ok(result) => result.map_err(|err| err.to_string()),
-            Err(err) => Err(err.to_string()),
-        }
+    /// [`Store::audit`] for async code: the entry is appended, with those of other concurrent
+    /// callers, by one durable transaction on the committer thread ([`group`]), and this returns
+    /// its sequence number once that transaction committed.
+    pub async fn audit_async(self: &Arc<Self>, entry: AuditEntry) -> Result<u64, GroupError> {
+        self.committer.get_or_init(|| group::GroupCommitter::start(self)).append(entry).await
+    }
+
+    /// How many transactions [`Store::audit_async`] has run so far (each holds one or more
+    /// entries); for tests and benchmarks.
+    pub fn grouped_transactions(&self) -> u64 {
+        self.committer.get().map_or(0, group::GroupCommitter::transactions)
     }
 
     /// Verifies the audit chain through this open store (as `takedown audit verify` does
@@ -612,7 +620,7 @@ impl Store {
         escrow: &[AgeRecipient],
         actor: Actor,
     ) -> Result<(Store, u64), StoreError> {
-        let Store { db, path, keys, key: old_key, head_interval, refused } = self;
+        let Store { db, path, keys, key: old_key, head_interval, refused, committer: _ } = self;
         if let Some(reason) = refused.get() {
             return Err(StoreError::WritesRefused(reason.clone()));
         }
@@ -682,7 +690,18 @@ impl Store {
             batch.append_audit(&entry, Some(commitment))?;
         }
         tx.commit().at(p)?;
-        Ok((Store { db, path, keys: new_keys, key: new_key, head_interval, refused }, count))
+        Ok((
+            Store {
+                db,
+                path,
+                keys: new_keys,
+                key: new_key,
+                head_interval,
+                refused,
+                committer: OnceLock::new(),
+            },
+            count,
+        ))
     }
 }
 
