@@ -73,8 +73,11 @@ pub fn lock_memory(enforcement: Enforcement, model: &MemoryModel) -> Result<Memo
 
 /// Locks future mappings, then the writable ones there are already.
 fn lock_now_and_later() -> Result<(), String> {
-    mlockall(MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT)
-        .map_err(|err| format!("mlockall failed: {err}"))?;
+    mlockall(MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT).map_err(|err| {
+        let (limit, privileged) = memlock_limit();
+        let limit = limit.map_or("unlimited".to_owned(), |bytes| format!("{} KiB", bytes >> 10));
+        format!("mlockall failed: {err} (RLIMIT_MEMLOCK {limit}, CAP_IPC_LOCK {privileged})")
+    })?;
     let locked = std::fs::read_to_string("/proc/self/maps")
         .map_err(|err| format!("cannot read /proc/self/maps: {err}"))
         .and_then(|maps| {
