@@ -31,6 +31,8 @@ mod harness;
 mod lifecycle;
 mod limits;
 #[cfg(feature = "demo")]
+mod load;
+#[cfg(feature = "demo")]
 mod media;
 #[cfg(feature = "demo")]
 mod mediawiki;

@@ -90,6 +90,11 @@ fn model_total(config: &Path) -> (u64, u64) {
     let output = unprivileged(HARD_LIMIT, &["check-config"], config).output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    breakdown_total(&text)
+}
+
+/// The model's total and the `LimitMEMLOCK=` it asks for, read from `check-config`'s output.
+pub fn breakdown_total(text: &str) -> (u64, u64) {
     let line =
         text.lines().find(|line| line.contains("total: LimitMEMLOCK=")).unwrap_or_else(|| panic!("{text}"));
     let mut words = line.split_whitespace();
