@@ -65,6 +65,11 @@ impl MemoryModel {
                 bytes: u(cores).saturating_mul(u(DECRYPT_STACK_BYTES)),
             },
             Part {
+                what: "the audit committer thread's stack",
+                fields: "",
+                bytes: u(crate::store::group::COMMITTER_STACK_BYTES),
+            },
+            Part {
                 what: "the store's page cache",
                 fields: "store.cache_kib",
                 bytes: u(config.store.cache_bytes),
@@ -212,6 +217,7 @@ mod tests {
         let expected = kib(1000) // at start
             + kib(3 * 256) // three threads
             + 2 * DECRYPT_STACK_BYTES as u64
+            + crate::store::group::COMMITTER_STACK_BYTES as u64
             + kib(256) // cache
             + kib(1024) // media
             + kib(1024) // forms

@@ -23,6 +23,10 @@ use crate::audit::AuditEntry;
 /// holds a bounded amount of memory.
 const QUEUE: usize = 1024;
 
+/// The committer thread's stack: it encrypts and appends entries, no deep recursion (counted
+/// in the memory model, `sandbox::memory`).
+pub const COMMITTER_STACK_BYTES: usize = 256 << 10;
+
 /// The most entries one transaction appends, so that one transaction stays small.
 const MAX_GROUP: usize = 256;
 
@@ -71,6 +75,7 @@ impl GroupCommitter {
         let counter = self.transactions.clone();
         let started = std::thread::Builder::new()
             .name("audit-commit".to_owned())
+            .stack_size(COMMITTER_STACK_BYTES)
             .spawn(move || run(&weak, receiver, &counter));
         if let Err(err) = started {
             // The receiver went down with the closure: every caller is answered `Stopped`.

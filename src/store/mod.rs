@@ -18,7 +18,7 @@
 
 mod case_index;
 pub mod crypt;
-mod group;
+pub mod group;
 pub mod index;
 
 use std::fmt::Display;
