@@ -427,18 +427,29 @@ async fn read_form(
         BudgetRefusal::TooLarge { limit, .. } => HttpError::PayloadTooLarge { limit },
         BudgetRefusal::Busy { requested, free, limit } => HttpError::FormsBusy { requested, free, limit },
     })?;
-    let collected =
-        tokio::time::timeout(limits::BODY_READ_TIMEOUT, Limited::new(body, requested.max(1)).collect())
-            .await
-            .map_err(|_| HttpError::RequestTimeout)?
-            .map_err(|err| {
-                if err.downcast_ref::<LengthLimitError>().is_some() {
-                    HttpError::PayloadTooLarge { limit: LIMIT }
-                } else {
-                    HttpError::Internal(format!("reading the request body: {err}"))
-                }
-            })?;
-    Ok(Form::parse(&collected.to_bytes()))
+    // Into one buffer of the reserved size, each frame dropped as it is copied: collecting the
+    // frames and then joining them would hold the body twice at the end of the read.
+    let mut buffer = Vec::with_capacity(requested.min(LIMIT));
+    let mut limited = Limited::new(body, requested.max(1));
+    let read = async {
+        while let Some(frame) = limited.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                buffer.extend_from_slice(&data);
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    tokio::time::timeout(limits::BODY_READ_TIMEOUT, read)
+        .await
+        .map_err(|_| HttpError::RequestTimeout)?
+        .map_err(|err| {
+            if err.downcast_ref::<LengthLimitError>().is_some() {
+                HttpError::PayloadTooLarge { limit: LIMIT }
+            } else {
+                HttpError::Internal(format!("reading the request body: {err}"))
+            }
+        })?;
+    Ok(Form::parse(&buffer))
 }
 
 /// One entry per closed refusal window: how many more refusals it counted, and when.

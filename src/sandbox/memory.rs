@@ -80,9 +80,10 @@ impl MemoryModel {
                 bytes: u(config.hardening.media_budget_bytes),
             },
             Part {
-                what: "form bodies held at once (form budget)",
+                // Twice: while a form is parsed, its body and its decoded fields are both held.
+                what: "form bodies held at once, and their decoded fields (2 × form budget)",
                 fields: "server.form_budget_kib",
-                bytes: u(server.form_budget_bytes),
+                bytes: u(server.form_budget_bytes).saturating_mul(2),
             },
             Part {
                 what: "connections × their buffers",
@@ -220,7 +221,7 @@ mod tests {
             + crate::store::group::COMMITTER_STACK_BYTES as u64
             + kib(256) // cache
             + kib(1024) // media
-            + kib(1024) // forms
+            + 2 * kib(1024) // forms: bodies and their decoded fields
             + 4 * limits::CONNECTION_BYTES as u64
             + 2 * STREAM_BUFFER_BYTES as u64
             + MARGIN_BYTES;

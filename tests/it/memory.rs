@@ -31,10 +31,10 @@ fn small(config: String) -> String {
     config
         .replace(
             "[server]\n",
-            "[server]\nmax_connections = 8\nform_budget_kib = 1024\nworker_threads = 1\n\
+            "[server]\nmax_connections = 4\nform_budget_kib = 1024\nworker_threads = 1\n\
              blocking_threads = 2\nthread_stack_kib = 512\n",
         )
-        .replace("escrow_recipients = []\n", "escrow_recipients = []\ncache_kib = 256\n")
+        .replace("escrow_recipients = []\n", "escrow_recipients = []\ncache_kib = 128\n")
         + "\n[hardening]\nlock_memory = \"required\"\nlandlock = \"required\"\nmedia_budget_mib = 1\n"
 }
 

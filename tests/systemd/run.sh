@@ -37,8 +37,8 @@ say() { printf '[systemd test +%ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 # C's memory model, sized to the CI machine's hard RLIMIT_MEMLOCK of 8 MiB (root cannot raise
 # it, so systemd cuts the unit's LimitMEMLOCK= to it): `takedown check-config` prints its total.
 small_model=(
-    -e '/^\[server\]/a max_connections = 8\nform_budget_kib = 1024\nworker_threads = 1\nblocking_threads = 2\nthread_stack_kib = 512'
-    -e '/^\[store\]/a cache_kib = 256'
+    -e '/^\[server\]/a max_connections = 4\nform_budget_kib = 1024\nworker_threads = 1\nblocking_threads = 2\nthread_stack_kib = 512'
+    -e '/^\[store\]/a cache_kib = 128'
     -e 's/^media_budget_mib = .*/media_budget_mib = 1/'
 )
 
